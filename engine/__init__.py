@@ -1,0 +1,1 @@
+"""Engine internals: definitions, machines, guards and the Engine service."""

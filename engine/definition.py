@@ -1,0 +1,627 @@
+"""Workflow definitions: load the administrator's YAML, validate all of it, freeze it.
+
+Everything the engine enforces for a workflow is declared in its YAML — states, who may fire
+which trigger, the guards and their parameters, the fields a trigger requires, the escalation
+rules.  Validation collects every error (file, line, key, reason) before refusing, so an
+administrator fixes a broken file in one pass.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from ..i18n import Text
+from . import yamlsrc
+from .guards import GuardType, ParamError, Vocabulary, guards
+from .yamlsrc import LDict, LList
+
+NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_")
+REQUIRABLE_FIELDS = frozenset({"comment"})
+ACTIONS = frozenset({"remind", "warn", "escalate", "elevate", "notify"})
+CONDITIONS = frozenset({"sla_exceeded", "due_in", "overdue", "idle"})
+CALENDARS = frozenset({"natural", "cn_working_days"})
+DURATION_UNITS = frozenset({"days", "working_days"})
+SYSTEM_ROLE = "system"
+
+
+@dataclass(frozen=True, slots=True)
+class DefinitionProblem:
+    file: str
+    line: int
+    key: str
+    reason: Text
+
+    def render(self, lang: str | None = None) -> str:
+        return f"{self.file}:{self.line}: {self.key}: {self.reason.render(lang)}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "key": self.key, "reason": self.reason.to_dict()}
+
+
+class WorkflowInvalid(ValueError):
+    """A workflow definition was refused; ``problems`` lists every error found."""
+
+    def __init__(self, problems: list[DefinitionProblem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(p.render() for p in problems))
+
+
+@dataclass(frozen=True, slots=True)
+class Duration:
+    amount: int
+    unit: str  # days | working_days
+
+    def to_dict(self) -> dict[str, int]:
+        return {self.unit: self.amount}
+
+
+@dataclass(frozen=True, slots=True)
+class StateDef:
+    name: str
+    label: Text
+    final: bool = False
+    sla: Duration | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RoleDef:
+    name: str
+    label: Text
+    holder: str | None = None  # the issue field naming the one person who holds this role on it
+
+
+@dataclass(frozen=True, slots=True)
+class GuardUse:
+    name: str
+    params: Any
+    raw: Any
+    line: int
+    type: GuardType
+
+    def describe(self) -> str:
+        return self.name if self.raw is None else f"{self.name}: {self.raw}"
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionDef:
+    trigger: str
+    sources: tuple[str, ...]
+    dest: str
+    roles: frozenset[str]
+    guards: tuple[GuardUse, ...]
+    require: frozenset[str]
+    label: Text
+    line: int
+
+    @property
+    def needs(self) -> frozenset[str]:
+        out: set[str] = set()
+        for g in self.guards:
+            out |= g.type.needs
+        return frozenset(out)
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationRule:
+    name: str
+    states: tuple[str, ...]
+    when: Mapping[str, Any]
+    action: str
+    notify: tuple[str, ...]
+    categories: frozenset[str] | None
+    severities: frozenset[str] | None
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Escalation:
+    calendar: str
+    rules: tuple[EscalationRule, ...]
+
+
+@dataclass(frozen=True)
+class WorkflowDefinition:
+    name: str
+    version: int
+    title: Text
+    initial: str
+    states: Mapping[str, StateDef]
+    roles: Mapping[str, RoleDef]
+    categories: Mapping[str, Text]
+    severities: Mapping[str, Text]
+    transitions: tuple[TransitionDef, ...]
+    escalation: Escalation | None
+    actions: Mapping[str, frozenset[str]]
+    source: str = field(repr=False)
+    digest: str = ""
+
+    def triggers(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for t in self.transitions:
+            seen.setdefault(t.trigger, None)
+        return list(seen)
+
+    def transition(self, trigger: str, source: str) -> TransitionDef | None:
+        for t in self.transitions:
+            if t.trigger == trigger and source in t.sources:
+                return t
+        return None
+
+    def transitions_from(self, source: str) -> list[TransitionDef]:
+        return [t for t in self.transitions if source in t.sources]
+
+    def label(self, state: str) -> Text:
+        s = self.states.get(state)
+        return s.label if s else Text(state, state)
+
+    @property
+    def vocabulary(self) -> Vocabulary:
+        return Vocabulary(
+            frozenset(self.categories), frozenset(self.severities), frozenset(self.roles), frozenset(self.states)
+        )
+
+
+# --- loading ----------------------------------------------------------------------------
+
+
+class _Checker:
+    """Collects problems while reading one file."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.problems: list[DefinitionProblem] = []
+
+    def err(self, line: int, key: str, zh: str, en: str) -> None:
+        self.problems.append(DefinitionProblem(self.file, line, key, Text(zh, en)))
+
+    def name_ok(self, value: Any, line: int, key: str) -> bool:
+        if not isinstance(value, str) or not value or not set(value) <= NAME_CHARS or value[0].isdigit():
+            self.err(line, key, f"名称 {value!r} 须为小写字母、数字和下划线", f"name {value!r} must be lower-case letters, digits and _")
+            return False
+        return True
+
+    def label(self, raw: Any, line: int, key: str, fallback: str) -> Text:
+        if raw is None:
+            return Text(fallback, fallback)
+        if not isinstance(raw, dict) or not isinstance(raw.get("zh"), str) or not isinstance(raw.get("en"), str):
+            self.err(line, key, "标签须同时有 zh 和 en 文本", "a label needs both zh and en text")
+            return Text(fallback, fallback)
+        return Text(raw["zh"], raw["en"])
+
+    def names(self, raw: Any, line: int, key: str) -> list[str]:
+        items = [raw] if isinstance(raw, str) else raw
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            self.err(line, key, "应为名称或名称列表", "must be a name or a list of names")
+            return []
+        return list(items)
+
+    def duration(self, raw: Any, line: int, key: str) -> Duration | None:
+        if not isinstance(raw, dict) or len(raw) != 1:
+            self.err(line, key, "期限应写作 {days: N} 或 {working_days: N}", "a duration is {days: N} or {working_days: N}")
+            return None
+        ((unit, amount),) = raw.items()
+        if unit not in DURATION_UNITS:
+            self.err(line, key, f"未知的期限单位 {unit}", f"unknown duration unit {unit}")
+            return None
+        if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
+            self.err(line, key, "期限应为非负整数", "a duration must be a non-negative whole number")
+            return None
+        return Duration(amount, unit)
+
+    def mapping_of(self, doc: LDict, key: str, required: bool = True) -> LDict | None:
+        v = doc.get(key)
+        if v is None:
+            if required:
+                self.err(doc.line_of(key), key, f"缺少 {key}", f"{key} is missing")
+            return None
+        if not isinstance(v, LDict):
+            self.err(doc.line_of(key), key, f"{key} 应为映射", f"{key} must be a mapping")
+            return None
+        return v
+
+
+TOP_KEYS = {"name", "version", "title", "initial", "categories", "severities", "roles", "states",
+            "transitions", "escalation", "description", "actions"}
+
+#: edits other than transitions, and who may make them (declared under ``actions:``)
+EDIT_ACTIONS = frozenset({"open_round", "add_issue", "add_measure", "complete_measure", "add_evidence",
+                          "sign_off", "add_mechanism"})
+
+
+def load_definition(path: str | Path) -> WorkflowDefinition:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise WorkflowInvalid([DefinitionProblem(str(p), 1, "-", Text("文件不是 UTF-8 编码", f"file is not UTF-8: {exc}"))]) from None
+    except OSError as exc:
+        raise WorkflowInvalid([DefinitionProblem(str(p), 0, "-", Text(f"无法读取文件：{exc}", f"cannot read the file: {exc}"))]) from None
+    return parse_definition(text, str(p))
+
+
+def parse_definition(text: str, file: str = "<workflow>") -> WorkflowDefinition:
+    """Parse and validate a workflow; raise :class:`WorkflowInvalid` listing every problem."""
+    c = _Checker(file)
+    try:
+        doc = yamlsrc.load(text)
+    except yamlsrc.YamlSourceError as exc:
+        raise WorkflowInvalid([DefinitionProblem(file, exc.line, "-", Text(exc.message_zh, exc.message_en))]) from None
+    if not isinstance(doc, LDict):
+        raise WorkflowInvalid([DefinitionProblem(file, 1, "-", Text("工作流文件顶层应为映射", "the top level must be a mapping"))])
+
+    for k in doc:
+        if k not in TOP_KEYS:
+            c.err(doc.line_of(k), str(k), f"未知的键 {k}", f"unknown key {k}")
+
+    name = doc.get("name")
+    if name is None:
+        c.err(1, "name", "缺少 name", "name is missing")
+        name = "?"
+    else:
+        c.name_ok(name, doc.line_of("name"), "name")
+    version = doc.get("version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        c.err(doc.line_of("version"), "version", "version 应为正整数", "version must be a positive whole number")
+        version = 1
+    title = c.label(doc.get("title"), doc.line_of("title"), "title", str(name))
+
+    categories = _labelled_names(c, doc, "categories")
+    severities = _labelled_names(c, doc, "severities")
+    roles = _roles(c, doc)
+    states = _states(c, doc)
+
+    initial = doc.get("initial")
+    if initial is None:
+        c.err(1, "initial", "缺少初始状态 initial", "the initial state is missing")
+    elif initial not in states:
+        c.err(doc.line_of("initial"), "initial", f"初始状态 {initial} 未定义", f"initial state {initial} is not defined")
+
+    vocab = Vocabulary(frozenset(categories), frozenset(severities), frozenset(roles), frozenset(states))
+    transitions = _transitions(c, doc, states, roles, vocab)
+    if states and isinstance(initial, str) and initial in states:
+        _check_graph(c, doc, states, transitions, initial)
+    escalation = _escalation(c, doc, states, roles, vocab, transitions)
+    actions = _actions(c, doc, roles)
+
+    if c.problems:
+        raise WorkflowInvalid(c.problems)
+    return WorkflowDefinition(
+        name=name,
+        version=version,
+        title=title,
+        initial=initial,
+        states=MappingProxyType(states),
+        roles=MappingProxyType(roles),
+        categories=MappingProxyType(categories),
+        severities=MappingProxyType(severities),
+        transitions=tuple(transitions),
+        escalation=escalation,
+        actions=MappingProxyType(actions),
+        source=text,
+        digest=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+    )
+
+
+def _actions(c: _Checker, doc: LDict, roles: dict[str, RoleDef]) -> dict[str, frozenset[str]]:
+    m = c.mapping_of(doc, "actions")
+    out: dict[str, frozenset[str]] = {}
+    for a, raw in (m or {}).items():
+        line = m.line_of(a)
+        if a not in EDIT_ACTIONS:
+            c.err(line, f"actions.{a}", f"未知的操作 {a}（可用：{', '.join(sorted(EDIT_ACTIONS))}）",
+                  f"unknown action {a} (known: {', '.join(sorted(EDIT_ACTIONS))})")
+            continue
+        names = c.names(raw, line, f"actions.{a}")
+        for r in names:
+            if r not in roles:
+                c.err(line, f"actions.{a}", f"未知的角色 {r}", f"unknown role {r}")
+        out[a] = frozenset(names)
+    if m is not None:
+        for a in sorted(EDIT_ACTIONS - set(out)):
+            c.err(m.line, f"actions.{a}", f"须声明谁可以执行 {a}", f"declare which roles may {a}")
+    return out
+
+
+def _labelled_names(c: _Checker, doc: LDict, key: str) -> dict[str, Text]:
+    m = c.mapping_of(doc, key)
+    out: dict[str, Text] = {}
+    for n, raw in (m or {}).items():
+        if c.name_ok(n, m.line_of(n), f"{key}.{n}"):
+            out[n] = c.label(raw, m.line_of(n), f"{key}.{n}", n)
+    if m is not None and not out:
+        c.err(m.line, key, f"{key} 不能为空", f"{key} must not be empty")
+    return out
+
+
+ROLE_HOLDERS = frozenset({"owner", "lead"})
+
+
+def _roles(c: _Checker, doc: LDict) -> dict[str, RoleDef]:
+    m = c.mapping_of(doc, "roles")
+    out: dict[str, RoleDef] = {}
+    for n, raw in (m or {}).items():
+        line = m.line_of(n)
+        if not c.name_ok(n, line, f"roles.{n}"):
+            continue
+        holder = None
+        if isinstance(raw, dict):
+            for k in raw:
+                if k not in {"zh", "en", "holder"}:
+                    c.err(raw.line_of(k), f"roles.{n}.{k}", f"未知的键 {k}", f"unknown key {k}")
+            holder = raw.get("holder")
+            if holder is not None and holder not in ROLE_HOLDERS:
+                c.err(raw.line_of("holder"), f"roles.{n}.holder",
+                      f"holder 只能是 {', '.join(sorted(ROLE_HOLDERS))}", f"holder must be one of {', '.join(sorted(ROLE_HOLDERS))}")
+                holder = None
+        out[n] = RoleDef(n, c.label(raw, line, f"roles.{n}", n), holder)
+    if SYSTEM_ROLE not in out and m is not None:
+        out[SYSTEM_ROLE] = RoleDef(SYSTEM_ROLE, Text("系统（定时任务）", "system (scheduler)"))
+    return out
+
+
+def _states(c: _Checker, doc: LDict) -> dict[str, StateDef]:
+    m = c.mapping_of(doc, "states")
+    out: dict[str, StateDef] = {}
+    for n, raw in (m or {}).items():
+        line = m.line_of(n)
+        key = f"states.{n}"
+        if not c.name_ok(n, line, key):
+            continue
+        if raw is not None and not isinstance(raw, dict):
+            c.err(line, key, "状态应为映射", "a state must be a mapping")
+            continue
+        raw = raw or LDict()
+        for k in raw:
+            if k not in {"zh", "en", "final", "sla"}:
+                c.err(raw.line_of(k), f"{key}.{k}", f"未知的键 {k}", f"unknown key {k}")
+        final = raw.get("final", False)
+        if not isinstance(final, bool):
+            c.err(raw.line_of("final"), f"{key}.final", "final 应为 true 或 false", "final must be true or false")
+            final = False
+        sla = c.duration(raw["sla"], raw.line_of("sla"), f"{key}.sla") if "sla" in raw else None
+        out[n] = StateDef(n, c.label(raw if ("zh" in raw or "en" in raw) else None, line, key, n), final, sla)
+    if m is not None and not out:
+        c.err(m.line, "states", "至少需要一个状态", "at least one state is needed")
+    return out
+
+
+def _guard_use(c: _Checker, raw: Any, line: int, key: str, vocab: Vocabulary) -> GuardUse | None:
+    if isinstance(raw, str):
+        name, params = raw, None
+    elif isinstance(raw, dict) and len(raw) == 1:
+        ((name, params),) = raw.items()
+    else:
+        c.err(line, key, "守卫应写作 名称 或 {名称: 参数}", "a guard is written as name or {name: params}")
+        return None
+    if name not in guards:
+        c.err(line, key, f"未知的守卫 {name}（已有：{', '.join(guards.names())}）",
+              f"unknown guard {name} (known: {', '.join(guards.names())})")
+        return None
+    gt = guards.get(name)
+    try:
+        parsed = gt.parse(params, vocab)
+    except ParamError as exc:
+        c.err(line, f"{key}.{name}", f"守卫 {name} 参数有误：{exc.text.zh}", f"bad parameters for guard {name}: {exc.text.en}")
+        return None
+    return GuardUse(name, parsed, _plain(params), line, gt)
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_plain(x) for x in v]
+    return v
+
+
+TRANSITION_KEYS = {"trigger", "source", "dest", "roles", "guards", "require", "label"}
+
+
+def _transitions(
+    c: _Checker, doc: LDict, states: dict[str, StateDef], roles: dict[str, RoleDef], vocab: Vocabulary
+) -> list[TransitionDef]:
+    raw_list = doc.get("transitions")
+    if raw_list is None:
+        c.err(1, "transitions", "缺少 transitions", "transitions are missing")
+        return []
+    if not isinstance(raw_list, LList):
+        c.err(doc.line_of("transitions"), "transitions", "transitions 应为列表", "transitions must be a list")
+        return []
+    out: list[TransitionDef] = []
+    seen: dict[tuple[str, str], int] = {}
+    for i, raw in enumerate(raw_list):
+        line = raw_list.line_of(i)
+        if not isinstance(raw, LDict):
+            c.err(line, f"transitions[{i}]", "转换应为映射", "a transition must be a mapping")
+            continue
+        trig = raw.get("trigger")
+        key = f"transitions[{i}]" if not isinstance(trig, str) else f"transitions.{trig}"
+        ok = True
+        for k in raw:
+            if k not in TRANSITION_KEYS:
+                c.err(raw.line_of(k), f"{key}.{k}", f"未知的键 {k}", f"unknown key {k}")
+        if trig is None:
+            c.err(line, key, "缺少 trigger", "trigger is missing")
+            ok = False
+        elif not c.name_ok(trig, raw.line_of("trigger"), f"{key}.trigger"):
+            ok = False
+        sources = c.names(raw.get("source"), raw.line_of("source"), f"{key}.source") if "source" in raw else []
+        if "source" not in raw:
+            c.err(line, f"{key}.source", "缺少 source", "source is missing")
+            ok = False
+        for s in sources:
+            if s not in states:
+                c.err(raw.line_of("source"), f"{key}.source", f"来源状态 {s} 未定义", f"source state {s} is not defined")
+                ok = False
+        dest = raw.get("dest")
+        if dest is None:
+            c.err(line, f"{key}.dest", "缺少 dest", "dest is missing")
+            ok = False
+        elif dest not in states:
+            c.err(raw.line_of("dest"), f"{key}.dest", f"目标状态 {dest} 未定义", f"destination state {dest} is not defined")
+            ok = False
+        role_names = c.names(raw.get("roles"), raw.line_of("roles"), f"{key}.roles") if "roles" in raw else []
+        if not role_names:
+            c.err(raw.line_of("roles"), f"{key}.roles", "每个转换须声明可执行的角色", "every transition must declare the roles allowed to fire it")
+            ok = False
+        for r in role_names:
+            if r not in roles:
+                c.err(raw.line_of("roles"), f"{key}.roles", f"未知的角色 {r}", f"unknown role {r}")
+                ok = False
+        guard_uses: list[GuardUse] = []
+        graw = raw.get("guards", [])
+        if not isinstance(graw, list):
+            c.err(raw.line_of("guards"), f"{key}.guards", "guards 应为列表", "guards must be a list")
+            ok = False
+        else:
+            for j, g in enumerate(graw):
+                gline = graw.line_of(j) if isinstance(graw, LList) else line
+                use = _guard_use(c, g, gline, f"{key}.guards[{j}]", vocab)
+                if use is None:
+                    ok = False
+                else:
+                    guard_uses.append(use)
+        require = c.names(raw.get("require", []), raw.line_of("require"), f"{key}.require")
+        for f in require:
+            if f not in REQUIRABLE_FIELDS:
+                c.err(raw.line_of("require"), f"{key}.require", f"未知的必填字段 {f}", f"unknown required field {f}")
+                ok = False
+        label = c.label(raw.get("label"), raw.line_of("label"), f"{key}.label", str(trig))
+        for s in sources:
+            if isinstance(trig, str):
+                if (trig, s) in seen:
+                    c.err(line, key, f"触发器 {trig} 从状态 {s} 重复定义（另见第 {seen[(trig, s)]} 行）",
+                          f"trigger {trig} is defined twice from state {s} (also line {seen[(trig, s)]})")
+                    ok = False
+                seen[(trig, s)] = line
+        if ok:
+            out.append(TransitionDef(trig, tuple(sources), dest, frozenset(role_names), tuple(guard_uses),
+                                     frozenset(require), label, line))
+    return out
+
+
+def _check_graph(c: _Checker, doc: LDict, states: dict[str, StateDef], transitions: list[TransitionDef], initial: str) -> None:
+    sm = doc.get("states")
+    reach = {initial}
+    frontier = [initial]
+    while frontier:
+        s = frontier.pop()
+        for t in transitions:
+            if s in t.sources and t.dest not in reach:
+                reach.add(t.dest)
+                frontier.append(t.dest)
+    for name, st in states.items():
+        line = sm.line_of(name) if isinstance(sm, LDict) else 1
+        if name not in reach:
+            c.err(line, f"states.{name}", f"状态 {name} 从初始状态 {initial} 不可达", f"state {name} cannot be reached from {initial}")
+        if not st.final and not any(name in t.sources for t in transitions):
+            c.err(line, f"states.{name}", f"非终态 {name} 没有出口", f"non-final state {name} has no way out")
+    if not any(st.final for st in states.values()):
+        c.err(sm.line if isinstance(sm, LDict) else 1, "states", "至少需要一个终态（final: true）",
+              "at least one state must be final (final: true)")
+
+
+def _escalation(
+    c: _Checker, doc: LDict, states: dict[str, StateDef], roles: dict[str, RoleDef], vocab: Vocabulary,
+    transitions: list[TransitionDef],
+) -> Escalation | None:
+    m = c.mapping_of(doc, "escalation", required=False)
+    if m is None:
+        return None
+    for k in m:
+        if k not in {"calendar", "rules"}:
+            c.err(m.line_of(k), f"escalation.{k}", f"未知的键 {k}", f"unknown key {k}")
+    cal = m.get("calendar", "natural")
+    if cal not in CALENDARS:
+        c.err(m.line_of("calendar"), "escalation.calendar", f"未知的日历 {cal}（可用：{', '.join(sorted(CALENDARS))}）",
+              f"unknown calendar {cal} (known: {', '.join(sorted(CALENDARS))})")
+    rules_raw = m.get("rules", [])
+    rules: list[EscalationRule] = []
+    if not isinstance(rules_raw, LList):
+        c.err(m.line_of("rules"), "escalation.rules", "rules 应为列表", "rules must be a list")
+        return Escalation(str(cal), ())
+    names: set[str] = set()
+    for i, r in enumerate(rules_raw):
+        line = rules_raw.line_of(i)
+        if not isinstance(r, LDict):
+            c.err(line, f"escalation.rules[{i}]", "规则应为映射", "a rule must be a mapping")
+            continue
+        rname = r.get("name", f"rule{i}")
+        key = f"escalation.rules.{rname}"
+        ok = True
+        for k in r:
+            if k not in {"name", "state", "when", "action", "notify", "categories", "severities"}:
+                c.err(r.line_of(k), f"{key}.{k}", f"未知的键 {k}", f"unknown key {k}")
+        if rname in names:
+            c.err(line, key, f"规则名 {rname} 重复", f"rule name {rname} is used twice")
+        names.add(rname)
+        st = c.names(r.get("state"), r.line_of("state"), f"{key}.state") if "state" in r else []
+        if not st:
+            c.err(line, f"{key}.state", "规则须指明适用的状态", "a rule must name its states")
+            ok = False
+        for s in st:
+            if s not in states:
+                c.err(r.line_of("state"), f"{key}.state", f"状态 {s} 未定义", f"state {s} is not defined")
+                ok = False
+        action = r.get("action")
+        if action not in ACTIONS:
+            c.err(r.line_of("action"), f"{key}.action", f"未知的动作 {action}（可用：{', '.join(sorted(ACTIONS))}）",
+                  f"unknown action {action} (known: {', '.join(sorted(ACTIONS))})")
+            ok = False
+        elif action == "escalate" and not any(t.trigger == "escalate" for t in transitions):
+            c.err(r.line_of("action"), f"{key}.action", "escalate 动作需要工作流定义 escalate 触发器",
+                  "the escalate action needs an escalate trigger in the workflow")
+            ok = False
+        when = r.get("when")
+        if not isinstance(when, dict) or not when:
+            c.err(r.line_of("when"), f"{key}.when", "when 条件缺失或为空", "the when condition is missing or empty")
+            ok = False
+        else:
+            for cond, v in when.items():
+                cl = when.line_of(cond) if isinstance(when, LDict) else line
+                if cond not in CONDITIONS:
+                    c.err(cl, f"{key}.when.{cond}", f"未知的条件 {cond}（可用：{', '.join(sorted(CONDITIONS))}）",
+                          f"unknown condition {cond} (known: {', '.join(sorted(CONDITIONS))})")
+                    ok = False
+                elif cond == "sla_exceeded":
+                    if not isinstance(v, bool):
+                        c.err(cl, f"{key}.when.{cond}", "sla_exceeded 应为 true/false", "sla_exceeded must be true or false")
+                        ok = False
+                elif c.duration(v, cl, f"{key}.when.{cond}") is None:
+                    ok = False
+        notify = c.names(r.get("notify", []), r.line_of("notify"), f"{key}.notify")
+        for n in notify:
+            if n not in roles:
+                c.err(r.line_of("notify"), f"{key}.notify", f"未知的角色 {n}", f"unknown role {n}")
+                ok = False
+        cats = sevs = None
+        if "categories" in r:
+            cats = frozenset(c.names(r["categories"], r.line_of("categories"), f"{key}.categories"))
+            for x in cats - vocab.categories:
+                c.err(r.line_of("categories"), f"{key}.categories", f"未知的类别 {x}", f"unknown category {x}")
+                ok = False
+        if "severities" in r:
+            sevs = frozenset(c.names(r["severities"], r.line_of("severities"), f"{key}.severities"))
+            for x in sevs - vocab.severities:
+                c.err(r.line_of("severities"), f"{key}.severities", f"未知的严重程度 {x}", f"unknown severity {x}")
+                ok = False
+        if ok:
+            rules.append(EscalationRule(str(rname), tuple(st), MappingProxyType(_plain(when)), action, tuple(notify),
+                                        cats, sevs, line))
+    return Escalation(str(cal), tuple(rules))
+
+
+BUILTIN_DIR = Path(__file__).resolve().parent.parent / "workflows"
+
+
+def builtin_path(name: str) -> Path:
+    return BUILTIN_DIR / f"{name}.yaml"
+
+
+def builtin(name: str = "rectification") -> WorkflowDefinition:
+    return load_definition(builtin_path(name))

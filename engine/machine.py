@@ -1,0 +1,145 @@
+"""State machines: one ``transitions.Machine`` per deployed workflow version.
+
+The machine owns the graph (which trigger leads where from which state) and runs each
+transition's single condition, :func:`_make_condition`, which evaluates every rule for that
+transition — roles, required fields, guards — and keeps all the reasons, not just the first.
+Issues never join a machine: a fire binds a tiny :class:`_Token` for one call and drops it, so
+memory and time do not grow with the number of issues (``add_model`` is linear in the models
+a machine holds).  Nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+import threading
+from typing import Any
+
+from transitions import EventData, Machine, MachineError
+
+from ..i18n import Text
+from .definition import TransitionDef, WorkflowDefinition
+from .facts import GuardContext, IssueFacts
+
+
+@dataclass(slots=True)
+class _Token:
+    """The short-lived model a machine moves for one fire."""
+
+    state: str
+    facts: IssueFacts
+    ctx: GuardContext
+    holders: dict[str, str | None]
+    reasons: list[tuple[str, Text]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    ok: bool
+    source: str
+    dest: str | None
+    transition: TransitionDef | None
+    reasons: tuple[tuple[str, Text], ...]
+
+
+def check_rules(t: TransitionDef, token: _Token) -> list[tuple[str, Text]]:
+    """Every rule a transition declares, evaluated in full; an empty list means it may fire."""
+    reasons: list[tuple[str, Text]] = []
+    ctx = token.ctx
+    if ctx.role not in t.roles:
+        reasons.append((
+            "role",
+            Text(f"角色 {ctx.role} 不能执行 {t.label.zh}（允许：{', '.join(sorted(t.roles))}）",
+                 f"role {ctx.role} may not {t.label.en} (allowed: {', '.join(sorted(t.roles))})"),
+        ))
+    elif ctx.role not in ctx.actor.roles:
+        reasons.append(("role", Text(f"{ctx.actor.id} 不具有角色 {ctx.role}", f"{ctx.actor.id} does not hold role {ctx.role}")))
+    else:
+        holder_field = token.holders.get(ctx.role)
+        if holder_field is not None:
+            holder = getattr(token.facts, holder_field)
+            if holder != ctx.actor.id:
+                reasons.append((
+                    "role",
+                    Text(f"{ctx.actor.id} 不是本问题的{ctx.role}（应为 {holder or '未指定'}）",
+                         f"{ctx.actor.id} is not this issue's {ctx.role} (that is {holder or 'nobody yet'})"),
+                ))
+    if "comment" in t.require and not (ctx.comment or "").strip():
+        reasons.append(("require:comment", Text("此操作必须填写说明（comment）", "this action requires a comment")))
+    for g in t.guards:
+        reason = g.type.check(token.facts, ctx, g.params)
+        if reason is not None:
+            reasons.append((g.name, reason))
+    return reasons
+
+
+def _make_condition(t: TransitionDef):
+    def condition(event: EventData) -> bool:
+        token: _Token = event.model
+        token.reasons = check_rules(t, token)
+        return not token.reasons
+
+    return condition
+
+
+class WorkflowMachine:
+    """The compiled form of one workflow version."""
+
+    def __init__(self, definition: WorkflowDefinition) -> None:
+        self.definition = definition
+        self.holders = {r.name: r.holder for r in definition.roles.values()}
+        transitions: list[dict[str, Any]] = []
+        for t in definition.transitions:
+            transitions.append({
+                "trigger": t.trigger,
+                "source": list(t.sources),
+                "dest": t.dest,
+                "conditions": [_make_condition(t)],
+            })
+        self.machine = Machine(
+            model=None,
+            states=list(definition.states),
+            transitions=transitions,
+            initial=definition.initial,
+            send_event=True,
+            auto_transitions=False,
+            ignore_invalid_triggers=False,
+        )
+
+    def fire(self, trigger: str, facts: IssueFacts, ctx: GuardContext) -> Outcome:
+        """Try ``trigger`` on an issue in ``facts.state``; never raises for a refusal."""
+        token = _Token(facts.state, facts, ctx, self.holders)
+        t = self.definition.transition(trigger, facts.state)
+        event = self.machine.events.get(trigger)
+        if event is None or t is None:
+            return Outcome(False, facts.state, None, None, (("state", self._not_here(trigger, facts.state)),))
+        try:
+            moved = event.trigger(token)
+        except MachineError:
+            return Outcome(False, facts.state, None, None, (("state", self._not_here(trigger, facts.state)),))
+        if not moved:
+            return Outcome(False, facts.state, None, t, tuple(token.reasons))
+        return Outcome(True, facts.state, token.state, t, ())
+
+    def _not_here(self, trigger: str, state: str) -> Text:
+        d = self.definition
+        if trigger not in d.triggers():
+            return Text(f"工作流 {d.name} 没有操作 {trigger}", f"workflow {d.name} has no trigger {trigger}")
+        label = d.label(state)
+        avail = ", ".join(t.trigger for t in d.transitions_from(state)) or "-"
+        return Text(f"当前状态“{label.zh}”下不能执行 {trigger}（可执行：{avail}）",
+                    f"{trigger} is not possible in state {label.en} (possible: {avail})")
+
+
+_MACHINES: dict[str, WorkflowMachine] = {}
+_LOCK = threading.Lock()
+
+
+def machine_for(definition: WorkflowDefinition) -> WorkflowMachine:
+    """The one machine for this definition version (cached by content digest)."""
+    m = _MACHINES.get(definition.digest)
+    if m is None:
+        with _LOCK:
+            m = _MACHINES.get(definition.digest)
+            if m is None:
+                m = _MACHINES[definition.digest] = WorkflowMachine(definition)
+    return m

@@ -1,0 +1,794 @@
+"""The Engine: the embedding API an OA system calls, and the one place that joins storage,
+state machines and guards.
+
+Every public method is one transaction.  Reads of an issue are checked against the actor's
+org scope; writes also against the roles the workflow's YAML allows.  Every write appends one
+hash-chained event and bumps the issue's version in the same transaction, so history and state
+can never disagree and a concurrent writer is refused rather than overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.exc import IntegrityError
+
+from ..i18n import Text
+from ..storage.database import Database
+from ..storage.repository import Repository, StaleVersion
+from .actors import Actor
+from .clock import DEFAULT_TZ, Clock, SystemClock, local_date
+from .definition import WorkflowDefinition, WorkflowInvalid, builtin_path, load_definition, parse_definition
+from .errors import ConcurrentUpdate, Forbidden, InvalidInput, NotFound, Refused
+from .facts import GuardContext, IssueFacts, MeasureFacts, RoundFacts, SignoffFacts
+from .history import GENESIS, ChainReport, event_hash, verify_chain
+from .machine import Outcome, check_rules, machine_for
+
+SOURCES = {
+    "inspection": Text("巡视", "inspection"),
+    "audit": Text("审计", "audit"),
+    "special_check": Text("专项检查", "special check"),
+}
+CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-/]{0,63}$")
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+EVIDENCE_SCHEMES = frozenset({"https", "http", "oa", "s3"})
+MAX_TEXT = 500
+MAX_LONG_TEXT = 20_000
+
+
+# --- results ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TriggerOption:
+    trigger: str
+    label: Text
+    dest: str
+    available: bool
+    roles: list[str]
+    requires: list[str]
+    reasons: list[tuple[str, Text]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "trigger": self.trigger,
+            "label": self.label.to_dict(),
+            "dest": self.dest,
+            "available": self.available,
+            "roles": self.roles,
+            "requires": self.requires,
+            "reasons": [{"rule": r, "reason": t.to_dict()} for r, t in self.reasons],
+        }
+
+
+@dataclass(frozen=True)
+class IssueView:
+    code: str
+    round: str
+    workflow: str
+    workflow_version: int
+    title: str
+    description: str
+    category: str
+    severity: str
+    unit: str
+    owner: str | None
+    lead: str | None
+    due_date: date | None
+    state: str
+    state_label: Text
+    state_entered_at: datetime
+    escalation_level: int
+    recurrence_count: int
+    version: int
+    measures: list[dict[str, Any]] = field(default_factory=list)
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    signoffs: list[dict[str, Any]] = field(default_factory=list)
+    mechanisms: list[dict[str, Any]] = field(default_factory=list)
+    triggers: list[TriggerOption] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["state_label"] = self.state_label.to_dict()
+        d["due_date"] = _iso(self.due_date)
+        d["state_entered_at"] = _iso(self.state_entered_at)
+        d["triggers"] = [t.to_dict() for t in self.triggers]
+        return _jsonable(d)
+
+
+@dataclass(frozen=True)
+class FireResult:
+    code: str
+    trigger: str
+    source: str
+    dest: str
+    seq: int
+    version: int
+    replayed: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class WorkflowInfo:
+    name: str
+    version: int
+    digest: str
+    deployed_at: datetime
+    deployed_by: str
+    deprecated: bool
+    created: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(asdict(self))
+
+
+def _iso(v: Any) -> Any:
+    return v.isoformat() if isinstance(v, (date, datetime)) else v
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {k: _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, Text):
+        return v.to_dict()
+    return _iso(v)
+
+
+# --- input checks ----------------------------------------------------------------------
+
+
+def _need_text(value: Any, fld: str, *, limit: int = MAX_TEXT, required: bool = True) -> str:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise InvalidInput(Text(f"{fld} 不能为空", f"{fld} must not be empty"), field=fld)
+        return ""
+    if not isinstance(value, str):
+        raise InvalidInput(Text(f"{fld} 应为文本", f"{fld} must be text"), field=fld)
+    value = value.strip()
+    if len(value) > limit:
+        raise InvalidInput(Text(f"{fld} 过长：{len(value)} 字，上限 {limit}", f"{fld} is too long: {len(value)} > {limit}"),
+                           field=fld)
+    if any(ord(ch) < 32 and ch not in "\n\t" for ch in value):
+        raise InvalidInput(Text(f"{fld} 含有控制字符", f"{fld} contains control characters"), field=fld)
+    return value
+
+
+def _need_code(value: Any, fld: str) -> str:
+    if not isinstance(value, str) or not CODE_RE.match(value):
+        raise InvalidInput(
+            Text(f"{fld} {value!r} 不合规：须为 1-64 位字母、数字或 . _ - /", f"{fld} {value!r} must be 1-64 letters, digits or . _ - /"),
+            field=fld,
+        )
+    return value
+
+
+def _need_date(value: Any, fld: str, *, required: bool = False) -> date | None:
+    if value is None or value == "":
+        if required:
+            raise InvalidInput(Text(f"{fld} 不能为空", f"{fld} must not be empty"), field=fld)
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise InvalidInput(Text(f"{fld} {value!r} 不是日期（应为 YYYY-MM-DD）", f"{fld} {value!r} is not a date (YYYY-MM-DD)"),
+                           field=fld) from None
+
+
+def add_months(d: date, months: int) -> date:
+    """The same day ``months`` later, clamped to the month's end (3 months after 11-30 is 02-28)."""
+    y, m = divmod(d.month - 1 + months, 12)
+    year, month = d.year + y, m + 1
+    for day in (d.day, 30, 29, 28):
+        try:
+            return date(year, month, day)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+# --- the engine ------------------------------------------------------------------------
+
+
+class Engine:
+    """zhenggai's embedding API.  ``Engine("sqlite:///zhenggai.db")`` or a PostgreSQL URL."""
+
+    def __init__(self, db: str | Database | None = None, *, clock: Clock | None = None) -> None:
+        self.db = db if isinstance(db, Database) else Database(db)
+        self.clock: Clock = clock or SystemClock()
+        self._defs: dict[int, tuple[WorkflowDefinition, str, int]] = {}
+        self._defs_lock = threading.Lock()
+
+    # --- schema and workflows ----------------------------------------------------------
+
+    def init(self, *, deploy_builtin: bool = True) -> str:
+        """Create or upgrade the schema, and deploy the shipped rectification workflow."""
+        rev = self.db.upgrade()
+        if deploy_builtin:
+            self.deploy_workflow(builtin_path("rectification"), actor_id="system")
+        return rev
+
+    def validate_workflow(self, source: str | Path, *, file: str | None = None) -> WorkflowDefinition:
+        if isinstance(source, Path):
+            return load_definition(source)
+        return parse_definition(source, file or "<workflow>")
+
+    def deploy_workflow(self, source: str | Path, *, actor_id: str = "admin", file: str | None = None) -> WorkflowInfo:
+        """Validate and store a workflow version.  Deploying identical content again is a no-op;
+        a changed file must carry a higher ``version`` than the one deployed."""
+        d = self.validate_workflow(source, file=file)
+        now = self.clock.now()
+        with self.db.write() as conn:
+            repo = Repository(conn)
+            same = repo.workflow(d.name, d.version)
+            if same is not None:
+                if same.digest == d.digest:
+                    return _wf_info(same)
+                latest = repo.workflow(d.name)
+                raise InvalidInput(
+                    Text(f"工作流 {d.name} 第 {d.version} 版已部署且内容不同；请把 version 改为 {latest.version + 1}",
+                         f"workflow {d.name} version {d.version} is deployed with other content; set version to {latest.version + 1}"),
+                    field="version",
+                )
+            latest = repo.workflow(d.name)
+            if latest is not None and latest.version > d.version:
+                raise InvalidInput(
+                    Text(f"工作流 {d.name} 已有第 {latest.version} 版，不能部署更低的第 {d.version} 版",
+                         f"workflow {d.name} already has version {latest.version}; cannot deploy older version {d.version}"),
+                    field="version",
+                )
+            repo.insert_workflow(name=d.name, version=d.version, digest=d.digest, source=d.source,
+                                 deployed_at=now, deployed_by=actor_id, deprecated=False)
+            row = repo.workflow(d.name, d.version)
+        info = _wf_info(row)
+        return WorkflowInfo(**{**asdict(info), "created": True})
+
+    def workflows(self) -> list[WorkflowInfo]:
+        with self.db.read() as conn:
+            return [_wf_info(r) for r in Repository(conn).workflow_versions()]
+
+    def workflow(self, name: str, version: int | None = None) -> WorkflowDefinition:
+        with self.db.read() as conn:
+            row = Repository(conn).workflow(name, version)
+        if row is None:
+            what = f"{name} v{version}" if version else name
+            raise NotFound(Text(f"没有已部署的工作流 {what}", f"no deployed workflow {what}"))
+        return self._definition_from_row(row)
+
+    def _definition_from_row(self, row: Any) -> WorkflowDefinition:
+        cached = self._defs.get(row.id)
+        if cached is None:
+            with self._defs_lock:
+                cached = self._defs.get(row.id)
+                if cached is None:
+                    d = parse_definition(row.source, f"{row.name} v{row.version}")
+                    cached = self._defs[row.id] = (d, row.name, row.version)
+        return cached[0]
+
+    def _definition(self, repo: Repository, workflow_id: int) -> WorkflowDefinition:
+        cached = self._defs.get(workflow_id)
+        if cached is not None:
+            return cached[0]
+        row = repo.workflow_by_id(workflow_id)
+        return self._definition_from_row(row)
+
+    # --- rounds ------------------------------------------------------------------------
+
+    def open_round(
+        self,
+        code: str,
+        *,
+        title: str,
+        org: str,
+        feedback_date: date | str,
+        actor: Actor,
+        source: str = "inspection",
+        period_months: int = 3,
+        period_end: date | str | None = None,
+        workflow: str = "rectification",
+        tz: str = DEFAULT_TZ,
+    ) -> dict[str, Any]:
+        """Open a round (巡视轮次); the concentrated period runs ``period_months`` from feedback."""
+        code = _need_code(code, "code")
+        title = _need_text(title, "title")
+        org = _need_text(org, "org")
+        if source not in SOURCES:
+            raise InvalidInput(Text(f"未知的来源 {source}（可用：{', '.join(SOURCES)}）", f"unknown source {source} (known: {', '.join(SOURCES)})"),
+                               field="source")
+        fb = _need_date(feedback_date, "feedback_date", required=True)
+        assert fb is not None
+        if period_end is not None:
+            end = _need_date(period_end, "period_end", required=True)
+            assert end is not None
+        else:
+            if not isinstance(period_months, int) or not 1 <= period_months <= 36:
+                raise InvalidInput(Text("period_months 应为 1-36 的整数", "period_months must be 1 to 36"), field="period_months")
+            end = add_months(fb, period_months)
+        if end < fb:
+            raise InvalidInput(Text("集中整改期结束日早于反馈日", "the concentrated period ends before the feedback date"), field="period_end")
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InvalidInput(Text(f"未知的时区 {tz}", f"unknown time zone {tz}"), field="tz") from None
+        if not actor.covers(org):
+            raise Forbidden(Text(f"{actor.id} 的组织范围不含 {org}", f"{org} is outside {actor.id}'s org scope"))
+        with self.db.write() as conn:
+            repo = Repository(conn)
+            wf = repo.workflow(workflow)
+            if wf is None:
+                raise NotFound(Text(f"没有已部署的工作流 {workflow}（先运行 zhenggai init）",
+                                    f"no deployed workflow {workflow} (run zhenggai init first)"))
+            d = self._definition(repo, wf.id)
+            self._authorize_edit(d, "open_round", actor, None)
+            if repo.round(code) is not None:
+                raise InvalidInput(Text(f"轮次 {code} 已存在", f"round {code} already exists"), field="code")
+            repo.insert_round(code=code, title=title, source=source, org=org, feedback_date=fb, period_end=end,
+                              tz=tz, workflow_id=wf.id, created_at=self.clock.now(), created_by=actor.id)
+            return self._round_dict(repo, repo.round(code))
+
+    def rounds(self) -> list[dict[str, Any]]:
+        with self.db.read() as conn:
+            repo = Repository(conn)
+            return [self._round_dict(repo, r) for r in repo.rounds()]
+
+    def round(self, code: str) -> dict[str, Any]:
+        with self.db.read() as conn:
+            repo = Repository(conn)
+            r = repo.round(code)
+            if r is None:
+                raise NotFound(Text(f"没有轮次 {code}", f"no round {code}"))
+            return self._round_dict(repo, r)
+
+    def _round_dict(self, repo: Repository, r: Any) -> dict[str, Any]:
+        wf = repo.workflow_by_id(r.workflow_id)
+        today = local_date(self.clock.now(), r.tz)
+        counts = repo.round_state_counts(r.id)
+        return {
+            "code": r.code, "title": r.title, "source": r.source, "org": r.org,
+            "feedback_date": r.feedback_date.isoformat(), "period_end": r.period_end.isoformat(),
+            "period_over": today > r.period_end, "tz": r.tz,
+            "workflow": wf.name, "workflow_version": wf.version,
+            "issues": sum(counts.values()), "by_state": counts,
+        }
+
+    # --- issues ------------------------------------------------------------------------
+
+    def add_issue(
+        self,
+        round_code: str,
+        code: str,
+        *,
+        title: str,
+        category: str,
+        unit: str,
+        actor: Actor,
+        owner: str | None = None,
+        lead: str | None = None,
+        due_date: date | str | None = None,
+        severity: str = "normal",
+        description: str = "",
+    ) -> IssueView:
+        """Record a problem from the list; it starts in the workflow's initial state."""
+        code = _need_code(code, "code")
+        title = _need_text(title, "title")
+        unit = _need_text(unit, "unit")
+        description = _need_text(description, "description", limit=MAX_LONG_TEXT, required=False)
+        owner = _need_text(owner, "owner", limit=128, required=False) or None
+        lead = _need_text(lead, "lead", limit=128, required=False) or None
+        due = _need_date(due_date, "due_date")
+        if not actor.covers(unit):
+            raise Forbidden(Text(f"单位 {unit} 不在 {actor.id} 的组织范围内", f"unit {unit} is outside {actor.id}'s org scope"))
+        now = self.clock.now()
+        with self.db.write() as conn:
+            repo = Repository(conn)
+            r = repo.round(round_code)
+            if r is None:
+                raise NotFound(Text(f"没有轮次 {round_code}", f"no round {round_code}"))
+            d = self._definition(repo, r.workflow_id)
+            if category not in d.categories:
+                raise InvalidInput(Text(f"未知的问题类别 {category}（可用：{', '.join(d.categories)}）",
+                                        f"unknown category {category} (known: {', '.join(d.categories)})"), field="category")
+            if severity not in d.severities:
+                raise InvalidInput(Text(f"未知的严重程度 {severity}（可用：{', '.join(d.severities)}）",
+                                        f"unknown severity {severity} (known: {', '.join(d.severities)})"), field="severity")
+            if due is not None and due < r.feedback_date:
+                raise InvalidInput(Text(f"整改时限 {due} 早于反馈日 {r.feedback_date}",
+                                        f"due date {due} is before the feedback date {r.feedback_date}"), field="due_date")
+            role = self._authorize_edit(d, "add_issue", actor, None)
+            if repo.issue_exists(code):
+                raise InvalidInput(Text(f"问题编号 {code} 已存在", f"issue code {code} already exists"), field="code")
+            values = dict(
+                code=code, round_id=r.id, workflow_id=r.workflow_id, title=title, description=description,
+                category=category, severity=severity, unit=unit, owner=owner, lead=lead, due_date=due,
+                state=d.initial, state_seq=1, state_entered_at=now, state_entered_by=actor.id,
+                last_activity_at=now, escalation_level=0, recurrence_count=0, created_at=now,
+            )
+            data = {"title": title, "category": category, "severity": severity, "unit": unit, "owner": owner,
+                    "lead": lead, "due_date": _iso(due), "round": round_code}
+            ev = self._event_values(code, GENESIS, 1, "created", actor, role, now, to_state=d.initial, data=data)
+            issue_id = repo.insert_issue(**values, seq=1, last_hash=ev["hash"], version=1)
+            repo.insert_event(issue_id=issue_id, **ev)
+            return self._view(repo, repo.issue(code), actor, detail=False)
+
+    def issue(self, code: str, actor: Actor) -> IssueView:
+        """An issue with its measures, evidence, sign-offs, mechanisms and, for this actor, each
+        trigger from its state: available, or the reasons it is not."""
+        with self.db.read() as conn:
+            repo = Repository(conn)
+            row = self._visible(repo, code, actor)
+            return self._view(repo, row, actor, detail=True)
+
+    def issues(
+        self,
+        actor: Actor,
+        *,
+        round_code: str | None = None,
+        states: Iterable[str] | None = None,
+        categories: Iterable[str] | None = None,
+        owner: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[IssueView]:
+        """Issues inside the actor's scope, filtered; paged by ``limit``/``offset``."""
+        if not 1 <= limit <= 10_000 or offset < 0:
+            raise InvalidInput(Text("limit 应为 1-10000，offset 不能为负", "limit must be 1-10000 and offset not negative"), field="limit")
+        prefixes = None if "*" in actor.scope else list(actor.scope)
+        with self.db.read() as conn:
+            repo = Repository(conn)
+            rows = repo.list_issues(round_code=round_code, states=states, categories=categories, owner=owner,
+                                    unit_prefixes=prefixes, limit=limit, offset=offset)
+            return [self._view(repo, r, actor, detail=False) for r in rows]
+
+    # --- edits that are not transitions -------------------------------------------------
+
+    def add_measure(
+        self, code: str, text: str, *, actor: Actor, owner: str | None = None, due_date: date | str | None = None,
+        target: str | None = None,
+    ) -> int:
+        """Add a rectification measure; returns its number within the issue."""
+        text = _need_text(text, "text", limit=MAX_LONG_TEXT)
+        owner = _need_text(owner, "owner", limit=128, required=False) or None
+        target = _need_text(target, "target", required=False) or None
+        due = _need_date(due_date, "due_date")
+
+        def apply(repo: Repository, row: Any, d: WorkflowDefinition) -> tuple[str, dict[str, Any]]:
+            no = repo.next_measure_no(row.id)
+            repo.insert_measure(issue_id=row.id, no=no, text=text, owner=owner, due_date=due, target=target)
+            return "measure_added", {"no": no, "text": text, "owner": owner, "due_date": _iso(due), "target": target}
+
+        return self._edit(code, actor, "add_measure", apply)["no"]
+
+    def complete_measure(self, code: str, no: int, *, actor: Actor, comment: str | None = None) -> None:
+        comment = _need_text(comment, "comment", limit=MAX_LONG_TEXT, required=False) or None
+
+        def apply(repo: Repository, row: Any, d: WorkflowDefinition) -> tuple[str, dict[str, Any]]:
+            m = repo.measure(row.id, no)
+            if m is None:
+                raise NotFound(Text(f"问题 {code} 没有措施 {no}", f"issue {code} has no measure {no}"))
+            if not repo.mark_measure_done(row.id, no, self.clock.now(), actor.id):
+                raise InvalidInput(Text(f"措施 {no} 已经完成", f"measure {no} is already done"), field="no")
+            return "measure_done", {"no": no}
+
+        self._edit(code, actor, "complete_measure", apply, comment=comment)
+
+    def add_evidence(
+        self, code: str, uri: str, sha256: str, *, actor: Actor, note: str = "", measure_no: int | None = None
+    ) -> None:
+        """Attach evidence by reference: the OA system keeps the file, we keep where and its hash."""
+        uri = _need_text(uri, "uri", limit=2000)
+        parts = urlsplit(uri)
+        if parts.scheme.lower() not in EVIDENCE_SCHEMES or not (parts.netloc or parts.path):
+            raise InvalidInput(Text(f"证据地址须为 {'/'.join(sorted(EVIDENCE_SCHEMES))} 协议的 URI：{uri!r}",
+                                    f"evidence URI must use {'/'.join(sorted(EVIDENCE_SCHEMES))}: {uri!r}"), field="uri")
+        if ".." in parts.path.split("/"):
+            raise InvalidInput(Text("证据地址不能包含 ..", "evidence URI must not contain .."), field="uri")
+        sha = (sha256 or "").strip().lower()
+        if not SHA256_RE.match(sha):
+            raise InvalidInput(Text("sha256 应为 64 位十六进制", "sha256 must be 64 hex digits"), field="sha256")
+        note = _need_text(note, "note", limit=1000, required=False)
+
+        def apply(repo: Repository, row: Any, d: WorkflowDefinition) -> tuple[str, dict[str, Any]]:
+            if measure_no is not None and repo.measure(row.id, measure_no) is None:
+                raise NotFound(Text(f"问题 {code} 没有措施 {measure_no}", f"issue {code} has no measure {measure_no}"))
+            repo.insert_evidence(issue_id=row.id, measure_no=measure_no, uri=uri, sha256=sha, note=note,
+                                 added_by=actor.id, added_at=self.clock.now())
+            return "evidence_added", {"uri": uri, "sha256": sha, "measure_no": measure_no}
+
+        self._edit(code, actor, "add_evidence", apply)
+
+    def sign_off(self, code: str, role: str, *, actor: Actor, comment: str | None = None) -> None:
+        """Sign off the issue at its current stage in ``role`` (which the actor must hold)."""
+        comment = _need_text(comment, "comment", limit=2000, required=False) or None
+
+        def apply(repo: Repository, row: Any, d: WorkflowDefinition) -> tuple[str, dict[str, Any]]:
+            for s in repo.signoffs(row.id):
+                if s.role == role and s.stage_seq == row.state_seq:
+                    raise InvalidInput(Text(f"{role} 已在本环节签字（{s.actor_id}）", f"{role} has already signed off at this stage ({s.actor_id})"),
+                                       field="role")
+            repo.insert_signoff(issue_id=row.id, role=role, actor_id=actor.id, state=row.state,
+                                stage_seq=row.state_seq, comment=comment or "", at=self.clock.now())
+            return "signed_off", {"role": role, "state": row.state}
+
+        self._edit(code, actor, "sign_off", apply, role=role, comment=comment)
+
+    def add_mechanism(
+        self, code: str, title: str, *, actor: Actor, reference: str = "", adopted_on: date | str | None = None
+    ) -> None:
+        """Record a long-term mechanism (长效机制): a rule or institution adopted (建章立制)."""
+        title = _need_text(title, "title")
+        reference = _need_text(reference, "reference", limit=200, required=False)
+        adopted = _need_date(adopted_on, "adopted_on")
+
+        def apply(repo: Repository, row: Any, d: WorkflowDefinition) -> tuple[str, dict[str, Any]]:
+            repo.insert_mechanism(issue_id=row.id, title=title, reference=reference, adopted_on=adopted,
+                                  added_by=actor.id, added_at=self.clock.now())
+            return "mechanism_added", {"title": title, "reference": reference, "adopted_on": _iso(adopted)}
+
+        self._edit(code, actor, "add_mechanism", apply)
+
+    def _edit(self, code: str, actor: Actor, action: str, apply: Any, *, role: str | None = None,
+              comment: str | None = None) -> dict[str, Any]:
+        now = self.clock.now()
+        with self.db.write() as conn:
+            repo = Repository(conn)
+            row = self._visible(repo, code, actor, lock=True)
+            d = self._definition(repo, row.workflow_id)
+            if d.states[row.state].final:
+                raise Refused(Text(f"问题 {code} 已{d.label(row.state).zh}，不能再修改", f"issue {code} is {d.label(row.state).en}; it can no longer be edited"),
+                              [("state", d.label(row.state))])
+            used_role = self._authorize_edit(d, action, actor, row, role=role)
+            kind, data = apply(repo, row, d)
+            self._append(repo, row, kind, actor, used_role, now, comment=comment, data=data)
+            return data
+
+    def _authorize_edit(self, d: WorkflowDefinition, action: str, actor: Actor, row: Any, *, role: str | None = None) -> str:
+        """The role in which ``actor`` may make this edit, or Refused listing why not."""
+        allowed = d.actions.get(action, frozenset())
+        candidates = [role] if role else sorted(actor.roles & allowed)
+        reasons: list[tuple[str, Text]] = []
+        if role and role not in actor.roles:
+            reasons.append(("role", Text(f"{actor.id} 不具有角色 {role}", f"{actor.id} does not hold role {role}")))
+        elif role and role not in allowed:
+            reasons.append(("role", Text(f"角色 {role} 不能执行 {action}（允许：{', '.join(sorted(allowed))}）",
+                                         f"role {role} may not {action} (allowed: {', '.join(sorted(allowed))})")))
+        elif not candidates:
+            reasons.append(("role", Text(f"{actor.id} 的角色（{', '.join(sorted(actor.roles)) or '无'}）不能执行 {action}（允许：{', '.join(sorted(allowed))}）",
+                                         f"{actor.id}'s roles ({', '.join(sorted(actor.roles)) or 'none'}) may not {action} (allowed: {', '.join(sorted(allowed))})")))
+        else:
+            for r in candidates:
+                holder = d.roles[r].holder if r in d.roles else None
+                if row is None or holder is None or getattr(row, holder) == actor.id:
+                    return r
+            r = candidates[0]
+            holder = d.roles[r].holder
+            reasons.append(("role", Text(f"{actor.id} 不是本问题的{r}（应为 {getattr(row, holder) or '未指定'}）",
+                                         f"{actor.id} is not this issue's {r} (that is {getattr(row, holder) or 'nobody yet'})")))
+        raise Refused(Text(f"不允许执行 {action}", f"{action} is not allowed"), reasons, action=action)
+
+    # --- firing triggers ----------------------------------------------------------------
+
+    def fire(
+        self,
+        code: str,
+        trigger: str,
+        *,
+        actor: Actor,
+        role: str | None = None,
+        comment: str | None = None,
+        request_id: str | None = None,
+        expected_version: int | None = None,
+    ) -> FireResult:
+        """Move an issue by ``trigger``.  Refused (with every failed rule) changes nothing.
+
+        ``request_id`` makes a retried call safe: the same id returns the first result and moves
+        nothing again.  ``expected_version`` refuses the call if the issue changed since read.
+        """
+        comment = _need_text(comment, "comment", limit=MAX_LONG_TEXT, required=False) or None
+        if request_id is not None:
+            request_id = _need_text(request_id, "request_id", limit=128)
+        try:
+            return self._fire(code, trigger, actor, role, comment, request_id, expected_version)
+        except IntegrityError:
+            # a concurrent twin with the same request id won the insert; answer with its result
+            if request_id is not None:
+                with self.db.read() as conn:
+                    prior = Repository(conn).event_by_request(request_id)
+                if prior is not None:
+                    return self._replayed(prior, code, trigger)
+            raise ConcurrentUpdate(Text(f"问题 {code} 正被他人同时修改，请重试", f"issue {code} was changed concurrently; retry")) from None
+
+    def _fire(self, code: str, trigger: str, actor: Actor, role: str | None, comment: str | None,
+              request_id: str | None, expected_version: int | None) -> FireResult:
+        now = self.clock.now()
+        with self.db.write() as conn:
+            repo = Repository(conn)
+            if request_id is not None:
+                prior = repo.event_by_request(request_id)
+                if prior is not None:
+                    return self._replayed(prior, code, trigger)
+            row = self._visible(repo, code, actor, lock=True)
+            if expected_version is not None and row.version != expected_version:
+                raise ConcurrentUpdate(Text(f"问题 {code} 已被修改（版本 {row.version}，而非 {expected_version}）",
+                                            f"issue {code} has changed (version {row.version}, not {expected_version})"),
+                                       version=row.version)
+            d = self._definition(repo, row.workflow_id)
+            t = d.transition(trigger, row.state)
+            role = role or self._pick_role(d, trigger, row.state, actor)
+            facts = self._facts(repo, row, t.needs if t else frozenset())
+            ctx = GuardContext(actor, role, trigger, row.state, now, local_date(now, row.round_tz), comment)
+            outcome: Outcome = machine_for(d).fire(trigger, facts, ctx)
+            if not outcome.ok:
+                label = t.label if t else Text(trigger, trigger)
+                raise Refused(Text(f"问题 {code} 不能{label.zh}", f"issue {code} cannot {label.en}"),
+                              list(outcome.reasons), issue=code, trigger=trigger, state=row.state)
+            dest = outcome.dest
+            assert dest is not None
+            seq = row.seq + 1
+            extra: dict[str, Any] = dict(state=dest, state_seq=seq, state_entered_at=now, state_entered_by=actor.id)
+            if d.states[row.state].final and not d.states[dest].final:
+                extra["recurrence_count"] = row.recurrence_count + 1
+            self._append(repo, row, "transition", actor, role, now, comment=comment, trigger=trigger,
+                         from_state=row.state, to_state=dest, request_id=request_id, issue_values=extra)
+            return FireResult(code, trigger, row.state, dest, seq, row.version + 1)
+
+    def _replayed(self, prior: Any, code: str, trigger: str) -> FireResult:
+        if prior.issue_code != code or prior.trigger != trigger:
+            raise InvalidInput(Text(f"请求号已用于 {prior.issue_code} 的 {prior.trigger}", f"request id was already used for {prior.trigger} on {prior.issue_code}"),
+                               field="request_id")
+        return FireResult(code, trigger, prior.from_state, prior.to_state, prior.seq, -1, replayed=True)
+
+    def _pick_role(self, d: WorkflowDefinition, trigger: str, state: str, actor: Actor) -> str:
+        t = d.transition(trigger, state)
+        if t is not None:
+            for r in sorted(actor.roles):
+                if r in t.roles:
+                    return r
+        return sorted(actor.roles)[0] if actor.roles else "-"
+
+    def _facts(self, repo: Repository, row: Any, needs: frozenset[str]) -> IssueFacts:
+        kw: dict[str, Any] = {}
+        if "measures" in needs:
+            kw["measures"] = tuple(
+                MeasureFacts(m.no, m.text, m.owner, m.due_date, m.target, m.done_at is not None) for m in repo.measures(row.id)
+            )
+        if "evidence" in needs:
+            kw["evidence_count"] = repo.evidence_count(row.id)
+        if "signoffs" in needs:
+            kw["signoffs"] = tuple(SignoffFacts(s.role, s.actor_id, s.state, s.stage_seq) for s in repo.signoffs(row.id))
+        if "mechanisms" in needs:
+            kw["mechanism_count"] = repo.mechanism_count(row.id)
+        return IssueFacts(
+            code=row.code, category=row.category, severity=row.severity, state=row.state, unit=row.unit,
+            owner=row.owner, lead=row.lead, due_date=row.due_date, state_seq=row.state_seq,
+            state_entered_by=row.state_entered_by,
+            round=RoundFacts(row.round_code, row.round_feedback_date, row.round_period_end), **kw,
+        )
+
+    def _event_values(self, code: str, prev_hash: str, seq: int, kind: str, actor: Actor, role: str | None,
+                      at: datetime, *, trigger: str | None = None, from_state: str | None = None,
+                      to_state: str | None = None, comment: str | None = None, data: dict[str, Any] | None = None,
+                      request_id: str | None = None) -> dict[str, Any]:
+        values = dict(seq=seq, kind=kind, trigger=trigger, from_state=from_state, to_state=to_state,
+                      actor_id=actor.id, role=role, at=at, comment=comment,
+                      data=json.dumps(data or {}, ensure_ascii=False, sort_keys=True), request_id=request_id)
+        h = event_hash(code, prev_hash, values)
+        return {**values, "prev_hash": prev_hash, "hash": h}
+
+    def _append(self, repo: Repository, row: Any, kind: str, actor: Actor, role: str | None, now: datetime, *,
+                issue_values: dict[str, Any] | None = None, **event: Any) -> None:
+        seq = row.seq + 1
+        ev = self._event_values(row.code, row.last_hash, seq, kind, actor, role, now, **event)
+        try:
+            repo.update_issue(row.id, row.version, seq=seq, last_hash=ev["hash"], last_activity_at=now,
+                              **(issue_values or {}))
+        except StaleVersion:
+            raise ConcurrentUpdate(Text(f"问题 {row.code} 正被他人同时修改，请重试", f"issue {row.code} was changed concurrently; retry")) from None
+        repo.insert_event(issue_id=row.id, **ev)
+
+    # --- reading ------------------------------------------------------------------------
+
+    def _visible(self, repo: Repository, code: str, actor: Actor, *, lock: bool = False) -> Any:
+        row = repo.issue(code, lock=lock)
+        if row is None:
+            raise NotFound(Text(f"没有问题 {code}", f"no issue {code}"))
+        if not actor.covers(row.unit):
+            raise Forbidden(Text(f"问题 {code} 不在 {actor.id} 的组织范围内", f"issue {code} is outside {actor.id}'s org scope"))
+        return row
+
+    def _view(self, repo: Repository, row: Any, actor: Actor, *, detail: bool) -> IssueView:
+        d = self._definition(repo, row.workflow_id)
+        wf = self._defs[row.workflow_id]
+        kw: dict[str, Any] = {}
+        if detail:
+            kw["measures"] = [
+                {"no": m.no, "text": m.text, "owner": m.owner, "due_date": _iso(m.due_date), "target": m.target,
+                 "done": m.done_at is not None, "done_at": _iso(m.done_at), "done_by": m.done_by}
+                for m in repo.measures(row.id)
+            ]
+            kw["evidence"] = [
+                {"uri": e.uri, "sha256": e.sha256, "note": e.note, "measure_no": e.measure_no, "added_by": e.added_by,
+                 "added_at": _iso(e.added_at)}
+                for e in repo.evidence(row.id)
+            ]
+            kw["signoffs"] = [
+                {"role": s.role, "actor": s.actor_id, "state": s.state, "current": s.stage_seq == row.state_seq,
+                 "comment": s.comment, "at": _iso(s.at)}
+                for s in repo.signoffs(row.id)
+            ]
+            kw["mechanisms"] = [
+                {"title": m.title, "reference": m.reference, "adopted_on": _iso(m.adopted_on), "added_by": m.added_by}
+                for m in repo.mechanisms(row.id)
+            ]
+            kw["triggers"] = self._options(repo, row, d, actor)
+        return IssueView(
+            code=row.code, round=row.round_code, workflow=wf[1], workflow_version=wf[2], title=row.title,
+            description=row.description, category=row.category, severity=row.severity, unit=row.unit, owner=row.owner,
+            lead=row.lead, due_date=row.due_date, state=row.state, state_label=d.label(row.state),
+            state_entered_at=row.state_entered_at, escalation_level=row.escalation_level,
+            recurrence_count=row.recurrence_count, version=row.version, **kw,
+        )
+
+    def _options(self, repo: Repository, row: Any, d: WorkflowDefinition, actor: Actor) -> list[TriggerOption]:
+        from .machine import _Token
+
+        now = self.clock.now()
+        out: list[TriggerOption] = []
+        needs: set[str] = set()
+        ts = d.transitions_from(row.state)
+        for t in ts:
+            needs |= t.needs
+        facts = self._facts(repo, row, frozenset(needs))
+        holders = {r.name: r.holder for r in d.roles.values()}
+        for t in ts:
+            roles = [r for r in sorted(actor.roles) if r in t.roles] or [self._pick_role(d, t.trigger, row.state, actor)]
+            best: list[tuple[str, Text]] | None = None
+            for r in roles:
+                ctx = GuardContext(actor, r, t.trigger, row.state, now, local_date(now, row.round_tz), "-")
+                reasons = check_rules(t, _Token(row.state, facts, ctx, holders))
+                if best is None or len(reasons) < len(best):
+                    best = reasons
+                if not reasons:
+                    break
+            out.append(TriggerOption(t.trigger, t.label, t.dest, not best, sorted(t.roles), sorted(t.require), best or []))
+        return out
+
+    def history(self, code: str, actor: Actor) -> list[dict[str, Any]]:
+        with self.db.read() as conn:
+            repo = Repository(conn)
+            row = self._visible(repo, code, actor)
+            return [
+                {"seq": e.seq, "kind": e.kind, "trigger": e.trigger, "from": e.from_state, "to": e.to_state,
+                 "actor": e.actor_id, "role": e.role, "at": _iso(e.at), "comment": e.comment,
+                 "data": json.loads(e.data or "{}"), "request_id": e.request_id, "hash": e.hash}
+                for e in repo.events(row.id)
+            ]
+
+    def verify(self, code: str, actor: Actor) -> ChainReport:
+        """Recompute the issue's hash chain and check its head and state against the issue row."""
+        with self.db.read() as conn:
+            repo = Repository(conn)
+            row = self._visible(repo, code, actor)
+            return verify_chain(code, repo.events(row.id), head_hash=row.last_hash, head_seq=row.seq, state=row.state)
+
+
+def _wf_info(row: Any) -> WorkflowInfo:
+    return WorkflowInfo(row.name, row.version, row.digest, row.deployed_at, row.deployed_by, bool(row.deprecated))
+
+
+__all__ = ["Engine", "FireResult", "IssueView", "WorkflowInfo", "WorkflowInvalid", "add_months"]

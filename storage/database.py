@@ -1,0 +1,116 @@
+"""Connections and transactions, for SQLite (the embedded default) and PostgreSQL.
+
+Each engine call runs in one transaction from :meth:`Database.write` or :meth:`Database.read`.
+On SQLite, write transactions start with ``BEGIN IMMEDIATE`` so that two writers queue on the
+database lock instead of failing halfway with a stale snapshot; the journal is WAL with
+``synchronous=NORMAL`` (a committed transaction survives a process crash; a power cut may lose
+the last few, never corrupt the file).  On PostgreSQL rows are locked with ``FOR UPDATE``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, create_engine, event
+from sqlalchemy.engine import Engine as SAEngine
+from sqlalchemy.engine import make_url
+
+DEFAULT_URL = "sqlite:///zhenggai.db"
+ENV_VAR = "ZHENGGAI_DB"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def resolve_url(url: str | None = None) -> str:
+    """An explicit URL, else ``ZHENGGAI_DB``, else ``./zhenggai.db``; a bare path means SQLite."""
+    url = url or os.environ.get(ENV_VAR) or DEFAULT_URL
+    if "://" not in url:
+        url = f"sqlite:///{url}"
+    u = make_url(url)
+    if u.drivername == "postgresql" or u.drivername == "postgres":
+        u = u.set(drivername="postgresql+psycopg")
+    return u.render_as_string(hide_password=False)
+
+
+class Database:
+    def __init__(self, url: str | None = None, **engine_kwargs: Any) -> None:
+        self.url = resolve_url(url)
+        self.is_sqlite = self.url.startswith("sqlite")
+        if self.is_sqlite:
+            engine_kwargs.setdefault("connect_args", {}).setdefault("timeout", 30)
+        else:
+            engine_kwargs.setdefault("pool_pre_ping", True)
+        self.engine: SAEngine = create_engine(self.url, **engine_kwargs)
+        if self.is_sqlite:
+            _sqlite_setup(self.engine)
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One read-write transaction: committed on success, rolled back on any exception."""
+        with self.engine.connect() as conn:
+            if self.is_sqlite:
+                conn = conn.execution_options(sqlite_immediate=True)
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # --- schema -------------------------------------------------------------------------
+
+    def alembic_config(self, connection: Connection | None = None):  # type: ignore[no-untyped-def]
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        cfg.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
+        cfg.attributes["connection"] = connection
+        return cfg
+
+    def upgrade(self) -> str:
+        """Create or upgrade the schema to the newest revision; returns it."""
+        from alembic import command
+
+        with self.engine.begin() as conn:
+            command.upgrade(self.alembic_config(conn), "head")
+        return self.current_revision() or ""
+
+    def current_revision(self) -> str | None:
+        from alembic.runtime.migration import MigrationContext
+
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    def head_revision(self) -> str:
+        from alembic.script import ScriptDirectory
+
+        return ScriptDirectory.from_config(self.alembic_config()).get_current_head() or ""
+
+
+def _sqlite_setup(engine: SAEngine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, record: Any) -> None:
+        # let SQLAlchemy's begin event issue BEGIN itself (pysqlite's own handling is off)
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        if cur.execute("PRAGMA journal_mode").fetchone()[0].lower() not in ("wal", "memory"):
+            cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get("sqlite_immediate"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")

@@ -1,0 +1,223 @@
+"""SQLAlchemy 2.0 typed tables.
+
+Times are stored as naive UTC (``UTCDateTime`` hands out aware datetimes) so SQLite and
+PostgreSQL store the same thing; dates (deadlines, periods) are calendar dates in the round's
+time zone.  The event log is append-only and hash-chained per issue: ``issues.last_hash`` and
+``issues.seq`` carry the head of the chain so appending needs no extra read.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, naive UTC stored, aware UTC out."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Workflow(Base):
+    """A deployed workflow definition version; the YAML source is kept verbatim."""
+
+    __tablename__ = "workflows"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    digest: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(Text)
+    deployed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deployed_by: Mapped[str] = mapped_column(String(128))
+    deprecated: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Round(Base):
+    """An inspection, audit or special check (巡视轮次) and its concentrated period."""
+
+    __tablename__ = "rounds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(500))
+    source: Mapped[str] = mapped_column(String(32))
+    org: Mapped[str] = mapped_column(String(500))
+    feedback_date: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    tz: Mapped[str] = mapped_column(String(64))
+    workflow_id: Mapped[int] = mapped_column(ForeignKey("workflows.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(128))
+
+
+class Issue(Base):
+    """One problem on the list; ``version`` makes every write optimistic."""
+
+    __tablename__ = "issues"
+    __table_args__ = (
+        Index("ix_issues_state_due", "state", "due_date"),
+        Index("ix_issues_state_entered", "state", "state_entered_at"),
+        Index("ix_issues_state_activity", "state", "last_activity_at"),
+        Index("ix_issues_round_state", "round_id", "state"),
+        Index("ix_issues_unit", "unit"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"))
+    workflow_id: Mapped[int] = mapped_column(ForeignKey("workflows.id"))
+    title: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(32))
+    unit: Mapped[str] = mapped_column(String(500))
+    owner: Mapped[str | None] = mapped_column(String(128))
+    lead: Mapped[str | None] = mapped_column(String(128))
+    due_date: Mapped[date | None] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(64))
+    state_seq: Mapped[int] = mapped_column(Integer)
+    state_entered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state_entered_by: Mapped[str | None] = mapped_column(String(128))
+    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    recurrence_count: Mapped[int] = mapped_column(Integer, default=0)
+    seq: Mapped[int] = mapped_column(Integer)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Measure(Base):
+    """A rectification measure (整改措施) with its owner, deadline and quantified target."""
+
+    __tablename__ = "measures"
+    __table_args__ = (UniqueConstraint("issue_id", "no"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id"))
+    no: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(String(128))
+    due_date: Mapped[date | None] = mapped_column(Date)
+    target: Mapped[str | None] = mapped_column(String(500))
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_by: Mapped[str | None] = mapped_column(String(128))
+
+
+class Evidence(Base):
+    """Supporting material (佐证材料): the OA system keeps the file, we keep its URI and hash."""
+
+    __tablename__ = "evidence"
+    __table_args__ = (Index("ix_evidence_issue", "issue_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id"))
+    measure_no: Mapped[int | None] = mapped_column(Integer)
+    uri: Mapped[str] = mapped_column(String(2000))
+    sha256: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(String(1000), default="")
+    added_by: Mapped[str] = mapped_column(String(128))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Signoff(Base):
+    """A sign-off by a role at a stage: ``stage_seq`` is the event that entered that state."""
+
+    __tablename__ = "signoffs"
+    __table_args__ = (Index("ix_signoffs_issue", "issue_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id"))
+    role: Mapped[str] = mapped_column(String(64))
+    actor_id: Mapped[str] = mapped_column(String(128))
+    state: Mapped[str] = mapped_column(String(64))
+    stage_seq: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(String(2000), default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Mechanism(Base):
+    """A long-term mechanism (长效机制): a rule or institution adopted because of the issue."""
+
+    __tablename__ = "mechanisms"
+    __table_args__ = (Index("ix_mechanisms_issue", "issue_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id"))
+    title: Mapped[str] = mapped_column(String(500))
+    reference: Mapped[str] = mapped_column(String(200), default="")
+    adopted_on: Mapped[date | None] = mapped_column(Date)
+    added_by: Mapped[str] = mapped_column(String(128))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Event(Base):
+    """One action on one issue; append-only, ``hash`` chains it to the one before."""
+
+    __tablename__ = "events"
+    __table_args__ = (UniqueConstraint("issue_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(32))
+    trigger: Mapped[str | None] = mapped_column(String(64))
+    from_state: Mapped[str | None] = mapped_column(String(64))
+    to_state: Mapped[str | None] = mapped_column(String(64))
+    actor_id: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    comment: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[str] = mapped_column(Text, default="{}")
+    request_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+workflows = Workflow.__table__
+rounds = Round.__table__
+issues = Issue.__table__
+measures = Measure.__table__
+evidence = Evidence.__table__
+signoffs = Signoff.__table__
+mechanisms = Mechanism.__table__
+events = Event.__table__

@@ -1,0 +1,198 @@
+"""Every query the engine runs, in one place, as SQLAlchemy Core statements.
+
+The hot path (firing a trigger) is a handful of indexed statements on one connection: load
+the issue with its round (``FOR UPDATE`` on PostgreSQL), load only the parts its guards read,
+append the event, and update the issue where its version is still the one we read.  Core
+rather than ORM sessions here because a fire touches one row and an identity map buys nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, func, insert, or_, select, update
+
+from .models import events, evidence, issues, mechanisms, measures, rounds, signoffs, workflows
+
+ISSUE_COLUMNS = (
+    issues.c.id, issues.c.code, issues.c.round_id, issues.c.workflow_id, issues.c.title,
+    issues.c.description, issues.c.category, issues.c.severity, issues.c.unit, issues.c.owner,
+    issues.c.lead, issues.c.due_date, issues.c.state, issues.c.state_seq, issues.c.state_entered_at,
+    issues.c.state_entered_by, issues.c.last_activity_at, issues.c.escalation_level,
+    issues.c.recurrence_count, issues.c.seq, issues.c.last_hash, issues.c.version, issues.c.created_at,
+    rounds.c.code.label("round_code"), rounds.c.feedback_date.label("round_feedback_date"),
+    rounds.c.period_end.label("round_period_end"), rounds.c.tz.label("round_tz"),
+)
+
+class StaleVersion(Exception):
+    """The issue changed since it was read: the write matched no row."""
+
+
+class Repository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.for_update = conn.dialect.name == "postgresql"
+
+    # --- workflows ----------------------------------------------------------------------
+
+    def workflow_versions(self, name: str | None = None) -> Sequence[Row[Any]]:
+        q = select(workflows).order_by(workflows.c.name, workflows.c.version)
+        if name is not None:
+            q = q.where(workflows.c.name == name)
+        return self.conn.execute(q).all()
+
+    def workflow(self, name: str, version: int | None = None) -> Row[Any] | None:
+        q = select(workflows).where(workflows.c.name == name)
+        q = q.where(workflows.c.version == version) if version else q.order_by(workflows.c.version.desc()).limit(1)
+        return self.conn.execute(q).first()
+
+    def workflow_by_id(self, workflow_id: int) -> Row[Any] | None:
+        return self.conn.execute(select(workflows).where(workflows.c.id == workflow_id)).first()
+
+    def insert_workflow(self, **values: Any) -> int:
+        return self.conn.execute(insert(workflows).values(**values).returning(workflows.c.id)).scalar_one()
+
+    # --- rounds -------------------------------------------------------------------------
+
+    def insert_round(self, **values: Any) -> int:
+        return self.conn.execute(insert(rounds).values(**values).returning(rounds.c.id)).scalar_one()
+
+    def round(self, code: str) -> Row[Any] | None:
+        return self.conn.execute(select(rounds).where(rounds.c.code == code)).first()
+
+    def rounds(self) -> Sequence[Row[Any]]:
+        return self.conn.execute(select(rounds).order_by(rounds.c.feedback_date, rounds.c.code)).all()
+
+    def round_state_counts(self, round_id: int) -> dict[str, int]:
+        q = select(issues.c.state, func.count()).where(issues.c.round_id == round_id).group_by(issues.c.state)
+        return {s: n for s, n in self.conn.execute(q)}
+
+    # --- issues -------------------------------------------------------------------------
+
+    def insert_issue(self, **values: Any) -> int:
+        return self.conn.execute(insert(issues).values(**values).returning(issues.c.id)).scalar_one()
+
+    def issue(self, code: str, *, lock: bool = False) -> Row[Any] | None:
+        q = select(*ISSUE_COLUMNS).join(rounds, rounds.c.id == issues.c.round_id).where(issues.c.code == code)
+        if lock and self.for_update:
+            q = q.with_for_update(of=issues)
+        return self.conn.execute(q).first()
+
+    def issue_exists(self, code: str) -> bool:
+        return self.conn.execute(select(issues.c.id).where(issues.c.code == code)).first() is not None
+
+    def list_issues(
+        self,
+        *,
+        round_code: str | None = None,
+        states: Iterable[str] | None = None,
+        categories: Iterable[str] | None = None,
+        unit_prefixes: Iterable[str] | None = None,
+        units_exact: Iterable[str] | None = None,
+        owner: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> Sequence[Row[Any]]:
+        q = select(*ISSUE_COLUMNS).join(rounds, rounds.c.id == issues.c.round_id)
+        if round_code:
+            q = q.where(rounds.c.code == round_code)
+        if states:
+            q = q.where(issues.c.state.in_(list(states)))
+        if categories:
+            q = q.where(issues.c.category.in_(list(categories)))
+        if owner:
+            q = q.where(issues.c.owner == owner)
+        if unit_prefixes is not None:
+            conds = []
+            for p in unit_prefixes:
+                conds.append(issues.c.unit == p)
+                conds.append(issues.c.unit.startswith(p + "/", autoescape=True))
+            q = q.where(or_(*conds) if conds else issues.c.id.is_(None))
+        if units_exact:
+            q = q.where(issues.c.unit.in_(list(units_exact)))
+        q = q.order_by(rounds.c.code, issues.c.id).limit(limit).offset(offset)
+        return self.conn.execute(q).all()
+
+    def update_issue(self, issue_id: int, expected_version: int, **values: Any) -> None:
+        """Write ``values`` only if nobody changed the issue since we read ``expected_version``."""
+        res = self.conn.execute(
+            update(issues)
+            .where(and_(issues.c.id == issue_id, issues.c.version == expected_version))
+            .values(version=expected_version + 1, **values)
+        )
+        if res.rowcount != 1:
+            raise StaleVersion()
+
+    # --- parts guards read --------------------------------------------------------------
+
+    def measures(self, issue_id: int) -> Sequence[Row[Any]]:
+        return self.conn.execute(select(measures).where(measures.c.issue_id == issue_id).order_by(measures.c.no)).all()
+
+    def insert_measure(self, **values: Any) -> None:
+        self.conn.execute(insert(measures).values(**values))
+
+    def next_measure_no(self, issue_id: int) -> int:
+        q = select(func.coalesce(func.max(measures.c.no), 0)).where(measures.c.issue_id == issue_id)
+        return int(self.conn.execute(q).scalar_one()) + 1
+
+    def mark_measure_done(self, issue_id: int, no: int, at: datetime, by: str) -> int:
+        res = self.conn.execute(
+            update(measures)
+            .where(and_(measures.c.issue_id == issue_id, measures.c.no == no, measures.c.done_at.is_(None)))
+            .values(done_at=at, done_by=by)
+        )
+        return res.rowcount
+
+    def measure(self, issue_id: int, no: int) -> Row[Any] | None:
+        q = select(measures).where(and_(measures.c.issue_id == issue_id, measures.c.no == no))
+        return self.conn.execute(q).first()
+
+    def evidence(self, issue_id: int) -> Sequence[Row[Any]]:
+        return self.conn.execute(select(evidence).where(evidence.c.issue_id == issue_id).order_by(evidence.c.id)).all()
+
+    def evidence_count(self, issue_id: int) -> int:
+        return int(self.conn.execute(select(func.count()).where(evidence.c.issue_id == issue_id)).scalar_one())
+
+    def insert_evidence(self, **values: Any) -> None:
+        self.conn.execute(insert(evidence).values(**values))
+
+    def signoffs(self, issue_id: int) -> Sequence[Row[Any]]:
+        return self.conn.execute(select(signoffs).where(signoffs.c.issue_id == issue_id).order_by(signoffs.c.id)).all()
+
+    def insert_signoff(self, **values: Any) -> None:
+        self.conn.execute(insert(signoffs).values(**values))
+
+    def mechanisms(self, issue_id: int) -> Sequence[Row[Any]]:
+        q = select(mechanisms).where(mechanisms.c.issue_id == issue_id).order_by(mechanisms.c.id)
+        return self.conn.execute(q).all()
+
+    def mechanism_count(self, issue_id: int) -> int:
+        return int(self.conn.execute(select(func.count()).where(mechanisms.c.issue_id == issue_id)).scalar_one())
+
+    def insert_mechanism(self, **values: Any) -> None:
+        self.conn.execute(insert(mechanisms).values(**values))
+
+    # --- events -------------------------------------------------------------------------
+
+    def insert_event(self, **values: Any) -> None:
+        self.conn.execute(insert(events).values(**values))
+
+    def events(self, issue_id: int, *, after_seq: int = 0, limit: int | None = None) -> Sequence[Row[Any]]:
+        q = select(events).where(and_(events.c.issue_id == issue_id, events.c.seq > after_seq)).order_by(events.c.seq)
+        if limit:
+            q = q.limit(limit)
+        return self.conn.execute(q).all()
+
+    def event_by_request(self, request_id: str) -> Row[Any] | None:
+        q = select(events, issues.c.code.label("issue_code")).join(issues, issues.c.id == events.c.issue_id)
+        return self.conn.execute(q.where(events.c.request_id == request_id)).first()
+
+    def issue_ids(self, after_id: int = 0, limit: int = 1000) -> list[tuple[int, str]]:
+        q = select(issues.c.id, issues.c.code).where(issues.c.id > after_id).order_by(issues.c.id).limit(limit)
+        return [(r.id, r.code) for r in self.conn.execute(q)]
+
+
+def day(d: date | None) -> str | None:
+    return d.isoformat() if d else None

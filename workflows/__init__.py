@@ -1,0 +1,1 @@
+"""Workflow definitions shipped with zhenggai."""
