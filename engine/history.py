@@ -18,7 +18,7 @@ HASHED_FIELDS = ("seq", "kind", "trigger", "from_state", "to_state", "actor_id",
 
 
 def _at(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat("T", "microseconds") + "Z"
 
 
 def event_hash(issue_code: str, prev_hash: str, values: dict[str, Any]) -> str:

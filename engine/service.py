@@ -640,9 +640,11 @@ class Engine:
             dest = outcome.dest
             assert dest is not None
             seq = row.seq + 1
-            extra: dict[str, Any] = dict(state=dest, state_seq=seq, state_entered_at=now, state_entered_by=actor.id)
-            if d.states[row.state].final and not d.states[dest].final:
-                extra["recurrence_count"] = row.recurrence_count + 1
+            reopened = d.states[row.state].final and not d.states[dest].final
+            extra: dict[str, Any] = dict(
+                state=dest, state_seq=seq, state_entered_at=now, state_entered_by=actor.id,
+                recurrence_count=row.recurrence_count + (1 if reopened else 0), escalation_level=row.escalation_level,
+            )
             self._append(repo, row, "transition", actor, role, now, comment=comment, trigger=trigger,
                          from_state=row.state, to_state=dest, request_id=request_id, issue_values=extra)
             return FireResult(code, trigger, row.state, dest, seq, row.version + 1)

@@ -10,6 +10,7 @@ the last few, never corrupt the file).  On PostgreSQL rows are locked with ``FOR
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,27 +42,45 @@ class Database:
         self.is_sqlite = self.url.startswith("sqlite")
         if self.is_sqlite:
             engine_kwargs.setdefault("connect_args", {}).setdefault("timeout", 30)
+            # one connection per thread is kept (see _transaction), so never make a thread wait
+            engine_kwargs.setdefault("max_overflow", -1)
         else:
             engine_kwargs.setdefault("pool_pre_ping", True)
+        self._local = threading.local()
         self.engine: SAEngine = create_engine(self.url, **engine_kwargs)
         if self.is_sqlite:
-            _sqlite_setup(self.engine)
+            _sqlite_setup(self.engine, self._local)
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """One read-write transaction: committed on success, rolled back on any exception."""
-        with self.engine.connect() as conn:
-            if self.is_sqlite:
-                conn = conn.execution_options(sqlite_immediate=True)
-            with conn.begin():
-                yield conn
+        with self._transaction(immediate=True) as conn:
+            yield conn
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn, conn.begin():
+        with self._transaction(immediate=False) as conn:
+            yield conn
+
+    @contextmanager
+    def _transaction(self, *, immediate: bool) -> Iterator[Connection]:
+        if not self.is_sqlite:
+            with self.engine.connect() as conn, conn.begin():
+                yield conn
+            return
+        # SQLite: each thread keeps one connection, saving a pool round trip on every call
+        conn: Connection | None = getattr(self._local, "conn", None)
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self._local.conn = self.engine.connect()
+        self._local.immediate = immediate  # read by the begin hook below
+        with conn.begin():
             yield conn
 
     def dispose(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
         self.engine.dispose()
 
     # --- schema -------------------------------------------------------------------------
@@ -95,7 +114,7 @@ class Database:
         return ScriptDirectory.from_config(self.alembic_config()).get_current_head() or ""
 
 
-def _sqlite_setup(engine: SAEngine) -> None:
+def _sqlite_setup(engine: SAEngine, local: threading.local) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, record: Any) -> None:
         # let SQLAlchemy's begin event issue BEGIN itself (pysqlite's own handling is off)
@@ -110,7 +129,6 @@ def _sqlite_setup(engine: SAEngine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        if conn.get_execution_options().get("sqlite_immediate"):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            conn.exec_driver_sql("BEGIN")
+        # straight on the driver connection: this runs once per engine call
+        raw = conn.connection.driver_connection
+        raw.execute("BEGIN IMMEDIATE" if getattr(local, "immediate", True) else "BEGIN")

@@ -12,8 +12,9 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, func, insert, or_, select, update
 
+from .prepared import Prepared
 from .models import events, evidence, issues, mechanisms, measures, rounds, signoffs, workflows
 
 ISSUE_COLUMNS = (
@@ -25,6 +26,41 @@ ISSUE_COLUMNS = (
     rounds.c.code.label("round_code"), rounds.c.feedback_date.label("round_feedback_date"),
     rounds.c.period_end.label("round_period_end"), rounds.c.tz.label("round_tz"),
 )
+
+# The hot path: prepared once, run on the driver cursor (see prepared.py for why).
+_ISSUE_SELECT = select(*ISSUE_COLUMNS).join(rounds, rounds.c.id == issues.c.round_id)
+_ISSUE_BY_CODE = Prepared(_ISSUE_SELECT.where(issues.c.code == bindparam("p_code")))
+_ISSUE_BY_CODE_LOCKED = Prepared(_ISSUE_SELECT.where(issues.c.code == bindparam("p_code")).with_for_update(of=issues))
+_EDIT_COLUMNS = ("version", "seq", "last_hash", "last_activity_at")
+_MOVE_COLUMNS = (*_EDIT_COLUMNS, "state", "state_seq", "state_entered_at", "state_entered_by", "recurrence_count",
+                 "escalation_level")
+
+
+def _update_issue(columns: tuple[str, ...]) -> Prepared:
+    stmt = (
+        update(issues)
+        .where(and_(issues.c.id == bindparam("p_id"), issues.c.version == bindparam("p_version")))
+        .values({c: bindparam(c) for c in columns})
+    )
+    return Prepared(stmt, {c: issues.c[c].type for c in columns})
+
+
+_UPDATE_EDIT = _update_issue(_EDIT_COLUMNS)
+_UPDATE_MOVE = _update_issue(_MOVE_COLUMNS)
+_EVENT_COLUMNS = [c.key for c in events.columns if c.key != "id"]
+_INSERT_EVENT = Prepared(
+    insert(events).values({c: bindparam(c) for c in _EVENT_COLUMNS}), {c: events.c[c].type for c in _EVENT_COLUMNS}
+)
+_MEASURES = Prepared(select(measures).where(measures.c.issue_id == bindparam("p_id")).order_by(measures.c.no))
+_SIGNOFFS = Prepared(select(signoffs).where(signoffs.c.issue_id == bindparam("p_id")).order_by(signoffs.c.id))
+_EVIDENCE_COUNT = Prepared(select(func.count()).where(evidence.c.issue_id == bindparam("p_id")))
+_MECHANISM_COUNT = Prepared(select(func.count()).where(mechanisms.c.issue_id == bindparam("p_id")))
+_EVENT_BY_REQUEST = Prepared(
+    select(*[c for c in events.columns], issues.c.code.label("issue_code"))
+    .join(issues, issues.c.id == events.c.issue_id)
+    .where(events.c.request_id == bindparam("p_request"))
+)
+
 
 class StaleVersion(Exception):
     """The issue changed since it was read: the write matched no row."""
@@ -75,10 +111,8 @@ class Repository:
         return self.conn.execute(insert(issues).values(**values).returning(issues.c.id)).scalar_one()
 
     def issue(self, code: str, *, lock: bool = False) -> Row[Any] | None:
-        q = select(*ISSUE_COLUMNS).join(rounds, rounds.c.id == issues.c.round_id).where(issues.c.code == code)
-        if lock and self.for_update:
-            q = q.with_for_update(of=issues)
-        return self.conn.execute(q).first()
+        q = _ISSUE_BY_CODE_LOCKED if lock and self.for_update else _ISSUE_BY_CODE
+        return q.first(self.conn, {"p_code": code})
 
     def issue_exists(self, code: str) -> bool:
         return self.conn.execute(select(issues.c.id).where(issues.c.code == code)).first() is not None
@@ -95,7 +129,7 @@ class Repository:
         limit: int = 100,
         offset: int = 0,
     ) -> Sequence[Row[Any]]:
-        q = select(*ISSUE_COLUMNS).join(rounds, rounds.c.id == issues.c.round_id)
+        q = _ISSUE_SELECT
         if round_code:
             q = q.where(rounds.c.code == round_code)
         if states:
@@ -117,18 +151,15 @@ class Repository:
 
     def update_issue(self, issue_id: int, expected_version: int, **values: Any) -> None:
         """Write ``values`` only if nobody changed the issue since we read ``expected_version``."""
-        res = self.conn.execute(
-            update(issues)
-            .where(and_(issues.c.id == issue_id, issues.c.version == expected_version))
-            .values(version=expected_version + 1, **values)
-        )
-        if res.rowcount != 1:
+        params = {"p_id": issue_id, "p_version": expected_version, "version": expected_version + 1, **values}
+        stmt = _UPDATE_MOVE if "state" in values else _UPDATE_EDIT
+        if stmt.rowcount(self.conn, params) != 1:
             raise StaleVersion()
 
     # --- parts guards read --------------------------------------------------------------
 
     def measures(self, issue_id: int) -> Sequence[Row[Any]]:
-        return self.conn.execute(select(measures).where(measures.c.issue_id == issue_id).order_by(measures.c.no)).all()
+        return _MEASURES.all(self.conn, {"p_id": issue_id})
 
     def insert_measure(self, **values: Any) -> None:
         self.conn.execute(insert(measures).values(**values))
@@ -153,13 +184,13 @@ class Repository:
         return self.conn.execute(select(evidence).where(evidence.c.issue_id == issue_id).order_by(evidence.c.id)).all()
 
     def evidence_count(self, issue_id: int) -> int:
-        return int(self.conn.execute(select(func.count()).where(evidence.c.issue_id == issue_id)).scalar_one())
+        return int(_EVIDENCE_COUNT.scalar(self.conn, {"p_id": issue_id}))
 
     def insert_evidence(self, **values: Any) -> None:
         self.conn.execute(insert(evidence).values(**values))
 
     def signoffs(self, issue_id: int) -> Sequence[Row[Any]]:
-        return self.conn.execute(select(signoffs).where(signoffs.c.issue_id == issue_id).order_by(signoffs.c.id)).all()
+        return _SIGNOFFS.all(self.conn, {"p_id": issue_id})
 
     def insert_signoff(self, **values: Any) -> None:
         self.conn.execute(insert(signoffs).values(**values))
@@ -169,7 +200,7 @@ class Repository:
         return self.conn.execute(q).all()
 
     def mechanism_count(self, issue_id: int) -> int:
-        return int(self.conn.execute(select(func.count()).where(mechanisms.c.issue_id == issue_id)).scalar_one())
+        return int(_MECHANISM_COUNT.scalar(self.conn, {"p_id": issue_id}))
 
     def insert_mechanism(self, **values: Any) -> None:
         self.conn.execute(insert(mechanisms).values(**values))
@@ -177,7 +208,7 @@ class Repository:
     # --- events -------------------------------------------------------------------------
 
     def insert_event(self, **values: Any) -> None:
-        self.conn.execute(insert(events).values(**values))
+        _INSERT_EVENT.rowcount(self.conn, values)
 
     def events(self, issue_id: int, *, after_seq: int = 0, limit: int | None = None) -> Sequence[Row[Any]]:
         q = select(events).where(and_(events.c.issue_id == issue_id, events.c.seq > after_seq)).order_by(events.c.seq)
@@ -186,8 +217,7 @@ class Repository:
         return self.conn.execute(q).all()
 
     def event_by_request(self, request_id: str) -> Row[Any] | None:
-        q = select(events, issues.c.code.label("issue_code")).join(issues, issues.c.id == events.c.issue_id)
-        return self.conn.execute(q.where(events.c.request_id == request_id)).first()
+        return _EVENT_BY_REQUEST.first(self.conn, {"p_request": request_id})
 
     def issue_ids(self, after_id: int = 0, limit: int = 1000) -> list[tuple[int, str]]:
         q = select(issues.c.id, issues.c.code).where(issues.c.id > after_id).order_by(issues.c.id).limit(limit)
