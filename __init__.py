@@ -29,7 +29,23 @@ _EXPORTS = {
     "Text": ".i18n",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "SYSTEM",
+    "Actor",
+    "ConcurrentUpdate",
+    "Engine",
+    "FixedClock",
+    "NotFound",
+    "Refused",
+    "SystemClock",
+    "Text",
+    "WorkflowDefinition",
+    "WorkflowInvalid",
+    "ZhenggaiError",
+    "load_definition",
+    "parse_definition",
+    "register_guard",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -48,7 +64,12 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover
     from .engine.actors import SYSTEM, Actor
     from .engine.clock import FixedClock, SystemClock
-    from .engine.definition import WorkflowDefinition, WorkflowInvalid, load_definition, parse_definition
+    from .engine.definition import (
+        WorkflowDefinition,
+        WorkflowInvalid,
+        load_definition,
+        parse_definition,
+    )
     from .engine.errors import ConcurrentUpdate, NotFound, Refused, ZhenggaiError
     from .engine.guards import register_guard
     from .engine.service import Engine

@@ -43,5 +43,5 @@ class Text:
         return self.render()
 
 
-def T(zh: str, en: str) -> Text:  # noqa: N802 - short constructor used in message tables
+def T(zh: str, en: str) -> Text:
     return Text(zh, en)

@@ -43,10 +43,7 @@ class Actor:
         ``省局/稽查局二``.
         """
         target = _norm_path(unit)
-        for s in self.scope:
-            if s == ALL_ORGS or target == s or target.startswith(s + "/"):
-                return True
-        return False
+        return any(s == ALL_ORGS or target == s or target.startswith(s + "/") for s in self.scope)
 
 
 SYSTEM = Actor("system", frozenset({"system"}), (ALL_ORGS,), name="scheduler")

@@ -181,7 +181,12 @@ class _Checker:
 
     def name_ok(self, value: Any, line: int, key: str) -> bool:
         if not isinstance(value, str) or not value or not set(value) <= NAME_CHARS or value[0].isdigit():
-            self.err(line, key, f"名称 {value!r} 须为小写字母、数字和下划线", f"name {value!r} must be lower-case letters, digits and _")
+            self.err(
+                line,
+                key,
+                f"名称 {value!r} 须为小写字母、数字和下划线",
+                f"name {value!r} must be lower-case letters, digits and _",
+            )
             return False
         return True
 
@@ -202,7 +207,9 @@ class _Checker:
 
     def duration(self, raw: Any, line: int, key: str) -> Duration | None:
         if not isinstance(raw, dict) or len(raw) != 1:
-            self.err(line, key, "期限应写作 {days: N} 或 {working_days: N}", "a duration is {days: N} or {working_days: N}")
+            self.err(
+                line, key, "期限应写作 {days: N} 或 {working_days: N}", "a duration is {days: N} or {working_days: N}"
+            )
             return None
         ((unit, amount),) = raw.items()
         if unit not in DURATION_UNITS:
@@ -225,12 +232,25 @@ class _Checker:
         return v
 
 
-TOP_KEYS = {"name", "version", "title", "initial", "categories", "severities", "roles", "states",
-            "transitions", "escalation", "description", "actions"}
+TOP_KEYS = {
+    "name",
+    "version",
+    "title",
+    "initial",
+    "categories",
+    "severities",
+    "roles",
+    "states",
+    "transitions",
+    "escalation",
+    "description",
+    "actions",
+}
 
 #: edits other than transitions, and who may make them (declared under ``actions:``)
-EDIT_ACTIONS = frozenset({"open_round", "add_issue", "add_measure", "complete_measure", "add_evidence",
-                          "sign_off", "add_mechanism"})
+EDIT_ACTIONS = frozenset(
+    {"open_round", "add_issue", "add_measure", "complete_measure", "add_evidence", "sign_off", "add_mechanism"}
+)
 
 
 def load_definition(path: str | Path) -> WorkflowDefinition:
@@ -238,9 +258,13 @@ def load_definition(path: str | Path) -> WorkflowDefinition:
     try:
         text = p.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise WorkflowInvalid([DefinitionProblem(str(p), 1, "-", Text("文件不是 UTF-8 编码", f"file is not UTF-8: {exc}"))]) from None
+        raise WorkflowInvalid(
+            [DefinitionProblem(str(p), 1, "-", Text("文件不是 UTF-8 编码", f"file is not UTF-8: {exc}"))]
+        ) from None
     except OSError as exc:
-        raise WorkflowInvalid([DefinitionProblem(str(p), 0, "-", Text(f"无法读取文件：{exc}", f"cannot read the file: {exc}"))]) from None
+        raise WorkflowInvalid(
+            [DefinitionProblem(str(p), 0, "-", Text(f"无法读取文件：{exc}", f"cannot read the file: {exc}"))]
+        ) from None
     return parse_definition(text, str(p))
 
 
@@ -252,7 +276,9 @@ def parse_definition(text: str, file: str = "<workflow>") -> WorkflowDefinition:
     except yamlsrc.YamlSourceError as exc:
         raise WorkflowInvalid([DefinitionProblem(file, exc.line, "-", Text(exc.message_zh, exc.message_en))]) from None
     if not isinstance(doc, LDict):
-        raise WorkflowInvalid([DefinitionProblem(file, 1, "-", Text("工作流文件顶层应为映射", "the top level must be a mapping"))])
+        raise WorkflowInvalid(
+            [DefinitionProblem(file, 1, "-", Text("工作流文件顶层应为映射", "the top level must be a mapping"))]
+        )
 
     for k in doc:
         if k not in TOP_KEYS:
@@ -279,9 +305,12 @@ def parse_definition(text: str, file: str = "<workflow>") -> WorkflowDefinition:
     if initial is None:
         c.err(1, "initial", "缺少初始状态 initial", "the initial state is missing")
     elif initial not in states:
-        c.err(doc.line_of("initial"), "initial", f"初始状态 {initial} 未定义", f"initial state {initial} is not defined")
+        c.err(
+            doc.line_of("initial"), "initial", f"初始状态 {initial} 未定义", f"initial state {initial} is not defined"
+        )
 
-    vocab = Vocabulary(frozenset(categories), frozenset(severities), frozenset(roles), frozenset(states))
+    labels = {**{k: r.label for k, r in roles.items()}, **categories}
+    vocab = Vocabulary(frozenset(categories), frozenset(severities), frozenset(roles), frozenset(states), labels)
     transitions = _transitions(c, doc, states, roles, vocab)
     if states and isinstance(initial, str) and initial in states:
         _check_graph(c, doc, states, transitions, initial)
@@ -313,8 +342,12 @@ def _actions(c: _Checker, doc: LDict, roles: dict[str, RoleDef]) -> dict[str, fr
     for a, raw in (m or {}).items():
         line = m.line_of(a)
         if a not in EDIT_ACTIONS:
-            c.err(line, f"actions.{a}", f"未知的操作 {a}（可用：{', '.join(sorted(EDIT_ACTIONS))}）",
-                  f"unknown action {a} (known: {', '.join(sorted(EDIT_ACTIONS))})")
+            c.err(
+                line,
+                f"actions.{a}",
+                f"未知的操作 {a}（可用：{', '.join(sorted(EDIT_ACTIONS))}）",
+                f"unknown action {a} (known: {', '.join(sorted(EDIT_ACTIONS))})",
+            )
             continue
         names = c.names(raw, line, f"actions.{a}")
         for r in names:
@@ -355,8 +388,12 @@ def _roles(c: _Checker, doc: LDict) -> dict[str, RoleDef]:
                     c.err(raw.line_of(k), f"roles.{n}.{k}", f"未知的键 {k}", f"unknown key {k}")
             holder = raw.get("holder")
             if holder is not None and holder not in ROLE_HOLDERS:
-                c.err(raw.line_of("holder"), f"roles.{n}.holder",
-                      f"holder 只能是 {', '.join(sorted(ROLE_HOLDERS))}", f"holder must be one of {', '.join(sorted(ROLE_HOLDERS))}")
+                c.err(
+                    raw.line_of("holder"),
+                    f"roles.{n}.holder",
+                    f"holder 只能是 {', '.join(sorted(ROLE_HOLDERS))}",
+                    f"holder must be one of {', '.join(sorted(ROLE_HOLDERS))}",
+                )
                 holder = None
         out[n] = RoleDef(n, c.label(raw, line, f"roles.{n}", n), holder)
     if SYSTEM_ROLE not in out and m is not None:
@@ -399,14 +436,23 @@ def _guard_use(c: _Checker, raw: Any, line: int, key: str, vocab: Vocabulary) ->
         c.err(line, key, "守卫应写作 名称 或 {名称: 参数}", "a guard is written as name or {name: params}")
         return None
     if name not in guards:
-        c.err(line, key, f"未知的守卫 {name}（已有：{', '.join(guards.names())}）",
-              f"unknown guard {name} (known: {', '.join(guards.names())})")
+        c.err(
+            line,
+            key,
+            f"未知的守卫 {name}（已有：{', '.join(guards.names())}）",
+            f"unknown guard {name} (known: {', '.join(guards.names())})",
+        )
         return None
     gt = guards.get(name)
     try:
         parsed = gt.parse(params, vocab)
     except ParamError as exc:
-        c.err(line, f"{key}.{name}", f"守卫 {name} 参数有误：{exc.text.zh}", f"bad parameters for guard {name}: {exc.text.en}")
+        c.err(
+            line,
+            f"{key}.{name}",
+            f"守卫 {name} 参数有误：{exc.text.zh}",
+            f"bad parameters for guard {name}: {exc.text.en}",
+        )
         return None
     return GuardUse(name, parsed, _plain(params), line, gt)
 
@@ -456,18 +502,30 @@ def _transitions(
             ok = False
         for s in sources:
             if s not in states:
-                c.err(raw.line_of("source"), f"{key}.source", f"来源状态 {s} 未定义", f"source state {s} is not defined")
+                c.err(
+                    raw.line_of("source"), f"{key}.source", f"来源状态 {s} 未定义", f"source state {s} is not defined"
+                )
                 ok = False
         dest = raw.get("dest")
         if dest is None:
             c.err(line, f"{key}.dest", "缺少 dest", "dest is missing")
             ok = False
         elif dest not in states:
-            c.err(raw.line_of("dest"), f"{key}.dest", f"目标状态 {dest} 未定义", f"destination state {dest} is not defined")
+            c.err(
+                raw.line_of("dest"),
+                f"{key}.dest",
+                f"目标状态 {dest} 未定义",
+                f"destination state {dest} is not defined",
+            )
             ok = False
         role_names = c.names(raw.get("roles"), raw.line_of("roles"), f"{key}.roles") if "roles" in raw else []
         if not role_names:
-            c.err(raw.line_of("roles"), f"{key}.roles", "每个转换须声明可执行的角色", "every transition must declare the roles allowed to fire it")
+            c.err(
+                raw.line_of("roles"),
+                f"{key}.roles",
+                "每个转换须声明可执行的角色",
+                "every transition must declare the roles allowed to fire it",
+            )
             ok = False
         for r in role_names:
             if r not in roles:
@@ -495,17 +553,33 @@ def _transitions(
         for s in sources:
             if isinstance(trig, str):
                 if (trig, s) in seen:
-                    c.err(line, key, f"触发器 {trig} 从状态 {s} 重复定义（另见第 {seen[(trig, s)]} 行）",
-                          f"trigger {trig} is defined twice from state {s} (also line {seen[(trig, s)]})")
+                    c.err(
+                        line,
+                        key,
+                        f"触发器 {trig} 从状态 {s} 重复定义（另见第 {seen[(trig, s)]} 行）",
+                        f"trigger {trig} is defined twice from state {s} (also line {seen[(trig, s)]})",
+                    )
                     ok = False
                 seen[(trig, s)] = line
         if ok:
-            out.append(TransitionDef(trig, tuple(sources), dest, frozenset(role_names), tuple(guard_uses),
-                                     frozenset(require), label, line))
+            out.append(
+                TransitionDef(
+                    trig,
+                    tuple(sources),
+                    dest,
+                    frozenset(role_names),
+                    tuple(guard_uses),
+                    frozenset(require),
+                    label,
+                    line,
+                )
+            )
     return out
 
 
-def _check_graph(c: _Checker, doc: LDict, states: dict[str, StateDef], transitions: list[TransitionDef], initial: str) -> None:
+def _check_graph(
+    c: _Checker, doc: LDict, states: dict[str, StateDef], transitions: list[TransitionDef], initial: str
+) -> None:
     sm = doc.get("states")
     reach = {initial}
     frontier = [initial]
@@ -518,16 +592,29 @@ def _check_graph(c: _Checker, doc: LDict, states: dict[str, StateDef], transitio
     for name, st in states.items():
         line = sm.line_of(name) if isinstance(sm, LDict) else 1
         if name not in reach:
-            c.err(line, f"states.{name}", f"状态 {name} 从初始状态 {initial} 不可达", f"state {name} cannot be reached from {initial}")
+            c.err(
+                line,
+                f"states.{name}",
+                f"状态 {name} 从初始状态 {initial} 不可达",
+                f"state {name} cannot be reached from {initial}",
+            )
         if not st.final and not any(name in t.sources for t in transitions):
             c.err(line, f"states.{name}", f"非终态 {name} 没有出口", f"non-final state {name} has no way out")
     if not any(st.final for st in states.values()):
-        c.err(sm.line if isinstance(sm, LDict) else 1, "states", "至少需要一个终态（final: true）",
-              "at least one state must be final (final: true)")
+        c.err(
+            sm.line if isinstance(sm, LDict) else 1,
+            "states",
+            "至少需要一个终态（final: true）",
+            "at least one state must be final (final: true)",
+        )
 
 
 def _escalation(
-    c: _Checker, doc: LDict, states: dict[str, StateDef], roles: dict[str, RoleDef], vocab: Vocabulary,
+    c: _Checker,
+    doc: LDict,
+    states: dict[str, StateDef],
+    roles: dict[str, RoleDef],
+    vocab: Vocabulary,
     transitions: list[TransitionDef],
 ) -> Escalation | None:
     m = c.mapping_of(doc, "escalation", required=False)
@@ -538,8 +625,12 @@ def _escalation(
             c.err(m.line_of(k), f"escalation.{k}", f"未知的键 {k}", f"unknown key {k}")
     cal = m.get("calendar", "natural")
     if cal not in CALENDARS:
-        c.err(m.line_of("calendar"), "escalation.calendar", f"未知的日历 {cal}（可用：{', '.join(sorted(CALENDARS))}）",
-              f"unknown calendar {cal} (known: {', '.join(sorted(CALENDARS))})")
+        c.err(
+            m.line_of("calendar"),
+            "escalation.calendar",
+            f"未知的日历 {cal}（可用：{', '.join(sorted(CALENDARS))}）",
+            f"unknown calendar {cal} (known: {', '.join(sorted(CALENDARS))})",
+        )
     rules_raw = m.get("rules", [])
     rules: list[EscalationRule] = []
     if not isinstance(rules_raw, LList):
@@ -570,12 +661,20 @@ def _escalation(
                 ok = False
         action = r.get("action")
         if action not in ACTIONS:
-            c.err(r.line_of("action"), f"{key}.action", f"未知的动作 {action}（可用：{', '.join(sorted(ACTIONS))}）",
-                  f"unknown action {action} (known: {', '.join(sorted(ACTIONS))})")
+            c.err(
+                r.line_of("action"),
+                f"{key}.action",
+                f"未知的动作 {action}（可用：{', '.join(sorted(ACTIONS))}）",
+                f"unknown action {action} (known: {', '.join(sorted(ACTIONS))})",
+            )
             ok = False
         elif action == "escalate" and not any(t.trigger == "escalate" for t in transitions):
-            c.err(r.line_of("action"), f"{key}.action", "escalate 动作需要工作流定义 escalate 触发器",
-                  "the escalate action needs an escalate trigger in the workflow")
+            c.err(
+                r.line_of("action"),
+                f"{key}.action",
+                "escalate 动作需要工作流定义 escalate 触发器",
+                "the escalate action needs an escalate trigger in the workflow",
+            )
             ok = False
         when = r.get("when")
         if not isinstance(when, dict) or not when:
@@ -585,12 +684,21 @@ def _escalation(
             for cond, v in when.items():
                 cl = when.line_of(cond) if isinstance(when, LDict) else line
                 if cond not in CONDITIONS:
-                    c.err(cl, f"{key}.when.{cond}", f"未知的条件 {cond}（可用：{', '.join(sorted(CONDITIONS))}）",
-                          f"unknown condition {cond} (known: {', '.join(sorted(CONDITIONS))})")
+                    c.err(
+                        cl,
+                        f"{key}.when.{cond}",
+                        f"未知的条件 {cond}（可用：{', '.join(sorted(CONDITIONS))}）",
+                        f"unknown condition {cond} (known: {', '.join(sorted(CONDITIONS))})",
+                    )
                     ok = False
                 elif cond == "sla_exceeded":
                     if not isinstance(v, bool):
-                        c.err(cl, f"{key}.when.{cond}", "sla_exceeded 应为 true/false", "sla_exceeded must be true or false")
+                        c.err(
+                            cl,
+                            f"{key}.when.{cond}",
+                            "sla_exceeded 应为 true/false",
+                            "sla_exceeded must be true or false",
+                        )
                         ok = False
                 elif c.duration(v, cl, f"{key}.when.{cond}") is None:
                     ok = False
@@ -611,8 +719,11 @@ def _escalation(
                 c.err(r.line_of("severities"), f"{key}.severities", f"未知的严重程度 {x}", f"unknown severity {x}")
                 ok = False
         if ok:
-            rules.append(EscalationRule(str(rname), tuple(st), MappingProxyType(_plain(when)), action, tuple(notify),
-                                        cats, sevs, line))
+            rules.append(
+                EscalationRule(
+                    str(rname), tuple(st), MappingProxyType(_plain(when)), action, tuple(notify), cats, sevs, line
+                )
+            )
     return Escalation(str(cal), tuple(rules))
 
 

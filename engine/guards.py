@@ -42,6 +42,10 @@ class Vocabulary:
     severities: frozenset[str]
     roles: frozenset[str]
     states: frozenset[str]
+    labels: Mapping[str, Text] = field(default_factory=dict)  # role and category names -> labels
+
+    def label(self, name: str) -> Text:
+        return self.labels.get(name) or Text(name, name)
 
 
 ParamParser = Callable[[Any, Vocabulary], Any]
@@ -184,13 +188,14 @@ def condition_param(raw: Any, vocab: Vocabulary) -> Condition:
 class SignedOffParams:
     role: str
     when: Condition | None
+    label: Text
 
 
 def signed_off_param(raw: Any, vocab: Vocabulary) -> SignedOffParams:
     """``signed_off: unit_lead`` or ``signed_off: {role: secretary, when: {severity: serious}}``."""
     if isinstance(raw, str):
         (role,) = _names(raw, vocab.roles, _ROLE)
-        return SignedOffParams(role, None)
+        return SignedOffParams(role, None, vocab.label(role))
     if raw is None:
         raise ParamError(Text("需要指明签字角色", "name the role that must sign off"))
     m = _mapping(raw, {"role", "when"}, {"role"})
@@ -198,7 +203,7 @@ def signed_off_param(raw: Any, vocab: Vocabulary) -> SignedOffParams:
         raise ParamError(Text("role 应为一个角色名", "role must be one role name"))
     (role,) = _names(m["role"], vocab.roles, _ROLE)
     when = condition_param(m["when"], vocab) if "when" in m else None
-    return SignedOffParams(role, when)
+    return SignedOffParams(role, when, vocab.label(role))
 
 
 @dataclass(frozen=True)
@@ -224,16 +229,25 @@ def evidence_param(raw: Any, vocab: Vocabulary) -> int:
     return n
 
 
-def closable_param(raw: Any, vocab: Vocabulary) -> frozenset[str]:
+@dataclass(frozen=True)
+class ClosableParams:
+    anytime: frozenset[str]
+    labels: Mapping[str, Text]
+
+
+def closable_param(raw: Any, vocab: Vocabulary) -> ClosableParams:
     """``{anytime: [immediate]}``: categories that may close inside the concentrated period."""
+    labels = {c: vocab.label(c) for c in vocab.categories}
     if raw is None:
         if "immediate" not in vocab.categories:
             raise ParamError(
-                Text("工作流没有 immediate 类别，请用 anytime 指明", "no immediate category here; name them with anytime")
+                Text(
+                    "工作流没有 immediate 类别，请用 anytime 指明", "no immediate category here; name them with anytime"
+                )
             )
-        return frozenset({"immediate"})
+        return ClosableParams(frozenset({"immediate"}), labels)
     m = _mapping(raw, {"anytime"}, {"anytime"})
-    return _names(m["anytime"], vocab.categories, _CATEGORY)
+    return ClosableParams(_names(m["anytime"], vocab.categories, _CATEGORY), labels)
 
 
 # --- the built-in guards ---------------------------------------------------------------
@@ -290,7 +304,9 @@ def evidence_attached(issue: IssueFacts, ctx: GuardContext, params: int) -> Reas
     """At least ``min`` (default 1) pieces of evidence (佐证材料) are attached."""
     have = issue.evidence_count or 0
     if have < params:
-        return Text(f"佐证材料不足：需要 {params} 份，已有 {have} 份", f"not enough evidence: {params} needed, {have} attached")
+        return Text(
+            f"佐证材料不足：需要 {params} 份，已有 {have} 份", f"not enough evidence: {params} needed, {have} attached"
+        )
     return None
 
 
@@ -303,7 +319,11 @@ def signed_off(issue: IssueFacts, ctx: GuardContext, params: SignedOffParams) ->
     for s in issue.signoffs or ():
         if s.role == params.role and s.stage_seq == issue.state_seq:
             return None
-    return Text(f"需要 {params.role} 角色在当前环节签字确认", f"needs a sign-off by role {params.role} at this stage")
+    who = params.label
+    return Text(
+        f"需要{who.zh}（{params.role}）在当前环节签字确认",
+        f"needs a sign-off by the {who.en} ({params.role}) at this stage",
+    )
 
 
 @guards.register("four_eyes", needs=["signoffs"])
@@ -316,7 +336,9 @@ def four_eyes(issue: IssueFacts, ctx: GuardContext, params: None) -> Reason:
     if me == issue.state_entered_by:
         return Text("四眼原则：提交自查的人不能评审", "four eyes: whoever submitted the self-check may not review it")
     if any(s.actor_id == me and s.stage_seq != issue.state_seq for s in issue.signoffs or ()):
-        return Text("四眼原则：已签字确认整改方案的人不能评审", "four eyes: someone who signed off the plan may not review it")
+        return Text(
+            "四眼原则：已签字确认整改方案的人不能评审", "four eyes: someone who signed off the plan may not review it"
+        )
     return None
 
 
@@ -337,16 +359,17 @@ def due_within_period(issue: IssueFacts, ctx: GuardContext, params: frozenset[st
 
 
 @guards.register("closable_in_period", params=closable_param)
-def closable_in_period(issue: IssueFacts, ctx: GuardContext, params: frozenset[str]) -> Reason:
+def closable_in_period(issue: IssueFacts, ctx: GuardContext, params: ClosableParams) -> Reason:
     """Items of the ``anytime`` categories (立行立改) close as soon as they are reviewed; all
     others only after the concentrated period ends (对账销号)."""
-    if issue.category in params:
+    if issue.category in params.anytime:
         return None
     end = issue.round.period_end
     if ctx.today <= end:
+        cat = params.labels.get(issue.category) or Text(issue.category, issue.category)
         return Text(
-            f"集中整改期至 {end} 结束，{issue.category} 类问题须期满后对账销号",
-            f"{issue.category} items close only after the concentrated period ends on {end}",
+            f"集中整改期至 {end} 结束，{cat.zh}类问题须期满后对账销号",
+            f"{cat.en} items close only after the concentrated period ends on {end}",
         )
     return None
 

@@ -13,8 +13,19 @@ from typing import Any
 from ..i18n import Text
 
 GENESIS = "0" * 64
-HASHED_FIELDS = ("seq", "kind", "trigger", "from_state", "to_state", "actor_id", "role", "at", "comment",
-                 "data", "request_id")
+HASHED_FIELDS = (
+    "seq",
+    "kind",
+    "trigger",
+    "from_state",
+    "to_state",
+    "actor_id",
+    "role",
+    "at",
+    "comment",
+    "data",
+    "request_id",
+)
 
 
 def _at(value: datetime) -> str:
@@ -48,9 +59,7 @@ class ChainReport:
         }
 
 
-def verify_chain(
-    issue_code: str, rows: Iterable[Any], *, head_hash: str, head_seq: int, state: str
-) -> ChainReport:
+def verify_chain(issue_code: str, rows: Iterable[Any], *, head_hash: str, head_seq: int, state: str) -> ChainReport:
     """Recompute every hash; also check the issue row agrees with the chain's head and state."""
     rep = ChainReport(issue_code)
     prev = GENESIS
@@ -59,25 +68,58 @@ def verify_chain(
     for r in rows:
         rep.events += 1
         if r.seq != expected_seq:
-            rep.problems.append((r.seq, Text(f"序号不连续：应为 {expected_seq}，实为 {r.seq}（记录被删除或重排）",
-                                             f"sequence gap: expected {expected_seq}, found {r.seq} (a row was deleted or reordered)")))
+            rep.problems.append(
+                (
+                    r.seq,
+                    Text(
+                        f"序号不连续：应为 {expected_seq}，实为 {r.seq}（记录被删除或重排）",
+                        f"sequence gap: expected {expected_seq}, found {r.seq} (a row was deleted or reordered)",
+                    ),
+                )
+            )
             expected_seq = r.seq
         if r.prev_hash != prev:
-            rep.problems.append((r.seq, Text("前序哈希不符：之前的记录被改动、删除或重排",
-                                             "previous hash does not match: an earlier row was changed, deleted or reordered")))
+            rep.problems.append(
+                (
+                    r.seq,
+                    Text(
+                        "前序哈希不符：之前的记录被改动、删除或重排",
+                        "previous hash does not match: an earlier row was changed, deleted or reordered",
+                    ),
+                )
+            )
         values = {k: getattr(r, k) for k in HASHED_FIELDS}
         if event_hash(issue_code, r.prev_hash, values) != r.hash:
-            rep.problems.append((r.seq, Text("记录内容与哈希不符：该记录被改动", "content does not match its hash: this row was edited")))
+            rep.problems.append(
+                (
+                    r.seq,
+                    Text("记录内容与哈希不符：该记录被改动", "content does not match its hash: this row was edited"),
+                )
+            )
         prev = r.hash
         expected_seq += 1
         if r.to_state is not None:
             last_state = r.to_state
     if rep.events and (prev != head_hash or expected_seq - 1 != head_seq):
-        rep.problems.append((head_seq, Text("问题记录的链头与历史不符：最新记录被删除或问题被直接修改",
-                                            "the issue's chain head does not match its history: the newest rows were deleted or the issue was edited directly")))
+        rep.problems.append(
+            (
+                head_seq,
+                Text(
+                    "问题记录的链头与历史不符：最新记录被删除或问题被直接修改",
+                    "the issue's chain head does not match its history: the newest rows were deleted or the issue was edited directly",
+                ),
+            )
+        )
     if last_state is not None and last_state != state:
-        rep.problems.append((head_seq, Text(f"问题状态 {state} 与历史记录的状态 {last_state} 不符（被绕过引擎修改）",
-                                            f"the issue's state {state} differs from its history's {last_state} (changed behind the engine)")))
+        rep.problems.append(
+            (
+                head_seq,
+                Text(
+                    f"问题状态 {state} 与历史记录的状态 {last_state} 不符（被绕过引擎修改）",
+                    f"the issue's state {state} differs from its history's {last_state} (changed behind the engine)",
+                ),
+            )
+        )
     if not rep.events:
         rep.problems.append((0, Text("没有任何历史记录", "there is no history at all")))
     return rep

@@ -10,8 +10,8 @@ a machine holds).  Nothing here touches the database.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 import threading
+from dataclasses import dataclass, field
 from typing import Any
 
 from transitions import EventData, Machine, MachineError
@@ -46,23 +46,33 @@ def check_rules(t: TransitionDef, token: _Token) -> list[tuple[str, Text]]:
     reasons: list[tuple[str, Text]] = []
     ctx = token.ctx
     if ctx.role not in t.roles:
-        reasons.append((
-            "role",
-            Text(f"角色 {ctx.role} 不能执行 {t.label.zh}（允许：{', '.join(sorted(t.roles))}）",
-                 f"role {ctx.role} may not {t.label.en} (allowed: {', '.join(sorted(t.roles))})"),
-        ))
+        reasons.append(
+            (
+                "role",
+                Text(
+                    f"角色 {ctx.role} 不能执行 {t.label.zh}（允许：{', '.join(sorted(t.roles))}）",
+                    f"role {ctx.role} may not {t.label.en} (allowed: {', '.join(sorted(t.roles))})",
+                ),
+            )
+        )
     elif ctx.role not in ctx.actor.roles:
-        reasons.append(("role", Text(f"{ctx.actor.id} 不具有角色 {ctx.role}", f"{ctx.actor.id} does not hold role {ctx.role}")))
+        reasons.append(
+            ("role", Text(f"{ctx.actor.id} 不具有角色 {ctx.role}", f"{ctx.actor.id} does not hold role {ctx.role}"))
+        )
     else:
         holder_field = token.holders.get(ctx.role)
         if holder_field is not None:
             holder = getattr(token.facts, holder_field)
             if holder != ctx.actor.id:
-                reasons.append((
-                    "role",
-                    Text(f"{ctx.actor.id} 不是本问题的{ctx.role}（应为 {holder or '未指定'}）",
-                         f"{ctx.actor.id} is not this issue's {ctx.role} (that is {holder or 'nobody yet'})"),
-                ))
+                reasons.append(
+                    (
+                        "role",
+                        Text(
+                            f"{ctx.actor.id} 不是本问题的{ctx.role}（应为 {holder or '未指定'}）",
+                            f"{ctx.actor.id} is not this issue's {ctx.role} (that is {holder or 'nobody yet'})",
+                        ),
+                    )
+                )
     if "comment" in t.require and not (ctx.comment or "").strip():
         reasons.append(("require:comment", Text("此操作必须填写说明（comment）", "this action requires a comment")))
     for g in t.guards:
@@ -89,12 +99,14 @@ class WorkflowMachine:
         self.holders = {r.name: r.holder for r in definition.roles.values()}
         transitions: list[dict[str, Any]] = []
         for t in definition.transitions:
-            transitions.append({
-                "trigger": t.trigger,
-                "source": list(t.sources),
-                "dest": t.dest,
-                "conditions": [_make_condition(t)],
-            })
+            transitions.append(
+                {
+                    "trigger": t.trigger,
+                    "source": list(t.sources),
+                    "dest": t.dest,
+                    "conditions": [_make_condition(t)],
+                }
+            )
         self.machine = Machine(
             model=None,
             states=list(definition.states),
@@ -126,8 +138,10 @@ class WorkflowMachine:
             return Text(f"工作流 {d.name} 没有操作 {trigger}", f"workflow {d.name} has no trigger {trigger}")
         label = d.label(state)
         avail = ", ".join(t.trigger for t in d.transitions_from(state)) or "-"
-        return Text(f"当前状态“{label.zh}”下不能执行 {trigger}（可执行：{avail}）",
-                    f"{trigger} is not possible in state {label.en} (possible: {avail})")
+        return Text(
+            f"当前状态“{label.zh}”下不能执行 {trigger}（可执行：{avail}）",
+            f"{trigger} is not possible in state {label.en} (possible: {avail})",
+        )
 
 
 _MACHINES: dict[str, WorkflowMachine] = {}

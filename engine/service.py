@@ -27,7 +27,13 @@ from ..storage.database import Database
 from ..storage.repository import Repository, StaleVersion
 from .actors import Actor
 from .clock import DEFAULT_TZ, Clock, SystemClock, local_date
-from .definition import WorkflowDefinition, WorkflowInvalid, builtin_path, load_definition, parse_definition
+from .definition import (
+    WorkflowDefinition,
+    WorkflowInvalid,
+    builtin_path,
+    load_definition,
+    parse_definition,
+)
 from .errors import ConcurrentUpdate, Forbidden, InvalidInput, NotFound, Refused
 from .facts import GuardContext, IssueFacts, MeasureFacts, RoundFacts, SignoffFacts
 from .history import GENESIS, ChainReport, event_hash, verify_chain
@@ -159,8 +165,9 @@ def _need_text(value: Any, fld: str, *, limit: int = MAX_TEXT, required: bool = 
         raise InvalidInput(Text(f"{fld} 应为文本", f"{fld} must be text"), field=fld)
     value = value.strip()
     if len(value) > limit:
-        raise InvalidInput(Text(f"{fld} 过长：{len(value)} 字，上限 {limit}", f"{fld} is too long: {len(value)} > {limit}"),
-                           field=fld)
+        raise InvalidInput(
+            Text(f"{fld} 过长：{len(value)} 字，上限 {limit}", f"{fld} is too long: {len(value)} > {limit}"), field=fld
+        )
     if any(ord(ch) < 32 and ch not in "\n\t" for ch in value):
         raise InvalidInput(Text(f"{fld} 含有控制字符", f"{fld} contains control characters"), field=fld)
     return value
@@ -169,7 +176,10 @@ def _need_text(value: Any, fld: str, *, limit: int = MAX_TEXT, required: bool = 
 def _need_code(value: Any, fld: str) -> str:
     if not isinstance(value, str) or not CODE_RE.match(value):
         raise InvalidInput(
-            Text(f"{fld} {value!r} 不合规：须为 1-64 位字母、数字或 . _ - /", f"{fld} {value!r} must be 1-64 letters, digits or . _ - /"),
+            Text(
+                f"{fld} {value!r} 不合规：须为 1-64 位字母、数字或 . _ - /",
+                f"{fld} {value!r} must be 1-64 letters, digits or . _ - /",
+            ),
             field=fld,
         )
     return value
@@ -187,8 +197,10 @@ def _need_date(value: Any, fld: str, *, required: bool = False) -> date | None:
     try:
         return date.fromisoformat(str(value).strip())
     except ValueError:
-        raise InvalidInput(Text(f"{fld} {value!r} 不是日期（应为 YYYY-MM-DD）", f"{fld} {value!r} is not a date (YYYY-MM-DD)"),
-                           field=fld) from None
+        raise InvalidInput(
+            Text(f"{fld} {value!r} 不是日期（应为 YYYY-MM-DD）", f"{fld} {value!r} is not a date (YYYY-MM-DD)"),
+            field=fld,
+        ) from None
 
 
 def add_months(d: date, months: int) -> date:
@@ -242,19 +254,30 @@ class Engine:
                     return _wf_info(same)
                 latest = repo.workflow(d.name)
                 raise InvalidInput(
-                    Text(f"工作流 {d.name} 第 {d.version} 版已部署且内容不同；请把 version 改为 {latest.version + 1}",
-                         f"workflow {d.name} version {d.version} is deployed with other content; set version to {latest.version + 1}"),
+                    Text(
+                        f"工作流 {d.name} 第 {d.version} 版已部署且内容不同；请把 version 改为 {latest.version + 1}",
+                        f"workflow {d.name} version {d.version} is deployed with other content; set version to {latest.version + 1}",
+                    ),
                     field="version",
                 )
             latest = repo.workflow(d.name)
             if latest is not None and latest.version > d.version:
                 raise InvalidInput(
-                    Text(f"工作流 {d.name} 已有第 {latest.version} 版，不能部署更低的第 {d.version} 版",
-                         f"workflow {d.name} already has version {latest.version}; cannot deploy older version {d.version}"),
+                    Text(
+                        f"工作流 {d.name} 已有第 {latest.version} 版，不能部署更低的第 {d.version} 版",
+                        f"workflow {d.name} already has version {latest.version}; cannot deploy older version {d.version}",
+                    ),
                     field="version",
                 )
-            repo.insert_workflow(name=d.name, version=d.version, digest=d.digest, source=d.source,
-                                 deployed_at=now, deployed_by=actor_id, deprecated=False)
+            repo.insert_workflow(
+                name=d.name,
+                version=d.version,
+                digest=d.digest,
+                source=d.source,
+                deployed_at=now,
+                deployed_by=actor_id,
+                deprecated=False,
+            )
             row = repo.workflow(d.name, d.version)
         info = _wf_info(row)
         return WorkflowInfo(**{**asdict(info), "created": True})
@@ -309,8 +332,13 @@ class Engine:
         title = _need_text(title, "title")
         org = _need_text(org, "org")
         if source not in SOURCES:
-            raise InvalidInput(Text(f"未知的来源 {source}（可用：{', '.join(SOURCES)}）", f"unknown source {source} (known: {', '.join(SOURCES)})"),
-                               field="source")
+            raise InvalidInput(
+                Text(
+                    f"未知的来源 {source}（可用：{', '.join(SOURCES)}）",
+                    f"unknown source {source} (known: {', '.join(SOURCES)})",
+                ),
+                field="source",
+            )
         fb = _need_date(feedback_date, "feedback_date", required=True)
         assert fb is not None
         if period_end is not None:
@@ -318,10 +346,15 @@ class Engine:
             assert end is not None
         else:
             if not isinstance(period_months, int) or not 1 <= period_months <= 36:
-                raise InvalidInput(Text("period_months 应为 1-36 的整数", "period_months must be 1 to 36"), field="period_months")
+                raise InvalidInput(
+                    Text("period_months 应为 1-36 的整数", "period_months must be 1 to 36"), field="period_months"
+                )
             end = add_months(fb, period_months)
         if end < fb:
-            raise InvalidInput(Text("集中整改期结束日早于反馈日", "the concentrated period ends before the feedback date"), field="period_end")
+            raise InvalidInput(
+                Text("集中整改期结束日早于反馈日", "the concentrated period ends before the feedback date"),
+                field="period_end",
+            )
         try:
             ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
@@ -332,14 +365,28 @@ class Engine:
             repo = Repository(conn)
             wf = repo.workflow(workflow)
             if wf is None:
-                raise NotFound(Text(f"没有已部署的工作流 {workflow}（先运行 zhenggai init）",
-                                    f"no deployed workflow {workflow} (run zhenggai init first)"))
+                raise NotFound(
+                    Text(
+                        f"没有已部署的工作流 {workflow}（先运行 zhenggai init）",
+                        f"no deployed workflow {workflow} (run zhenggai init first)",
+                    )
+                )
             d = self._definition(repo, wf.id)
             self._authorize_edit(d, "open_round", actor, None)
             if repo.round(code) is not None:
                 raise InvalidInput(Text(f"轮次 {code} 已存在", f"round {code} already exists"), field="code")
-            repo.insert_round(code=code, title=title, source=source, org=org, feedback_date=fb, period_end=end,
-                              tz=tz, workflow_id=wf.id, created_at=self.clock.now(), created_by=actor.id)
+            repo.insert_round(
+                code=code,
+                title=title,
+                source=source,
+                org=org,
+                feedback_date=fb,
+                period_end=end,
+                tz=tz,
+                workflow_id=wf.id,
+                created_at=self.clock.now(),
+                created_by=actor.id,
+            )
             return self._round_dict(repo, repo.round(code))
 
     def rounds(self) -> list[dict[str, Any]]:
@@ -360,11 +407,18 @@ class Engine:
         today = local_date(self.clock.now(), r.tz)
         counts = repo.round_state_counts(r.id)
         return {
-            "code": r.code, "title": r.title, "source": r.source, "org": r.org,
-            "feedback_date": r.feedback_date.isoformat(), "period_end": r.period_end.isoformat(),
-            "period_over": today > r.period_end, "tz": r.tz,
-            "workflow": wf.name, "workflow_version": wf.version,
-            "issues": sum(counts.values()), "by_state": counts,
+            "code": r.code,
+            "title": r.title,
+            "source": r.source,
+            "org": r.org,
+            "feedback_date": r.feedback_date.isoformat(),
+            "period_end": r.period_end.isoformat(),
+            "period_over": today > r.period_end,
+            "tz": r.tz,
+            "workflow": wf.name,
+            "workflow_version": wf.version,
+            "issues": sum(counts.values()),
+            "by_state": counts,
         }
 
     # --- issues ------------------------------------------------------------------------
@@ -393,7 +447,9 @@ class Engine:
         lead = _need_text(lead, "lead", limit=128, required=False) or None
         due = _need_date(due_date, "due_date")
         if not actor.covers(unit):
-            raise Forbidden(Text(f"单位 {unit} 不在 {actor.id} 的组织范围内", f"unit {unit} is outside {actor.id}'s org scope"))
+            raise Forbidden(
+                Text(f"单位 {unit} 不在 {actor.id} 的组织范围内", f"unit {unit} is outside {actor.id}'s org scope")
+            )
         now = self.clock.now()
         with self.db.write() as conn:
             repo = Repository(conn)
@@ -402,25 +458,63 @@ class Engine:
                 raise NotFound(Text(f"没有轮次 {round_code}", f"no round {round_code}"))
             d = self._definition(repo, r.workflow_id)
             if category not in d.categories:
-                raise InvalidInput(Text(f"未知的问题类别 {category}（可用：{', '.join(d.categories)}）",
-                                        f"unknown category {category} (known: {', '.join(d.categories)})"), field="category")
+                raise InvalidInput(
+                    Text(
+                        f"未知的问题类别 {category}（可用：{', '.join(d.categories)}）",
+                        f"unknown category {category} (known: {', '.join(d.categories)})",
+                    ),
+                    field="category",
+                )
             if severity not in d.severities:
-                raise InvalidInput(Text(f"未知的严重程度 {severity}（可用：{', '.join(d.severities)}）",
-                                        f"unknown severity {severity} (known: {', '.join(d.severities)})"), field="severity")
+                raise InvalidInput(
+                    Text(
+                        f"未知的严重程度 {severity}（可用：{', '.join(d.severities)}）",
+                        f"unknown severity {severity} (known: {', '.join(d.severities)})",
+                    ),
+                    field="severity",
+                )
             if due is not None and due < r.feedback_date:
-                raise InvalidInput(Text(f"整改时限 {due} 早于反馈日 {r.feedback_date}",
-                                        f"due date {due} is before the feedback date {r.feedback_date}"), field="due_date")
+                raise InvalidInput(
+                    Text(
+                        f"整改时限 {due} 早于反馈日 {r.feedback_date}",
+                        f"due date {due} is before the feedback date {r.feedback_date}",
+                    ),
+                    field="due_date",
+                )
             role = self._authorize_edit(d, "add_issue", actor, None)
             if repo.issue_exists(code):
                 raise InvalidInput(Text(f"问题编号 {code} 已存在", f"issue code {code} already exists"), field="code")
             values = dict(
-                code=code, round_id=r.id, workflow_id=r.workflow_id, title=title, description=description,
-                category=category, severity=severity, unit=unit, owner=owner, lead=lead, due_date=due,
-                state=d.initial, state_seq=1, state_entered_at=now, state_entered_by=actor.id,
-                last_activity_at=now, escalation_level=0, recurrence_count=0, created_at=now,
+                code=code,
+                round_id=r.id,
+                workflow_id=r.workflow_id,
+                title=title,
+                description=description,
+                category=category,
+                severity=severity,
+                unit=unit,
+                owner=owner,
+                lead=lead,
+                due_date=due,
+                state=d.initial,
+                state_seq=1,
+                state_entered_at=now,
+                state_entered_by=actor.id,
+                last_activity_at=now,
+                escalation_level=0,
+                recurrence_count=0,
+                created_at=now,
             )
-            data = {"title": title, "category": category, "severity": severity, "unit": unit, "owner": owner,
-                    "lead": lead, "due_date": _iso(due), "round": round_code}
+            data = {
+                "title": title,
+                "category": category,
+                "severity": severity,
+                "unit": unit,
+                "owner": owner,
+                "lead": lead,
+                "due_date": _iso(due),
+                "round": round_code,
+            }
             ev = self._event_values(code, GENESIS, 1, "created", actor, role, now, to_state=d.initial, data=data)
             issue_id = repo.insert_issue(**values, seq=1, last_hash=ev["hash"], version=1)
             repo.insert_event(issue_id=issue_id, **ev)
@@ -447,18 +541,34 @@ class Engine:
     ) -> list[IssueView]:
         """Issues inside the actor's scope, filtered; paged by ``limit``/``offset``."""
         if not 1 <= limit <= 10_000 or offset < 0:
-            raise InvalidInput(Text("limit 应为 1-10000，offset 不能为负", "limit must be 1-10000 and offset not negative"), field="limit")
+            raise InvalidInput(
+                Text("limit 应为 1-10000，offset 不能为负", "limit must be 1-10000 and offset not negative"),
+                field="limit",
+            )
         prefixes = None if "*" in actor.scope else list(actor.scope)
         with self.db.read() as conn:
             repo = Repository(conn)
-            rows = repo.list_issues(round_code=round_code, states=states, categories=categories, owner=owner,
-                                    unit_prefixes=prefixes, limit=limit, offset=offset)
+            rows = repo.list_issues(
+                round_code=round_code,
+                states=states,
+                categories=categories,
+                owner=owner,
+                unit_prefixes=prefixes,
+                limit=limit,
+                offset=offset,
+            )
             return [self._view(repo, r, actor, detail=False) for r in rows]
 
     # --- edits that are not transitions -------------------------------------------------
 
     def add_measure(
-        self, code: str, text: str, *, actor: Actor, owner: str | None = None, due_date: date | str | None = None,
+        self,
+        code: str,
+        text: str,
+        *,
+        actor: Actor,
+        owner: str | None = None,
+        due_date: date | str | None = None,
         target: str | None = None,
     ) -> int:
         """Add a rectification measure; returns its number within the issue."""
@@ -494,8 +604,13 @@ class Engine:
         uri = _need_text(uri, "uri", limit=2000)
         parts = urlsplit(uri)
         if parts.scheme.lower() not in EVIDENCE_SCHEMES or not (parts.netloc or parts.path):
-            raise InvalidInput(Text(f"证据地址须为 {'/'.join(sorted(EVIDENCE_SCHEMES))} 协议的 URI：{uri!r}",
-                                    f"evidence URI must use {'/'.join(sorted(EVIDENCE_SCHEMES))}: {uri!r}"), field="uri")
+            raise InvalidInput(
+                Text(
+                    f"证据地址须为 {'/'.join(sorted(EVIDENCE_SCHEMES))} 协议的 URI：{uri!r}",
+                    f"evidence URI must use {'/'.join(sorted(EVIDENCE_SCHEMES))}: {uri!r}",
+                ),
+                field="uri",
+            )
         if ".." in parts.path.split("/"):
             raise InvalidInput(Text("证据地址不能包含 ..", "evidence URI must not contain .."), field="uri")
         sha = (sha256 or "").strip().lower()
@@ -506,8 +621,15 @@ class Engine:
         def apply(repo: Repository, row: Any, d: WorkflowDefinition) -> tuple[str, dict[str, Any]]:
             if measure_no is not None and repo.measure(row.id, measure_no) is None:
                 raise NotFound(Text(f"问题 {code} 没有措施 {measure_no}", f"issue {code} has no measure {measure_no}"))
-            repo.insert_evidence(issue_id=row.id, measure_no=measure_no, uri=uri, sha256=sha, note=note,
-                                 added_by=actor.id, added_at=self.clock.now())
+            repo.insert_evidence(
+                issue_id=row.id,
+                measure_no=measure_no,
+                uri=uri,
+                sha256=sha,
+                note=note,
+                added_by=actor.id,
+                added_at=self.clock.now(),
+            )
             return "evidence_added", {"uri": uri, "sha256": sha, "measure_no": measure_no}
 
         self._edit(code, actor, "add_evidence", apply)
@@ -519,10 +641,22 @@ class Engine:
         def apply(repo: Repository, row: Any, d: WorkflowDefinition) -> tuple[str, dict[str, Any]]:
             for s in repo.signoffs(row.id):
                 if s.role == role and s.stage_seq == row.state_seq:
-                    raise InvalidInput(Text(f"{role} 已在本环节签字（{s.actor_id}）", f"{role} has already signed off at this stage ({s.actor_id})"),
-                                       field="role")
-            repo.insert_signoff(issue_id=row.id, role=role, actor_id=actor.id, state=row.state,
-                                stage_seq=row.state_seq, comment=comment or "", at=self.clock.now())
+                    raise InvalidInput(
+                        Text(
+                            f"{role} 已在本环节签字（{s.actor_id}）",
+                            f"{role} has already signed off at this stage ({s.actor_id})",
+                        ),
+                        field="role",
+                    )
+            repo.insert_signoff(
+                issue_id=row.id,
+                role=role,
+                actor_id=actor.id,
+                state=row.state,
+                stage_seq=row.state_seq,
+                comment=comment or "",
+                at=self.clock.now(),
+            )
             return "signed_off", {"role": role, "state": row.state}
 
         self._edit(code, actor, "sign_off", apply, role=role, comment=comment)
@@ -536,28 +670,42 @@ class Engine:
         adopted = _need_date(adopted_on, "adopted_on")
 
         def apply(repo: Repository, row: Any, d: WorkflowDefinition) -> tuple[str, dict[str, Any]]:
-            repo.insert_mechanism(issue_id=row.id, title=title, reference=reference, adopted_on=adopted,
-                                  added_by=actor.id, added_at=self.clock.now())
+            repo.insert_mechanism(
+                issue_id=row.id,
+                title=title,
+                reference=reference,
+                adopted_on=adopted,
+                added_by=actor.id,
+                added_at=self.clock.now(),
+            )
             return "mechanism_added", {"title": title, "reference": reference, "adopted_on": _iso(adopted)}
 
         self._edit(code, actor, "add_mechanism", apply)
 
-    def _edit(self, code: str, actor: Actor, action: str, apply: Any, *, role: str | None = None,
-              comment: str | None = None) -> dict[str, Any]:
+    def _edit(
+        self, code: str, actor: Actor, action: str, apply: Any, *, role: str | None = None, comment: str | None = None
+    ) -> dict[str, Any]:
         now = self.clock.now()
         with self.db.write() as conn:
             repo = Repository(conn)
             row = self._visible(repo, code, actor, lock=True)
             d = self._definition(repo, row.workflow_id)
             if d.states[row.state].final:
-                raise Refused(Text(f"问题 {code} 已{d.label(row.state).zh}，不能再修改", f"issue {code} is {d.label(row.state).en}; it can no longer be edited"),
-                              [("state", d.label(row.state))])
+                raise Refused(
+                    Text(
+                        f"问题 {code} 已{d.label(row.state).zh}，不能再修改",
+                        f"issue {code} is {d.label(row.state).en}; it can no longer be edited",
+                    ),
+                    [("state", d.label(row.state))],
+                )
             used_role = self._authorize_edit(d, action, actor, row, role=role)
             kind, data = apply(repo, row, d)
             self._append(repo, row, kind, actor, used_role, now, comment=comment, data=data)
             return data
 
-    def _authorize_edit(self, d: WorkflowDefinition, action: str, actor: Actor, row: Any, *, role: str | None = None) -> str:
+    def _authorize_edit(
+        self, d: WorkflowDefinition, action: str, actor: Actor, row: Any, *, role: str | None = None
+    ) -> str:
         """The role in which ``actor`` may make this edit, or Refused listing why not."""
         allowed = d.actions.get(action, frozenset())
         candidates = [role] if role else sorted(actor.roles & allowed)
@@ -565,11 +713,25 @@ class Engine:
         if role and role not in actor.roles:
             reasons.append(("role", Text(f"{actor.id} 不具有角色 {role}", f"{actor.id} does not hold role {role}")))
         elif role and role not in allowed:
-            reasons.append(("role", Text(f"角色 {role} 不能执行 {action}（允许：{', '.join(sorted(allowed))}）",
-                                         f"role {role} may not {action} (allowed: {', '.join(sorted(allowed))})")))
+            reasons.append(
+                (
+                    "role",
+                    Text(
+                        f"角色 {role} 不能执行 {action}（允许：{', '.join(sorted(allowed))}）",
+                        f"role {role} may not {action} (allowed: {', '.join(sorted(allowed))})",
+                    ),
+                )
+            )
         elif not candidates:
-            reasons.append(("role", Text(f"{actor.id} 的角色（{', '.join(sorted(actor.roles)) or '无'}）不能执行 {action}（允许：{', '.join(sorted(allowed))}）",
-                                         f"{actor.id}'s roles ({', '.join(sorted(actor.roles)) or 'none'}) may not {action} (allowed: {', '.join(sorted(allowed))})")))
+            reasons.append(
+                (
+                    "role",
+                    Text(
+                        f"{actor.id} 的角色（{', '.join(sorted(actor.roles)) or '无'}）不能执行 {action}（允许：{', '.join(sorted(allowed))}）",
+                        f"{actor.id}'s roles ({', '.join(sorted(actor.roles)) or 'none'}) may not {action} (allowed: {', '.join(sorted(allowed))})",
+                    ),
+                )
+            )
         else:
             for r in candidates:
                 holder = d.roles[r].holder if r in d.roles else None
@@ -577,8 +739,15 @@ class Engine:
                     return r
             r = candidates[0]
             holder = d.roles[r].holder
-            reasons.append(("role", Text(f"{actor.id} 不是本问题的{r}（应为 {getattr(row, holder) or '未指定'}）",
-                                         f"{actor.id} is not this issue's {r} (that is {getattr(row, holder) or 'nobody yet'})")))
+            reasons.append(
+                (
+                    "role",
+                    Text(
+                        f"{actor.id} 不是本问题的{r}（应为 {getattr(row, holder) or '未指定'}）",
+                        f"{actor.id} is not this issue's {r} (that is {getattr(row, holder) or 'nobody yet'})",
+                    ),
+                )
+            )
         raise Refused(Text(f"不允许执行 {action}", f"{action} is not allowed"), reasons, action=action)
 
     # --- firing triggers ----------------------------------------------------------------
@@ -611,10 +780,20 @@ class Engine:
                     prior = Repository(conn).event_by_request(request_id)
                 if prior is not None:
                     return self._replayed(prior, code, trigger)
-            raise ConcurrentUpdate(Text(f"问题 {code} 正被他人同时修改，请重试", f"issue {code} was changed concurrently; retry")) from None
+            raise ConcurrentUpdate(
+                Text(f"问题 {code} 正被他人同时修改，请重试", f"issue {code} was changed concurrently; retry")
+            ) from None
 
-    def _fire(self, code: str, trigger: str, actor: Actor, role: str | None, comment: str | None,
-              request_id: str | None, expected_version: int | None) -> FireResult:
+    def _fire(
+        self,
+        code: str,
+        trigger: str,
+        actor: Actor,
+        role: str | None,
+        comment: str | None,
+        request_id: str | None,
+        expected_version: int | None,
+    ) -> FireResult:
         now = self.clock.now()
         with self.db.write() as conn:
             repo = Repository(conn)
@@ -624,9 +803,13 @@ class Engine:
                     return self._replayed(prior, code, trigger)
             row = self._visible(repo, code, actor, lock=True)
             if expected_version is not None and row.version != expected_version:
-                raise ConcurrentUpdate(Text(f"问题 {code} 已被修改（版本 {row.version}，而非 {expected_version}）",
-                                            f"issue {code} has changed (version {row.version}, not {expected_version})"),
-                                       version=row.version)
+                raise ConcurrentUpdate(
+                    Text(
+                        f"问题 {code} 已被修改（版本 {row.version}，而非 {expected_version}）",
+                        f"issue {code} has changed (version {row.version}, not {expected_version})",
+                    ),
+                    version=row.version,
+                )
             d = self._definition(repo, row.workflow_id)
             t = d.transition(trigger, row.state)
             role = role or self._pick_role(d, trigger, row.state, actor)
@@ -635,24 +818,50 @@ class Engine:
             outcome: Outcome = machine_for(d).fire(trigger, facts, ctx)
             if not outcome.ok:
                 label = t.label if t else Text(trigger, trigger)
-                raise Refused(Text(f"问题 {code} 不能{label.zh}", f"issue {code} cannot {label.en}"),
-                              list(outcome.reasons), issue=code, trigger=trigger, state=row.state)
+                raise Refused(
+                    Text(f"问题 {code} 不能{label.zh}", f"issue {code} cannot {label.en}"),
+                    list(outcome.reasons),
+                    issue=code,
+                    trigger=trigger,
+                    state=row.state,
+                )
             dest = outcome.dest
             assert dest is not None
             seq = row.seq + 1
             reopened = d.states[row.state].final and not d.states[dest].final
             extra: dict[str, Any] = dict(
-                state=dest, state_seq=seq, state_entered_at=now, state_entered_by=actor.id,
-                recurrence_count=row.recurrence_count + (1 if reopened else 0), escalation_level=row.escalation_level,
+                state=dest,
+                state_seq=seq,
+                state_entered_at=now,
+                state_entered_by=actor.id,
+                recurrence_count=row.recurrence_count + (1 if reopened else 0),
+                escalation_level=row.escalation_level,
             )
-            self._append(repo, row, "transition", actor, role, now, comment=comment, trigger=trigger,
-                         from_state=row.state, to_state=dest, request_id=request_id, issue_values=extra)
+            self._append(
+                repo,
+                row,
+                "transition",
+                actor,
+                role,
+                now,
+                comment=comment,
+                trigger=trigger,
+                from_state=row.state,
+                to_state=dest,
+                request_id=request_id,
+                issue_values=extra,
+            )
             return FireResult(code, trigger, row.state, dest, seq, row.version + 1)
 
     def _replayed(self, prior: Any, code: str, trigger: str) -> FireResult:
         if prior.issue_code != code or prior.trigger != trigger:
-            raise InvalidInput(Text(f"请求号已用于 {prior.issue_code} 的 {prior.trigger}", f"request id was already used for {prior.trigger} on {prior.issue_code}"),
-                               field="request_id")
+            raise InvalidInput(
+                Text(
+                    f"请求号已用于 {prior.issue_code} 的 {prior.trigger}",
+                    f"request id was already used for {prior.trigger} on {prior.issue_code}",
+                ),
+                field="request_id",
+            )
         return FireResult(code, trigger, prior.from_state, prior.to_state, prior.seq, -1, replayed=True)
 
     def _pick_role(self, d: WorkflowDefinition, trigger: str, state: str, actor: Actor) -> str:
@@ -667,40 +876,87 @@ class Engine:
         kw: dict[str, Any] = {}
         if "measures" in needs:
             kw["measures"] = tuple(
-                MeasureFacts(m.no, m.text, m.owner, m.due_date, m.target, m.done_at is not None) for m in repo.measures(row.id)
+                MeasureFacts(m.no, m.text, m.owner, m.due_date, m.target, m.done_at is not None)
+                for m in repo.measures(row.id)
             )
         if "evidence" in needs:
             kw["evidence_count"] = repo.evidence_count(row.id)
         if "signoffs" in needs:
-            kw["signoffs"] = tuple(SignoffFacts(s.role, s.actor_id, s.state, s.stage_seq) for s in repo.signoffs(row.id))
+            kw["signoffs"] = tuple(
+                SignoffFacts(s.role, s.actor_id, s.state, s.stage_seq) for s in repo.signoffs(row.id)
+            )
         if "mechanisms" in needs:
             kw["mechanism_count"] = repo.mechanism_count(row.id)
         return IssueFacts(
-            code=row.code, category=row.category, severity=row.severity, state=row.state, unit=row.unit,
-            owner=row.owner, lead=row.lead, due_date=row.due_date, state_seq=row.state_seq,
+            code=row.code,
+            category=row.category,
+            severity=row.severity,
+            state=row.state,
+            unit=row.unit,
+            owner=row.owner,
+            lead=row.lead,
+            due_date=row.due_date,
+            state_seq=row.state_seq,
             state_entered_by=row.state_entered_by,
-            round=RoundFacts(row.round_code, row.round_feedback_date, row.round_period_end), **kw,
+            round=RoundFacts(row.round_code, row.round_feedback_date, row.round_period_end),
+            **kw,
         )
 
-    def _event_values(self, code: str, prev_hash: str, seq: int, kind: str, actor: Actor, role: str | None,
-                      at: datetime, *, trigger: str | None = None, from_state: str | None = None,
-                      to_state: str | None = None, comment: str | None = None, data: dict[str, Any] | None = None,
-                      request_id: str | None = None) -> dict[str, Any]:
-        values = dict(seq=seq, kind=kind, trigger=trigger, from_state=from_state, to_state=to_state,
-                      actor_id=actor.id, role=role, at=at, comment=comment,
-                      data=json.dumps(data or {}, ensure_ascii=False, sort_keys=True), request_id=request_id)
+    def _event_values(
+        self,
+        code: str,
+        prev_hash: str,
+        seq: int,
+        kind: str,
+        actor: Actor,
+        role: str | None,
+        at: datetime,
+        *,
+        trigger: str | None = None,
+        from_state: str | None = None,
+        to_state: str | None = None,
+        comment: str | None = None,
+        data: dict[str, Any] | None = None,
+        request_id: str | None = None,
+    ) -> dict[str, Any]:
+        values = dict(
+            seq=seq,
+            kind=kind,
+            trigger=trigger,
+            from_state=from_state,
+            to_state=to_state,
+            actor_id=actor.id,
+            role=role,
+            at=at,
+            comment=comment,
+            data=json.dumps(data or {}, ensure_ascii=False, sort_keys=True),
+            request_id=request_id,
+        )
         h = event_hash(code, prev_hash, values)
         return {**values, "prev_hash": prev_hash, "hash": h}
 
-    def _append(self, repo: Repository, row: Any, kind: str, actor: Actor, role: str | None, now: datetime, *,
-                issue_values: dict[str, Any] | None = None, **event: Any) -> None:
+    def _append(
+        self,
+        repo: Repository,
+        row: Any,
+        kind: str,
+        actor: Actor,
+        role: str | None,
+        now: datetime,
+        *,
+        issue_values: dict[str, Any] | None = None,
+        **event: Any,
+    ) -> None:
         seq = row.seq + 1
         ev = self._event_values(row.code, row.last_hash, seq, kind, actor, role, now, **event)
         try:
-            repo.update_issue(row.id, row.version, seq=seq, last_hash=ev["hash"], last_activity_at=now,
-                              **(issue_values or {}))
+            repo.update_issue(
+                row.id, row.version, seq=seq, last_hash=ev["hash"], last_activity_at=now, **(issue_values or {})
+            )
         except StaleVersion:
-            raise ConcurrentUpdate(Text(f"问题 {row.code} 正被他人同时修改，请重试", f"issue {row.code} was changed concurrently; retry")) from None
+            raise ConcurrentUpdate(
+                Text(f"问题 {row.code} 正被他人同时修改，请重试", f"issue {row.code} was changed concurrently; retry")
+            ) from None
         repo.insert_event(issue_id=row.id, **ev)
 
     # --- reading ------------------------------------------------------------------------
@@ -710,7 +966,9 @@ class Engine:
         if row is None:
             raise NotFound(Text(f"没有问题 {code}", f"no issue {code}"))
         if not actor.covers(row.unit):
-            raise Forbidden(Text(f"问题 {code} 不在 {actor.id} 的组织范围内", f"issue {code} is outside {actor.id}'s org scope"))
+            raise Forbidden(
+                Text(f"问题 {code} 不在 {actor.id} 的组织范围内", f"issue {code} is outside {actor.id}'s org scope")
+            )
         return row
 
     def _view(self, repo: Repository, row: Any, actor: Actor, *, detail: bool) -> IssueView:
@@ -719,18 +977,38 @@ class Engine:
         kw: dict[str, Any] = {}
         if detail:
             kw["measures"] = [
-                {"no": m.no, "text": m.text, "owner": m.owner, "due_date": _iso(m.due_date), "target": m.target,
-                 "done": m.done_at is not None, "done_at": _iso(m.done_at), "done_by": m.done_by}
+                {
+                    "no": m.no,
+                    "text": m.text,
+                    "owner": m.owner,
+                    "due_date": _iso(m.due_date),
+                    "target": m.target,
+                    "done": m.done_at is not None,
+                    "done_at": _iso(m.done_at),
+                    "done_by": m.done_by,
+                }
                 for m in repo.measures(row.id)
             ]
             kw["evidence"] = [
-                {"uri": e.uri, "sha256": e.sha256, "note": e.note, "measure_no": e.measure_no, "added_by": e.added_by,
-                 "added_at": _iso(e.added_at)}
+                {
+                    "uri": e.uri,
+                    "sha256": e.sha256,
+                    "note": e.note,
+                    "measure_no": e.measure_no,
+                    "added_by": e.added_by,
+                    "added_at": _iso(e.added_at),
+                }
                 for e in repo.evidence(row.id)
             ]
             kw["signoffs"] = [
-                {"role": s.role, "actor": s.actor_id, "state": s.state, "current": s.stage_seq == row.state_seq,
-                 "comment": s.comment, "at": _iso(s.at)}
+                {
+                    "role": s.role,
+                    "actor": s.actor_id,
+                    "state": s.state,
+                    "current": s.stage_seq == row.state_seq,
+                    "comment": s.comment,
+                    "at": _iso(s.at),
+                }
                 for s in repo.signoffs(row.id)
             ]
             kw["mechanisms"] = [
@@ -739,11 +1017,25 @@ class Engine:
             ]
             kw["triggers"] = self._options(repo, row, d, actor)
         return IssueView(
-            code=row.code, round=row.round_code, workflow=wf[1], workflow_version=wf[2], title=row.title,
-            description=row.description, category=row.category, severity=row.severity, unit=row.unit, owner=row.owner,
-            lead=row.lead, due_date=row.due_date, state=row.state, state_label=d.label(row.state),
-            state_entered_at=row.state_entered_at, escalation_level=row.escalation_level,
-            recurrence_count=row.recurrence_count, version=row.version, **kw,
+            code=row.code,
+            round=row.round_code,
+            workflow=wf[1],
+            workflow_version=wf[2],
+            title=row.title,
+            description=row.description,
+            category=row.category,
+            severity=row.severity,
+            unit=row.unit,
+            owner=row.owner,
+            lead=row.lead,
+            due_date=row.due_date,
+            state=row.state,
+            state_label=d.label(row.state),
+            state_entered_at=row.state_entered_at,
+            escalation_level=row.escalation_level,
+            recurrence_count=row.recurrence_count,
+            version=row.version,
+            **kw,
         )
 
     def _options(self, repo: Repository, row: Any, d: WorkflowDefinition, actor: Actor) -> list[TriggerOption]:
@@ -758,7 +1050,9 @@ class Engine:
         facts = self._facts(repo, row, frozenset(needs))
         holders = {r.name: r.holder for r in d.roles.values()}
         for t in ts:
-            roles = [r for r in sorted(actor.roles) if r in t.roles] or [self._pick_role(d, t.trigger, row.state, actor)]
+            roles = [r for r in sorted(actor.roles) if r in t.roles] or [
+                self._pick_role(d, t.trigger, row.state, actor)
+            ]
             best: list[tuple[str, Text]] | None = None
             for r in roles:
                 ctx = GuardContext(actor, r, t.trigger, row.state, now, local_date(now, row.round_tz), "-")
@@ -767,7 +1061,9 @@ class Engine:
                     best = reasons
                 if not reasons:
                     break
-            out.append(TriggerOption(t.trigger, t.label, t.dest, not best, sorted(t.roles), sorted(t.require), best or []))
+            out.append(
+                TriggerOption(t.trigger, t.label, t.dest, not best, sorted(t.roles), sorted(t.require), best or [])
+            )
         return out
 
     def history(self, code: str, actor: Actor) -> list[dict[str, Any]]:
@@ -775,9 +1071,20 @@ class Engine:
             repo = Repository(conn)
             row = self._visible(repo, code, actor)
             return [
-                {"seq": e.seq, "kind": e.kind, "trigger": e.trigger, "from": e.from_state, "to": e.to_state,
-                 "actor": e.actor_id, "role": e.role, "at": _iso(e.at), "comment": e.comment,
-                 "data": json.loads(e.data or "{}"), "request_id": e.request_id, "hash": e.hash}
+                {
+                    "seq": e.seq,
+                    "kind": e.kind,
+                    "trigger": e.trigger,
+                    "from": e.from_state,
+                    "to": e.to_state,
+                    "actor": e.actor_id,
+                    "role": e.role,
+                    "at": _iso(e.at),
+                    "comment": e.comment,
+                    "data": json.loads(e.data or "{}"),
+                    "request_id": e.request_id,
+                    "hash": e.hash,
+                }
                 for e in repo.events(row.id)
             ]
 

@@ -25,11 +25,14 @@ from sqlalchemy.types import Date, TypeEngine
 
 from .models import UTCDateTime
 
+
 def _bind_converter(type_: TypeEngine[Any], dialect: str) -> Callable[[Any], Any] | None:
     if isinstance(type_, UTCDateTime):
         if dialect == "sqlite":
             # the text SQLAlchemy's SQLite DateTime stores: "YYYY-MM-DD HH:MM:SS.ffffff"
-            return lambda v: None if v is None else v.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+            return lambda v: (
+                None if v is None else v.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+            )
         return lambda v: None if v is None else v.astimezone(UTC).replace(tzinfo=None)
     if isinstance(type_, Date) and dialect == "sqlite":
         return lambda v: None if v is None else v.isoformat()
@@ -59,7 +62,7 @@ class _Compiled:
         selected = getattr(stmt, "selected_columns", None)
         if selected is not None and not getattr(stmt, "is_dml", False):
             names = [c.key for c in selected]
-            self.row_type = namedtuple("Row", names, rename=True)  # noqa: PYI024
+            self.row_type = namedtuple("Row", names, rename=True)
             self.result_convert = [
                 (i, f) for i, c in enumerate(selected) if (f := _result_converter(c.type, dialect.name)) is not None
             ]

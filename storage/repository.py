@@ -14,17 +14,37 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, and_, bindparam, func, insert, or_, select, update
 
+from .models import events, evidence, issues, measures, mechanisms, rounds, signoffs, workflows
 from .prepared import Prepared
-from .models import events, evidence, issues, mechanisms, measures, rounds, signoffs, workflows
 
 ISSUE_COLUMNS = (
-    issues.c.id, issues.c.code, issues.c.round_id, issues.c.workflow_id, issues.c.title,
-    issues.c.description, issues.c.category, issues.c.severity, issues.c.unit, issues.c.owner,
-    issues.c.lead, issues.c.due_date, issues.c.state, issues.c.state_seq, issues.c.state_entered_at,
-    issues.c.state_entered_by, issues.c.last_activity_at, issues.c.escalation_level,
-    issues.c.recurrence_count, issues.c.seq, issues.c.last_hash, issues.c.version, issues.c.created_at,
-    rounds.c.code.label("round_code"), rounds.c.feedback_date.label("round_feedback_date"),
-    rounds.c.period_end.label("round_period_end"), rounds.c.tz.label("round_tz"),
+    issues.c.id,
+    issues.c.code,
+    issues.c.round_id,
+    issues.c.workflow_id,
+    issues.c.title,
+    issues.c.description,
+    issues.c.category,
+    issues.c.severity,
+    issues.c.unit,
+    issues.c.owner,
+    issues.c.lead,
+    issues.c.due_date,
+    issues.c.state,
+    issues.c.state_seq,
+    issues.c.state_entered_at,
+    issues.c.state_entered_by,
+    issues.c.last_activity_at,
+    issues.c.escalation_level,
+    issues.c.recurrence_count,
+    issues.c.seq,
+    issues.c.last_hash,
+    issues.c.version,
+    issues.c.created_at,
+    rounds.c.code.label("round_code"),
+    rounds.c.feedback_date.label("round_feedback_date"),
+    rounds.c.period_end.label("round_period_end"),
+    rounds.c.tz.label("round_tz"),
 )
 
 # The hot path: prepared once, run on the driver cursor (see prepared.py for why).
@@ -32,8 +52,15 @@ _ISSUE_SELECT = select(*ISSUE_COLUMNS).join(rounds, rounds.c.id == issues.c.roun
 _ISSUE_BY_CODE = Prepared(_ISSUE_SELECT.where(issues.c.code == bindparam("p_code")))
 _ISSUE_BY_CODE_LOCKED = Prepared(_ISSUE_SELECT.where(issues.c.code == bindparam("p_code")).with_for_update(of=issues))
 _EDIT_COLUMNS = ("version", "seq", "last_hash", "last_activity_at")
-_MOVE_COLUMNS = (*_EDIT_COLUMNS, "state", "state_seq", "state_entered_at", "state_entered_by", "recurrence_count",
-                 "escalation_level")
+_MOVE_COLUMNS = (
+    *_EDIT_COLUMNS,
+    "state",
+    "state_seq",
+    "state_entered_at",
+    "state_entered_by",
+    "recurrence_count",
+    "escalation_level",
+)
 
 
 def _update_issue(columns: tuple[str, ...]) -> Prepared:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -45,9 +44,7 @@ def upgrade() -> None:
         sa.Column("workflow_id", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("created_by", sa.String(length=128), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["workflow_id"], ["workflows.id"], name=op.f("fk_rounds_workflow_id_workflows")
-        ),
+        sa.ForeignKeyConstraint(["workflow_id"], ["workflows.id"], name=op.f("fk_rounds_workflow_id_workflows")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_rounds")),
         sa.UniqueConstraint("code", name=op.f("uq_rounds_code")),
     )
@@ -76,24 +73,16 @@ def upgrade() -> None:
         sa.Column("last_hash", sa.String(length=64), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["round_id"], ["rounds.id"], name=op.f("fk_issues_round_id_rounds")
-        ),
-        sa.ForeignKeyConstraint(
-            ["workflow_id"], ["workflows.id"], name=op.f("fk_issues_workflow_id_workflows")
-        ),
+        sa.ForeignKeyConstraint(["round_id"], ["rounds.id"], name=op.f("fk_issues_round_id_rounds")),
+        sa.ForeignKeyConstraint(["workflow_id"], ["workflows.id"], name=op.f("fk_issues_workflow_id_workflows")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_issues")),
         sa.UniqueConstraint("code", name=op.f("uq_issues_code")),
     )
     with op.batch_alter_table("issues", schema=None) as batch_op:
         batch_op.create_index("ix_issues_round_state", ["round_id", "state"], unique=False)
-        batch_op.create_index(
-            "ix_issues_state_activity", ["state", "last_activity_at"], unique=False
-        )
+        batch_op.create_index("ix_issues_state_activity", ["state", "last_activity_at"], unique=False)
         batch_op.create_index("ix_issues_state_due", ["state", "due_date"], unique=False)
-        batch_op.create_index(
-            "ix_issues_state_entered", ["state", "state_entered_at"], unique=False
-        )
+        batch_op.create_index("ix_issues_state_entered", ["state", "state_entered_at"], unique=False)
         batch_op.create_index("ix_issues_unit", ["unit"], unique=False)
 
     op.create_table(
@@ -113,9 +102,7 @@ def upgrade() -> None:
         sa.Column("request_id", sa.String(length=128), nullable=True),
         sa.Column("prev_hash", sa.String(length=64), nullable=False),
         sa.Column("hash", sa.String(length=64), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["issue_id"], ["issues.id"], name=op.f("fk_events_issue_id_issues")
-        ),
+        sa.ForeignKeyConstraint(["issue_id"], ["issues.id"], name=op.f("fk_events_issue_id_issues")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_events")),
         sa.UniqueConstraint("issue_id", "seq", name=op.f("uq_events_issue_id_seq")),
         sa.UniqueConstraint("request_id", name=op.f("uq_events_request_id")),
@@ -130,9 +117,7 @@ def upgrade() -> None:
         sa.Column("note", sa.String(length=1000), nullable=False),
         sa.Column("added_by", sa.String(length=128), nullable=False),
         sa.Column("added_at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["issue_id"], ["issues.id"], name=op.f("fk_evidence_issue_id_issues")
-        ),
+        sa.ForeignKeyConstraint(["issue_id"], ["issues.id"], name=op.f("fk_evidence_issue_id_issues")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_evidence")),
     )
     with op.batch_alter_table("evidence", schema=None) as batch_op:
@@ -149,9 +134,7 @@ def upgrade() -> None:
         sa.Column("target", sa.String(length=500), nullable=True),
         sa.Column("done_at", sa.DateTime(), nullable=True),
         sa.Column("done_by", sa.String(length=128), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["issue_id"], ["issues.id"], name=op.f("fk_measures_issue_id_issues")
-        ),
+        sa.ForeignKeyConstraint(["issue_id"], ["issues.id"], name=op.f("fk_measures_issue_id_issues")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_measures")),
         sa.UniqueConstraint("issue_id", "no", name=op.f("uq_measures_issue_id_no")),
     )
@@ -164,9 +147,7 @@ def upgrade() -> None:
         sa.Column("adopted_on", sa.Date(), nullable=True),
         sa.Column("added_by", sa.String(length=128), nullable=False),
         sa.Column("added_at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["issue_id"], ["issues.id"], name=op.f("fk_mechanisms_issue_id_issues")
-        ),
+        sa.ForeignKeyConstraint(["issue_id"], ["issues.id"], name=op.f("fk_mechanisms_issue_id_issues")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_mechanisms")),
     )
     with op.batch_alter_table("mechanisms", schema=None) as batch_op:
@@ -182,9 +163,7 @@ def upgrade() -> None:
         sa.Column("stage_seq", sa.Integer(), nullable=False),
         sa.Column("comment", sa.String(length=2000), nullable=False),
         sa.Column("at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["issue_id"], ["issues.id"], name=op.f("fk_signoffs_issue_id_issues")
-        ),
+        sa.ForeignKeyConstraint(["issue_id"], ["issues.id"], name=op.f("fk_signoffs_issue_id_issues")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_signoffs")),
     )
     with op.batch_alter_table("signoffs", schema=None) as batch_op:

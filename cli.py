@@ -1,0 +1,1019 @@
+"""The ``zhenggai`` command line: parse, call the Engine, print (a table, or ``--json``).
+
+No rule lives here; every check is the Engine's.  Heavy imports happen inside commands so that
+``zhenggai --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from .i18n import Text, current_lang
+
+if TYPE_CHECKING:
+    from .engine.actors import Actor
+    from .engine.service import Engine
+
+EXIT_CODES = {
+    "invalid_input": 2,
+    "workflow_invalid": 2,
+    "refused": 3,
+    "not_found": 4,
+    "forbidden": 5,
+    "concurrent_update": 6,
+    "not_initialised": 7,
+    "history_tampered": 8,
+}
+
+
+@dataclass
+class Ctx:
+    db: str | None
+    lang: str
+    json: bool
+    as_of: str | None
+
+    def t(self, zh: str, en: str) -> str:
+        return Text(zh, en).render(self.lang)
+
+    def engine(self, *, check_schema: bool = True) -> Engine:
+        from .engine.clock import FixedClock
+        from .engine.service import Engine
+        from .storage.database import resolve_url
+
+        url = resolve_url(self.db)
+        if check_schema and url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+            fail(
+                self,
+                "not_initialised",
+                Text(
+                    f"数据库文件不存在（{url}）：请先运行 zhenggai init",
+                    f"no database file at {url}: run zhenggai init first",
+                ),
+            )
+        eng = Engine(url, clock=FixedClock(self.as_of) if self.as_of else None)
+        if check_schema:
+            cur, head = eng.db.current_revision(), eng.db.head_revision()
+            if cur != head:
+                what = (
+                    Text("数据库尚未初始化", "the database is not initialised")
+                    if cur is None
+                    else Text(f"数据库结构版本 {cur} 落后于 {head}", f"the schema is at {cur}, behind {head}")
+                )
+                fail(
+                    self,
+                    "not_initialised",
+                    Text(
+                        f"{what.zh}（{eng.db.url}）：请先运行 zhenggai init",
+                        f"{what.en} ({eng.db.url}): run zhenggai init first",
+                    ),
+                )
+        return eng
+
+
+def fail(c: Ctx, code: str, text: Text, extra: dict[str, Any] | None = None) -> NoReturn:
+    if c.json:
+        click.echo(
+            json.dumps({"error": {"code": code, "message": text.to_dict(), **(extra or {})}}, ensure_ascii=False)
+        )
+    else:
+        click.echo(click.style(text.render(c.lang), fg="red"), err=True)
+    sys.exit(EXIT_CODES.get(code, 1))
+
+
+def run(c: Ctx, fn: Callable[[], Any]) -> Any:
+    """Call the engine; turn its refusals into a message and an exit code."""
+    from .engine.definition import WorkflowInvalid
+    from .engine.errors import Refused, ZhenggaiError
+
+    try:
+        return fn()
+    except Refused as exc:
+        if c.json:
+            click.echo(json.dumps({"error": exc.to_dict()}, ensure_ascii=False))
+        else:
+            click.echo(click.style(exc.render(c.lang), fg="red"), err=True)
+        sys.exit(EXIT_CODES["refused"])
+    except ZhenggaiError as exc:
+        fail(c, exc.code, exc.text, exc.details)
+    except WorkflowInvalid as exc:
+        if c.json:
+            click.echo(
+                json.dumps(
+                    {"error": {"code": "workflow_invalid", "problems": [p.to_dict() for p in exc.problems]}},
+                    ensure_ascii=False,
+                )
+            )
+        else:
+            click.echo(
+                click.style(
+                    c.t(f"工作流定义有 {len(exc.problems)} 处错误：", f"the workflow has {len(exc.problems)} errors:"),
+                    fg="red",
+                ),
+                err=True,
+            )
+            for p in exc.problems:
+                click.echo("  " + p.render(c.lang), err=True)
+        sys.exit(EXIT_CODES["workflow_invalid"])
+
+
+def out(c: Ctx, data: Any, text: Callable[[], None] | str) -> None:
+    if c.json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    elif callable(text):
+        text()
+    else:
+        click.echo(text)
+
+
+def width(s: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """Columns aligned for CJK text (wide characters take two cells)."""
+    cells = [[("" if v is None else str(v)) for v in r] for r in rows]
+    widths = [max([width(h)] + [width(r[i]) for r in cells]) for i, h in enumerate(headers)]
+
+    def line(vals: Sequence[str]) -> str:
+        return "  ".join(v + " " * (w - width(v)) for v, w in zip(vals, widths, strict=True)).rstrip()
+
+    lines = [line(headers), line(["-" * w for w in widths])]
+    lines += [line(r) for r in cells]
+    return "\n".join(lines)
+
+
+def json_flag(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--json`` accepted after any command, as well as before it."""
+
+    def set_json(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+        if value:
+            ctx.find_object(Ctx).json = True  # type: ignore[union-attr]
+
+    return click.option(
+        "--json",
+        "json_",
+        is_flag=True,
+        expose_value=False,
+        callback=set_json,
+        help="Machine-readable JSON output / 输出 JSON",
+    )(f)
+
+
+def actor_options(default_roles: tuple[str, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def deco(f: Callable[..., Any]) -> Callable[..., Any]:
+        f = click.option(
+            "--scope",
+            "scopes",
+            multiple=True,
+            help="Org unit the actor may act on, repeatable (default: all) / 组织范围",
+        )(f)
+        f = click.option(
+            "--role",
+            "roles",
+            multiple=True,
+            default=default_roles,
+            show_default=bool(default_roles),
+            help="Role the actor acts in, repeatable / 角色",
+        )(f)
+        f = click.option("--as", "user", default="admin", show_default=True, help="Acting user id / 操作人")(f)
+        return f
+
+    return deco
+
+
+def make_actor(user: str, roles: Sequence[str], scopes: Sequence[str]) -> Actor:
+    from .engine.actors import ALL_ORGS, Actor
+
+    return Actor(user, frozenset(roles), tuple(scopes) or (ALL_ORGS,))
+
+
+pass_ctx = click.make_pass_decorator(Ctx)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--db", envvar="ZHENGGAI_DB", help="Database URL or SQLite path (default ./zhenggai.db) / 数据库")
+@click.option(
+    "--lang",
+    envvar="ZHENGGAI_LANG",
+    type=click.Choice(["zh", "en"]),
+    default=None,
+    help="Language shown first (default zh) / 显示语言",
+)
+@click.option("--json", "json_", is_flag=True, help="Machine-readable JSON output / 输出 JSON")
+@click.option("--as-of", help="Act as if it were this date or time (YYYY-MM-DD) / 按指定日期运行")
+@click.version_option(package_name="zhenggai")
+@click.pass_context
+def main(ctx: click.Context, db: str | None, lang: str | None, json_: bool, as_of: str | None) -> None:
+    """zhenggai（整改）: track every problem an inspection, audit or special check finds until it
+    is closed (销号).
+
+    \b
+    Start here / 快速开始:
+      zhenggai demo                      a story from identified to closed / 演示
+      zhenggai init                      create or upgrade ./zhenggai.db / 初始化
+      zhenggai round open R1 --title ... --org ... --feedback-date 2026-03-10 --role inspection_office
+      zhenggai issue add R1 P1 --title ... --category immediate --unit ... --role inspection_office
+      zhenggai fire P1 plan --as li --role owner
+    """
+    ctx.obj = Ctx(db=db, lang=current_lang(lang), json=json_, as_of=as_of)
+
+
+@main.command()
+@json_flag
+@pass_ctx
+def init(c: Ctx) -> None:
+    """Create or upgrade the schema and deploy the shipped workflow / 初始化或升级数据库。"""
+    eng = c.engine(check_schema=False)
+    rev = run(c, eng.init)
+    out(
+        c,
+        {"url": eng.db.url, "revision": rev},
+        c.t(f"数据库已就绪：{eng.db.url}（结构版本 {rev}）", f"database ready: {eng.db.url} (schema {rev})"),
+    )
+
+
+# --- workflow --------------------------------------------------------------------------
+
+
+@main.group()
+def workflow() -> None:
+    """Workflow definitions: validate, deploy, list, show / 工作流定义。"""
+
+
+@workflow.command("validate")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@json_flag
+@pass_ctx
+def workflow_validate(c: Ctx, file: Path) -> None:
+    """Check a workflow YAML file and report every error with its line / 校验工作流文件。"""
+    from .engine.definition import load_definition
+
+    d = run(c, lambda: load_definition(file))
+    out(
+        c,
+        {"ok": True, "name": d.name, "version": d.version, "states": list(d.states), "triggers": d.triggers()},
+        c.t(
+            f"{file}：有效（{d.name} 第 {d.version} 版，{len(d.states)} 个状态，{len(d.transitions)} 个转换）",
+            f"{file}: valid ({d.name} v{d.version}, {len(d.states)} states, {len(d.transitions)} transitions)",
+        ),
+    )
+
+
+@workflow.command("deploy")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--as", "user", default="admin", show_default=True, help="Who deploys / 部署人")
+@json_flag
+@pass_ctx
+def workflow_deploy(c: Ctx, file: Path, user: str) -> None:
+    """Validate and deploy a workflow version / 部署工作流。"""
+    eng = c.engine()
+    info = run(c, lambda: eng.deploy_workflow(file, actor_id=user))
+    msg = (
+        c.t(f"已部署 {info.name} 第 {info.version} 版", f"deployed {info.name} version {info.version}")
+        if info.created
+        else c.t(
+            f"{info.name} 第 {info.version} 版已是相同内容，未改动",
+            f"{info.name} version {info.version} is already deployed",
+        )
+    )
+    out(c, info.to_dict(), msg)
+
+
+@workflow.command("list")
+@json_flag
+@pass_ctx
+def workflow_list(c: Ctx) -> None:
+    """Deployed workflows and their versions / 已部署的工作流。"""
+    eng = c.engine()
+    infos = run(c, eng.workflows)
+    out(
+        c,
+        [i.to_dict() for i in infos],
+        lambda: click.echo(
+            table(
+                [
+                    c.t("名称", "name"),
+                    c.t("版本", "version"),
+                    c.t("部署时间", "deployed"),
+                    c.t("部署人", "by"),
+                    "sha256",
+                ],
+                [
+                    [i.name, i.version, i.deployed_at.strftime("%Y-%m-%d %H:%M"), i.deployed_by, i.digest[:12]]
+                    for i in infos
+                ],
+            )
+        ),
+    )
+
+
+@workflow.command("show")
+@click.argument("name", default="rectification")
+@click.option("--version", "version", type=int, help="Version (default: newest) / 版本")
+@click.option("--format", "fmt", type=click.Choice(["text", "mermaid", "yaml"]), default="text", show_default=True)
+@json_flag
+@pass_ctx
+def workflow_show(c: Ctx, name: str, version: int | None, fmt: str) -> None:
+    """Show a deployed workflow; --format mermaid draws it / 查看工作流（mermaid 可画图）。"""
+    from .engine.diagram import describe, mermaid
+
+    eng = c.engine()
+    d = run(c, lambda: eng.workflow(name, version))
+    if c.json:
+        out(c, describe(d), "")
+    elif fmt == "mermaid":
+        click.echo(mermaid(d, c.lang))
+    elif fmt == "yaml":
+        click.echo(d.source)
+    else:
+        click.echo(f"{d.title.render(c.lang)}  ({d.name} v{d.version})")
+        click.echo(
+            table(
+                [c.t("状态", "state"), c.t("名称", "label"), "SLA", c.t("终态", "final")],
+                [
+                    [s.name, s.label.render(c.lang), s.sla.to_dict() if s.sla else "", "✓" if s.final else ""]
+                    for s in d.states.values()
+                ],
+            )
+        )
+        click.echo()
+        click.echo(
+            table(
+                [
+                    c.t("操作", "trigger"),
+                    c.t("从", "from"),
+                    c.t("到", "to"),
+                    c.t("角色", "roles"),
+                    c.t("守卫", "guards"),
+                    c.t("必填", "requires"),
+                ],
+                [
+                    [
+                        f"{t.trigger} ({t.label.get(c.lang)})",
+                        ",".join(t.sources),
+                        t.dest,
+                        ",".join(sorted(t.roles)),
+                        "; ".join(g.describe() for g in t.guards),
+                        ",".join(sorted(t.require)),
+                    ]
+                    for t in d.transitions
+                ],
+            )
+        )
+
+
+@workflow.command("guards")
+@json_flag
+@pass_ctx
+def workflow_guards(c: Ctx) -> None:
+    """The guards a workflow may name / 可用的守卫。"""
+    from .engine.guards import describe_guards
+
+    g = describe_guards()
+    out(
+        c,
+        g,
+        lambda: click.echo(
+            table(
+                [c.t("守卫", "guard"), c.t("说明", "what it checks")],
+                [[x["name"], " ".join(x["doc"].split())] for x in g],
+            )
+        ),
+    )
+
+
+# --- round -----------------------------------------------------------------------------
+
+
+@main.group("round")
+def round_() -> None:
+    """Rounds of inspection, audit or special check (巡视轮次)."""
+
+
+@round_.command("open")
+@click.argument("code")
+@click.option("--title", required=True, help="e.g. 省委第三巡视组反馈意见")
+@click.option("--org", required=True, help="The inspected body / 被巡视单位, e.g. 省税务局")
+@click.option("--feedback-date", required=True, help="Date the findings were handed over / 反馈日期 (YYYY-MM-DD)")
+@click.option(
+    "--source", type=click.Choice(["inspection", "audit", "special_check"]), default="inspection", show_default=True
+)
+@click.option("--months", type=int, default=3, show_default=True, help="Concentrated period length / 集中整改期（月）")
+@click.option("--period-end", help="Explicit end of the concentrated period / 集中整改期截止日")
+@click.option("--workflow", "workflow_name", default="rectification", show_default=True)
+@actor_options(("inspection_office",))
+@json_flag
+@pass_ctx
+def round_open(
+    c: Ctx,
+    code: str,
+    title: str,
+    org: str,
+    feedback_date: str,
+    source: str,
+    months: int,
+    period_end: str | None,
+    workflow_name: str,
+    user: str,
+    roles: tuple[str, ...],
+    scopes: tuple[str, ...],
+) -> None:
+    """Open a round; its concentrated period runs --months from the feedback date / 开启巡视轮次。"""
+    eng = c.engine()
+    r = run(
+        c,
+        lambda: eng.open_round(
+            code,
+            title=title,
+            org=org,
+            feedback_date=feedback_date,
+            source=source,
+            period_months=months,
+            period_end=period_end,
+            workflow=workflow_name,
+            actor=make_actor(user, roles, scopes),
+        ),
+    )
+    out(
+        c,
+        r,
+        c.t(
+            f"已开启轮次 {code}：集中整改期至 {r['period_end']}",
+            f"opened round {code}: concentrated period ends {r['period_end']}",
+        ),
+    )
+
+
+@round_.command("list")
+@json_flag
+@pass_ctx
+def round_list(c: Ctx) -> None:
+    """All rounds with their issue counts / 轮次列表。"""
+    eng = c.engine()
+    rs = run(c, eng.rounds)
+    out(
+        c,
+        rs,
+        lambda: click.echo(
+            table(
+                [
+                    c.t("轮次", "round"),
+                    c.t("标题", "title"),
+                    c.t("来源", "source"),
+                    c.t("反馈日", "feedback"),
+                    c.t("整改期至", "period end"),
+                    c.t("问题数", "issues"),
+                    c.t("已销号", "closed"),
+                ],
+                [
+                    [
+                        r["code"],
+                        r["title"],
+                        r["source"],
+                        r["feedback_date"],
+                        r["period_end"],
+                        r["issues"],
+                        r["by_state"].get("closed", 0),
+                    ]
+                    for r in rs
+                ],
+            )
+        ),
+    )
+
+
+@round_.command("show")
+@click.argument("code")
+@json_flag
+@pass_ctx
+def round_show(c: Ctx, code: str) -> None:
+    """One round and its issues by state / 轮次详情。"""
+    eng = c.engine()
+    r = run(c, lambda: eng.round(code))
+    d = run(c, lambda: eng.workflow(r["workflow"], r["workflow_version"]))
+
+    def text() -> None:
+        click.echo(f"{r['code']}  {r['title']}")
+        click.echo(
+            c.t(
+                f"被巡视单位：{r['org']}  来源：{r['source']}  反馈日：{r['feedback_date']}",
+                f"org: {r['org']}  source: {r['source']}  feedback: {r['feedback_date']}",
+            )
+        )
+        over = c.t("已结束", "over") if r["period_over"] else c.t("进行中", "running")
+        click.echo(
+            c.t(f"集中整改期至：{r['period_end']}（{over}）", f"concentrated period ends: {r['period_end']} ({over})")
+        )
+        click.echo(
+            table(
+                [c.t("状态", "state"), c.t("数量", "count")],
+                [[d.label(s).render(c.lang), r["by_state"].get(s, 0)] for s in d.states],
+            )
+        )
+
+    out(c, r, text)
+
+
+# --- issue -----------------------------------------------------------------------------
+
+
+@main.group()
+def issue() -> None:
+    """Problems on a round's list (问题): add, list, show."""
+
+
+@issue.command("add")
+@click.argument("round_code", metavar="ROUND")
+@click.argument("code")
+@click.option("--title", required=True, help="The problem as the list states it / 问题")
+@click.option("--category", required=True, help="immediate|phased|long_term|constrained|systemic / 问题类别")
+@click.option("--unit", required=True, help="Responsible unit as an org path / 责任部门, e.g. 省税务局/稽查局")
+@click.option("--owner", help="Named owner (user id) / 责任人")
+@click.option("--lead", help="Responsible leader (user id) / 责任领导")
+@click.option("--due", "due_date", help="Deadline / 整改时限 (YYYY-MM-DD)")
+@click.option("--severity", default="normal", show_default=True)
+@click.option("--description", default="")
+@actor_options(("inspection_office",))
+@json_flag
+@pass_ctx
+def issue_add(
+    c: Ctx,
+    round_code: str,
+    code: str,
+    title: str,
+    category: str,
+    unit: str,
+    owner: str | None,
+    lead: str | None,
+    due_date: str | None,
+    severity: str,
+    description: str,
+    user: str,
+    roles: tuple[str, ...],
+    scopes: tuple[str, ...],
+) -> None:
+    """Add a problem to a round / 录入问题。"""
+    eng = c.engine()
+    v = run(
+        c,
+        lambda: eng.add_issue(
+            round_code,
+            code,
+            title=title,
+            category=category,
+            unit=unit,
+            owner=owner,
+            lead=lead,
+            due_date=due_date,
+            severity=severity,
+            description=description,
+            actor=make_actor(user, roles, scopes),
+        ),
+    )
+    out(c, v.to_dict(), c.t(f"已录入问题 {v.code}（{v.state_label.zh}）", f"added issue {v.code} ({v.state_label.en})"))
+
+
+@issue.command("list")
+@click.option("--round", "round_code", help="Only this round / 轮次")
+@click.option("--state", "states", multiple=True, help="Only these states, repeatable / 状态")
+@click.option("--category", "categories", multiple=True, help="Only these categories / 类别")
+@click.option("--owner", help="Only this owner / 责任人")
+@click.option("--limit", type=click.IntRange(1, 10000), default=100, show_default=True)
+@click.option("--offset", type=click.IntRange(0), default=0)
+@actor_options(("admin",))
+@json_flag
+@pass_ctx
+def issue_list(
+    c: Ctx,
+    round_code: str | None,
+    states: tuple[str, ...],
+    categories: tuple[str, ...],
+    owner: str | None,
+    limit: int,
+    offset: int,
+    user: str,
+    roles: tuple[str, ...],
+    scopes: tuple[str, ...],
+) -> None:
+    """Issues inside your scope, filtered / 问题列表。"""
+    eng = c.engine()
+    vs = run(
+        c,
+        lambda: eng.issues(
+            make_actor(user, roles, scopes),
+            round_code=round_code,
+            states=states or None,
+            categories=categories or None,
+            owner=owner,
+            limit=limit,
+            offset=offset,
+        ),
+    )
+    out(c, [v.to_dict() for v in vs], lambda: click.echo(ledger_table(c, eng, vs)))
+
+
+def ledger_table(c: Ctx, eng: Engine, vs: Sequence[Any]) -> str:
+    defs: dict[tuple[str, int], Any] = {}
+
+    def d_of(v: Any) -> Any:
+        key = (v.workflow, v.workflow_version)
+        if key not in defs:
+            defs[key] = eng.workflow(*key)
+        return defs[key]
+
+    return table(
+        [
+            c.t("编号", "code"),
+            c.t("类别", "category"),
+            c.t("问题", "title"),
+            c.t("责任部门", "unit"),
+            c.t("责任人", "owner"),
+            c.t("时限", "due"),
+            c.t("状态", "state"),
+            c.t("再犯", "reopened"),
+        ],
+        [
+            [
+                v.code,
+                d_of(v).categories[v.category].get(c.lang),
+                _clip(v.title, 24),
+                v.unit,
+                v.owner,
+                v.due_date or "",
+                v.state_label.get(c.lang),
+                v.recurrence_count or "",
+            ]
+            for v in vs
+        ],
+    )
+
+
+def _clip(s: str, n: int) -> str:
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
+@issue.command("show")
+@click.argument("code")
+@actor_options(("admin",))
+@json_flag
+@pass_ctx
+def issue_show(c: Ctx, code: str, user: str, roles: tuple[str, ...], scopes: tuple[str, ...]) -> None:
+    """One issue: measures, evidence, sign-offs, and what can happen next / 问题详情。"""
+    eng = c.engine()
+    v = run(c, lambda: eng.issue(code, make_actor(user, roles, scopes)))
+
+    def text() -> None:
+        click.echo(f"{v.code}  {v.title}")
+        click.echo(
+            c.t(
+                f"状态：{v.state_label.zh}   类别：{v.category}   严重程度：{v.severity}   版本：{v.version}",
+                f"state: {v.state_label.en}   category: {v.category}   severity: {v.severity}   version: {v.version}",
+            )
+        )
+        click.echo(
+            c.t(
+                f"责任部门：{v.unit}   责任人：{v.owner or '-'}   责任领导：{v.lead or '-'}   整改时限：{v.due_date or '-'}",
+                f"unit: {v.unit}   owner: {v.owner or '-'}   lead: {v.lead or '-'}   due: {v.due_date or '-'}",
+            )
+        )
+        if v.measures:
+            click.echo("\n" + c.t("整改措施", "measures"))
+            click.echo(
+                table(
+                    [
+                        "#",
+                        c.t("措施", "measure"),
+                        c.t("责任人", "owner"),
+                        c.t("时限", "due"),
+                        c.t("量化目标", "target"),
+                        c.t("完成", "done"),
+                    ],
+                    [
+                        [
+                            m["no"],
+                            _clip(m["text"], 30),
+                            m["owner"],
+                            m["due_date"],
+                            m["target"],
+                            "✓" if m["done"] else "",
+                        ]
+                        for m in v.measures
+                    ],
+                )
+            )
+        if v.evidence:
+            click.echo("\n" + c.t("佐证材料", "evidence"))
+            for e in v.evidence:
+                click.echo(f"  {e['uri']}  sha256:{e['sha256'][:12]}…  {e['note']}")
+        if v.signoffs:
+            click.echo("\n" + c.t("签字确认", "sign-offs"))
+            for s in v.signoffs:
+                click.echo(
+                    f"  {s['role']}: {s['actor']} @ {s['state']}"
+                    + ("" if s["current"] else c.t("（以往环节）", " (earlier stage)"))
+                )
+        if v.mechanisms:
+            click.echo("\n" + c.t("长效机制", "long-term mechanisms"))
+            for m in v.mechanisms:
+                click.echo(f"  {m['title']} {m['reference']}")
+        click.echo("\n" + c.t(f"下一步（以 {user} 的身份）", f"next steps (as {user})"))
+        for t in v.triggers:
+            mark = click.style("✓", fg="green") if t.available else click.style("✗", fg="red")
+            req = (
+                c.t(f"（需填写：{','.join(t.requires)}）", f" (requires: {','.join(t.requires)})") if t.requires else ""
+            )
+            click.echo(f"  {mark} {t.trigger} → {t.dest}  [{','.join(t.roles)}]{req}")
+            for rule, reason in t.reasons:
+                click.echo(f"      - [{rule}] {reason.render(c.lang)}")
+
+    out(c, v.to_dict(), text)
+
+
+# --- edits -----------------------------------------------------------------------------
+
+
+@main.group()
+def measure() -> None:
+    """Rectification measures (整改措施): add, done."""
+
+
+@measure.command("add")
+@click.argument("code")
+@click.argument("text")
+@click.option("--owner", help="Who carries it out / 责任人")
+@click.option("--due", "due_date", help="Deadline / 完成时限 (YYYY-MM-DD)")
+@click.option("--target", help="Quantified target / 量化目标")
+@actor_options(("owner",))
+@json_flag
+@pass_ctx
+def measure_add(
+    c: Ctx,
+    code: str,
+    text: str,
+    owner: str | None,
+    due_date: str | None,
+    target: str | None,
+    user: str,
+    roles: tuple[str, ...],
+    scopes: tuple[str, ...],
+) -> None:
+    """Add a measure to an issue / 添加整改措施。"""
+    eng = c.engine()
+    no = run(
+        c,
+        lambda: eng.add_measure(
+            code, text, owner=owner, due_date=due_date, target=target, actor=make_actor(user, roles, scopes)
+        ),
+    )
+    out(c, {"issue": code, "no": no}, c.t(f"问题 {code} 已添加措施 {no}", f"added measure {no} to {code}"))
+
+
+@measure.command("done")
+@click.argument("code")
+@click.argument("no", type=int)
+@click.option("--comment")
+@actor_options(("owner",))
+@json_flag
+@pass_ctx
+def measure_done(
+    c: Ctx, code: str, no: int, comment: str | None, user: str, roles: tuple[str, ...], scopes: tuple[str, ...]
+) -> None:
+    """Mark a measure done / 措施完成。"""
+    eng = c.engine()
+    run(c, lambda: eng.complete_measure(code, no, comment=comment, actor=make_actor(user, roles, scopes)))
+    out(
+        c,
+        {"issue": code, "no": no, "done": True},
+        c.t(f"问题 {code} 措施 {no} 已完成", f"measure {no} of {code} is done"),
+    )
+
+
+@main.group()
+def evidence() -> None:
+    """Supporting evidence (佐证材料), kept by URI and sha256."""
+
+
+@evidence.command("add")
+@click.argument("code")
+@click.argument("uri")
+@click.option("--sha256", required=True, help="sha256 of the file the OA system keeps")
+@click.option("--note", default="")
+@click.option("--measure", "measure_no", type=int, help="The measure it supports")
+@actor_options(("owner",))
+@json_flag
+@pass_ctx
+def evidence_add(
+    c: Ctx,
+    code: str,
+    uri: str,
+    sha256: str,
+    note: str,
+    measure_no: int | None,
+    user: str,
+    roles: tuple[str, ...],
+    scopes: tuple[str, ...],
+) -> None:
+    """Attach evidence to an issue / 上传佐证材料（登记地址与哈希）。"""
+    eng = c.engine()
+    run(
+        c,
+        lambda: eng.add_evidence(
+            code, uri, sha256, note=note, measure_no=measure_no, actor=make_actor(user, roles, scopes)
+        ),
+    )
+    out(c, {"issue": code, "uri": uri}, c.t(f"问题 {code} 已登记佐证材料", f"evidence attached to {code}"))
+
+
+@main.command("signoff")
+@click.argument("code")
+@click.option("--role", "role", required=True, help="The role you sign for / 签字角色")
+@click.option("--as", "user", required=True, help="Who signs / 签字人")
+@click.option("--scope", "scopes", multiple=True)
+@click.option("--comment")
+@json_flag
+@pass_ctx
+def signoff(c: Ctx, code: str, role: str, user: str, scopes: tuple[str, ...], comment: str | None) -> None:
+    """Sign off an issue at its current stage / 签字确认。"""
+    eng = c.engine()
+    run(c, lambda: eng.sign_off(code, role, comment=comment, actor=make_actor(user, (role,), scopes)))
+    out(
+        c,
+        {"issue": code, "role": role, "by": user},
+        c.t(f"{user} 已以 {role} 身份签字确认 {code}", f"{user} signed off {code} as {role}"),
+    )
+
+
+@main.group()
+def mechanism() -> None:
+    """Long-term mechanisms (长效机制, 建章立制)."""
+
+
+@mechanism.command("add")
+@click.argument("code")
+@click.argument("title")
+@click.option("--reference", default="", help="Document number / 文号")
+@click.option("--adopted-on", help="YYYY-MM-DD")
+@actor_options(("owner",))
+@json_flag
+@pass_ctx
+def mechanism_add(
+    c: Ctx,
+    code: str,
+    title: str,
+    reference: str,
+    adopted_on: str | None,
+    user: str,
+    roles: tuple[str, ...],
+    scopes: tuple[str, ...],
+) -> None:
+    """Record a rule or institution adopted / 登记长效机制。"""
+    eng = c.engine()
+    run(
+        c,
+        lambda: eng.add_mechanism(
+            code, title, reference=reference, adopted_on=adopted_on, actor=make_actor(user, roles, scopes)
+        ),
+    )
+    out(c, {"issue": code, "title": title}, c.t(f"问题 {code} 已登记长效机制", f"mechanism recorded for {code}"))
+
+
+@main.command("fire")
+@click.argument("code")
+@click.argument("trigger")
+@click.option("--as", "user", required=True, help="Acting user id / 操作人")
+@click.option("--role", "role", required=True, help="Role acted in / 角色")
+@click.option("--scope", "scopes", multiple=True, help="Org scope, repeatable (default: all)")
+@click.option("--comment", help="Why (required by some triggers) / 说明")
+@click.option("--request-id", help="Idempotency key: a retry with the same id changes nothing more")
+@click.option("--expected-version", type=int, help="Refuse if the issue is no longer at this version")
+@json_flag
+@pass_ctx
+def fire(
+    c: Ctx,
+    code: str,
+    trigger: str,
+    user: str,
+    role: str,
+    scopes: tuple[str, ...],
+    comment: str | None,
+    request_id: str | None,
+    expected_version: int | None,
+) -> None:
+    """Fire a trigger on an issue (plan, start, submit_self_check, review, close …) / 执行操作。"""
+    eng = c.engine()
+    r = run(
+        c,
+        lambda: eng.fire(
+            code,
+            trigger,
+            actor=make_actor(user, (role,), scopes),
+            role=role,
+            comment=comment,
+            request_id=request_id,
+            expected_version=expected_version,
+        ),
+    )
+    d = run(c, lambda: eng.workflow(*_wf_of(eng, code)))
+    replay = c.t("（重复请求，未再次执行）", " (a repeated request: nothing more was done)") if r.replayed else ""
+    out(c, r.to_dict(), f"{code}: {d.label(r.source).render(c.lang)} → {d.label(r.dest).render(c.lang)}{replay}")
+
+
+def _wf_of(eng: Engine, code: str) -> tuple[str, int]:
+    from .engine.actors import SYSTEM
+
+    v = eng.issue(code, SYSTEM)
+    return v.workflow, v.workflow_version
+
+
+@main.command("history")
+@click.argument("code")
+@click.option("--verify", is_flag=True, help="Recompute the hash chain / 校验哈希链")
+@actor_options(("admin",))
+@json_flag
+@pass_ctx
+def history(c: Ctx, code: str, verify: bool, user: str, roles: tuple[str, ...], scopes: tuple[str, ...]) -> None:
+    """Every action on an issue, oldest first / 操作历史。"""
+    eng = c.engine()
+    actor = make_actor(user, roles, scopes)
+    evs = run(c, lambda: eng.history(code, actor))
+    rep = run(c, lambda: eng.verify(code, actor)) if verify else None
+    data: dict[str, Any] = {"issue": code, "events": evs}
+    if rep is not None:
+        data["verify"] = rep.to_dict()
+
+    def text() -> None:
+        click.echo(
+            table(
+                [
+                    "#",
+                    c.t("时间", "at"),
+                    c.t("动作", "action"),
+                    c.t("从", "from"),
+                    c.t("到", "to"),
+                    c.t("操作人", "actor"),
+                    c.t("角色", "role"),
+                    c.t("说明", "comment"),
+                    "hash",
+                ],
+                [
+                    [
+                        e["seq"],
+                        e["at"][:19].replace("T", " "),
+                        e["trigger"] or e["kind"],
+                        e["from"],
+                        e["to"],
+                        e["actor"],
+                        e["role"],
+                        _clip(e["comment"] or "", 20),
+                        e["hash"][:10],
+                    ]
+                    for e in evs
+                ],
+            )
+        )
+        if rep is not None:
+            if rep.ok:
+                click.echo(
+                    click.style(
+                        c.t(f"哈希链完整：{rep.events} 条记录均已校验", f"chain intact: {rep.events} events verified"),
+                        fg="green",
+                    )
+                )
+            else:
+                for seq, reason in rep.problems:
+                    click.echo(click.style(f"#{seq}: {reason.render(c.lang)}", fg="red"))
+
+    out(c, data, text)
+    if rep is not None and not rep.ok:
+        sys.exit(EXIT_CODES["history_tampered"])
+
+
+@main.command("demo")
+@click.option(
+    "--db",
+    "demo_db",
+    default="zhenggai-demo.db",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="SQLite file the demo (re)creates / 演示数据库文件",
+)
+@pass_ctx
+def demo(c: Ctx, demo_db: str) -> None:
+    """Tell a round's story on a fresh SQLite database: problems planned, signed, worked,
+    self-checked, reviewed and closed, with the refusals the rules impose / 演示。"""
+    from .demo import run_demo
+
+    run_demo(demo_db, lang=c.lang, echo=click.echo)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
