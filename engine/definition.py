@@ -169,6 +169,12 @@ class WorkflowDefinition:
 # --- loading ----------------------------------------------------------------------------
 
 
+def _scalar(v: Any) -> Any:
+    """A value used as a name: lists and mappings become their text, so a wrong type gets a
+    clear "not defined" error instead of breaking a lookup."""
+    return v if v is None or isinstance(v, (str, int, float, bool)) else repr(_plain(v))
+
+
 class _Checker:
     """Collects problems while reading one file."""
 
@@ -284,7 +290,7 @@ def parse_definition(text: str, file: str = "<workflow>") -> WorkflowDefinition:
         if k not in TOP_KEYS:
             c.err(doc.line_of(k), str(k), f"未知的键 {k}", f"unknown key {k}")
 
-    name = doc.get("name")
+    name = _scalar(doc.get("name"))
     if name is None:
         c.err(1, "name", "缺少 name", "name is missing")
         name = "?"
@@ -301,7 +307,7 @@ def parse_definition(text: str, file: str = "<workflow>") -> WorkflowDefinition:
     roles = _roles(c, doc)
     states = _states(c, doc)
 
-    initial = doc.get("initial")
+    initial = _scalar(doc.get("initial"))
     if initial is None:
         c.err(1, "initial", "缺少初始状态 initial", "the initial state is missing")
     elif initial not in states:
@@ -311,9 +317,9 @@ def parse_definition(text: str, file: str = "<workflow>") -> WorkflowDefinition:
 
     labels = {**{k: r.label for k, r in roles.items()}, **categories}
     vocab = Vocabulary(frozenset(categories), frozenset(severities), frozenset(roles), frozenset(states), labels)
-    transitions = _transitions(c, doc, states, roles, vocab)
+    transitions, edges = _transitions(c, doc, states, roles, vocab)
     if states and isinstance(initial, str) and initial in states:
-        _check_graph(c, doc, states, transitions, initial)
+        _check_graph(c, doc, states, edges, initial)
     escalation = _escalation(c, doc, states, roles, vocab, transitions)
     actions = _actions(c, doc, roles)
 
@@ -386,7 +392,7 @@ def _roles(c: _Checker, doc: LDict) -> dict[str, RoleDef]:
             for k in raw:
                 if k not in {"zh", "en", "holder"}:
                     c.err(raw.line_of(k), f"roles.{n}.{k}", f"未知的键 {k}", f"unknown key {k}")
-            holder = raw.get("holder")
+            holder = _scalar(raw.get("holder"))
             if holder is not None and holder not in ROLE_HOLDERS:
                 c.err(
                     raw.line_of("holder"),
@@ -470,22 +476,25 @@ TRANSITION_KEYS = {"trigger", "source", "dest", "roles", "guards", "require", "l
 
 def _transitions(
     c: _Checker, doc: LDict, states: dict[str, StateDef], roles: dict[str, RoleDef], vocab: Vocabulary
-) -> list[TransitionDef]:
+) -> tuple[list[TransitionDef], list[tuple[str, str]]]:
+    """The valid transitions, and the graph's edges from every transition whose states are
+    defined (so one bad guard does not also make its states look unreachable)."""
     raw_list = doc.get("transitions")
     if raw_list is None:
         c.err(1, "transitions", "缺少 transitions", "transitions are missing")
-        return []
+        return [], []
     if not isinstance(raw_list, LList):
         c.err(doc.line_of("transitions"), "transitions", "transitions 应为列表", "transitions must be a list")
-        return []
+        return [], []
     out: list[TransitionDef] = []
+    edges: list[tuple[str, str]] = []
     seen: dict[tuple[str, str], int] = {}
     for i, raw in enumerate(raw_list):
         line = raw_list.line_of(i)
         if not isinstance(raw, LDict):
             c.err(line, f"transitions[{i}]", "转换应为映射", "a transition must be a mapping")
             continue
-        trig = raw.get("trigger")
+        trig = _scalar(raw.get("trigger"))
         key = f"transitions[{i}]" if not isinstance(trig, str) else f"transitions.{trig}"
         ok = True
         for k in raw:
@@ -506,7 +515,7 @@ def _transitions(
                     raw.line_of("source"), f"{key}.source", f"来源状态 {s} 未定义", f"source state {s} is not defined"
                 )
                 ok = False
-        dest = raw.get("dest")
+        dest = _scalar(raw.get("dest"))
         if dest is None:
             c.err(line, f"{key}.dest", "缺少 dest", "dest is missing")
             ok = False
@@ -561,6 +570,8 @@ def _transitions(
                     )
                     ok = False
                 seen[(trig, s)] = line
+        if dest in states:
+            edges += [(s, dest) for s in sources if s in states]
         if ok:
             out.append(
                 TransitionDef(
@@ -574,21 +585,21 @@ def _transitions(
                     line,
                 )
             )
-    return out
+    return out, edges
 
 
 def _check_graph(
-    c: _Checker, doc: LDict, states: dict[str, StateDef], transitions: list[TransitionDef], initial: str
+    c: _Checker, doc: LDict, states: dict[str, StateDef], edges: list[tuple[str, str]], initial: str
 ) -> None:
     sm = doc.get("states")
     reach = {initial}
     frontier = [initial]
     while frontier:
         s = frontier.pop()
-        for t in transitions:
-            if s in t.sources and t.dest not in reach:
-                reach.add(t.dest)
-                frontier.append(t.dest)
+        for src, dest in edges:
+            if src == s and dest not in reach:
+                reach.add(dest)
+                frontier.append(dest)
     for name, st in states.items():
         line = sm.line_of(name) if isinstance(sm, LDict) else 1
         if name not in reach:
@@ -598,7 +609,7 @@ def _check_graph(
                 f"状态 {name} 从初始状态 {initial} 不可达",
                 f"state {name} cannot be reached from {initial}",
             )
-        if not st.final and not any(name in t.sources for t in transitions):
+        if not st.final and not any(src == name for src, _ in edges):
             c.err(line, f"states.{name}", f"非终态 {name} 没有出口", f"non-final state {name} has no way out")
     if not any(st.final for st in states.values()):
         c.err(
@@ -623,7 +634,7 @@ def _escalation(
     for k in m:
         if k not in {"calendar", "rules"}:
             c.err(m.line_of(k), f"escalation.{k}", f"未知的键 {k}", f"unknown key {k}")
-    cal = m.get("calendar", "natural")
+    cal = _scalar(m.get("calendar", "natural"))
     if cal not in CALENDARS:
         c.err(
             m.line_of("calendar"),
@@ -642,7 +653,7 @@ def _escalation(
         if not isinstance(r, LDict):
             c.err(line, f"escalation.rules[{i}]", "规则应为映射", "a rule must be a mapping")
             continue
-        rname = r.get("name", f"rule{i}")
+        rname = _scalar(r.get("name", f"rule{i}"))
         key = f"escalation.rules.{rname}"
         ok = True
         for k in r:
@@ -659,7 +670,7 @@ def _escalation(
             if s not in states:
                 c.err(r.line_of("state"), f"{key}.state", f"状态 {s} 未定义", f"state {s} is not defined")
                 ok = False
-        action = r.get("action")
+        action = _scalar(r.get("action"))
         if action not in ACTIONS:
             c.err(
                 r.line_of("action"),

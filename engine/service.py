@@ -797,11 +797,12 @@ class Engine:
         now = self.clock.now()
         with self.db.write() as conn:
             repo = Repository(conn)
+            row = self._visible(repo, code, actor, lock=True)
             if request_id is not None:
+                # looked up under the lock, so a concurrent twin has either committed or waits
                 prior = repo.event_by_request(request_id)
                 if prior is not None:
                     return self._replayed(prior, code, trigger)
-            row = self._visible(repo, code, actor, lock=True)
             if expected_version is not None and row.version != expected_version:
                 raise ConcurrentUpdate(
                     Text(

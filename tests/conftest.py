@@ -11,10 +11,8 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
-
 from zhenggai import Actor, Engine, FixedClock
 
 PG_URL = os.environ.get("ZHENGGAI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -31,7 +29,7 @@ def _pg_ok() -> bool:
 
             with psycopg.connect(PG_URL.replace("postgresql+psycopg", "postgresql"), connect_timeout=3):
                 _pg_reachable = True
-        except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        except Exception as exc:
             if REQUIRE_PG:
                 raise RuntimeError(f"PostgreSQL is required for this run but unreachable at {PG_URL}: {exc}") from exc
             _pg_reachable = False
@@ -72,7 +70,6 @@ def engine(db_url: str, clock: FixedClock) -> Iterator[Engine]:
     eng.db.dispose()
 
 
-@dataclass(frozen=True)
 class Cast:
     """The people of the stories: who holds which role over which units."""
 

@@ -7,15 +7,37 @@ from zhenggai import Engine
 SHA = "ab" * 32
 
 
-def add(engine: Engine, cast, code: str, category: str = "immediate", *, severity: str = "normal",
-        due: str = "2026-05-31", unit: str = "省局/财务处", owner: str = "li", lead: str = "zhao") -> None:
-    engine.add_issue("R1", code, title=f"问题{code}", category=category, severity=severity, unit=unit, owner=owner,
-                     lead=lead, due_date=due, actor=cast.office)
+def add(
+    engine: Engine,
+    cast,
+    code: str,
+    category: str = "immediate",
+    *,
+    severity: str = "normal",
+    due: str = "2026-05-31",
+    unit: str = "省局/财务处",
+    owner: str = "li",
+    lead: str = "zhao",
+) -> None:
+    engine.add_issue(
+        "R1",
+        code,
+        title=f"问题{code}",
+        category=category,
+        severity=severity,
+        unit=unit,
+        owner=owner,
+        lead=lead,
+        due_date=due,
+        actor=cast.office,
+    )
 
 
 def planned(engine: Engine, cast, code: str, category: str = "immediate", **kw) -> None:
     add(engine, cast, code, category, **kw)
-    engine.add_measure(code, "整改措施一", owner="li", due_date=kw.get("due", "2026-05-31"), target="100%", actor=cast.owner)
+    engine.add_measure(
+        code, "整改措施一", owner="li", due_date=kw.get("due", "2026-05-31"), target="100%", actor=cast.owner
+    )
     engine.fire(code, "plan", actor=cast.owner)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 from storyhelpers import SHA, add, planned, reviewed, self_checked, started
-
 from zhenggai import Actor, Engine, Refused
 from zhenggai.engine.errors import Forbidden, InvalidInput, NotFound
 
@@ -44,7 +43,11 @@ def test_immediate_item_goes_from_identified_to_closed_inside_the_period(engine:
     assert view.state == "closed"
     history = engine.history("P1", cast.office)
     assert [e["trigger"] for e in history if e["kind"] == "transition"] == [
-        "plan", "start", "submit_self_check", "review", "close",
+        "plan",
+        "start",
+        "submit_self_check",
+        "review",
+        "close",
     ]
     assert all(e["actor"] and e["at"] for e in history)
     assert engine.verify("P1", cast.office).ok
@@ -64,7 +67,9 @@ def test_non_immediate_items_close_only_after_the_concentrated_period(engine: En
 
 
 @pytest.mark.parametrize("category", ["long_term", "systemic"])
-def test_long_term_and_systemic_items_need_a_long_term_mechanism_to_close(engine: Engine, cast, round_, clock, category):
+def test_long_term_and_systemic_items_need_a_long_term_mechanism_to_close(
+    engine: Engine, cast, round_, clock, category
+):
     reviewed(engine, cast, "P3", category, due="2026-12-31")
     engine.sign_off("P3", "inspection_office", actor=cast.office)
     clock.set("2026-07-01")
@@ -340,7 +345,9 @@ def test_bad_input_names_the_field_and_stores_nothing(engine: Engine, cast, roun
         engine.add_issue("R1", "P 1", title="x", category="immediate", unit="省局/财务处", actor=cast.office)
     assert exc.value.details["field"] == "code"
     with pytest.raises(InvalidInput) as exc:
-        engine.add_issue("R1", "P1", title="x", category="immediate", unit="省局", due_date="2026-13-01", actor=cast.office)
+        engine.add_issue(
+            "R1", "P1", title="x", category="immediate", unit="省局", due_date="2026-13-01", actor=cast.office
+        )
     assert exc.value.details["field"] == "due_date"
     with pytest.raises(NotFound):
         engine.add_issue("R9", "P1", title="x", category="immediate", unit="省局", actor=cast.office)
@@ -364,13 +371,16 @@ def test_bad_input_names_the_field_and_stores_nothing(engine: Engine, cast, roun
 def test_rounds_compute_the_concentrated_period(engine: Engine, cast):
     r = engine.open_round("R2", title="t", org="省局", feedback_date="2026-11-30", actor=cast.office)
     assert r["period_end"] == "2027-02-28"
-    r = engine.open_round("R3", title="t", org="省局", feedback_date="2026-03-10", period_months=6,
-                          source="audit", actor=cast.office)
+    r = engine.open_round(
+        "R3", title="t", org="省局", feedback_date="2026-03-10", period_months=6, source="audit", actor=cast.office
+    )
     assert (r["period_end"], r["source"]) == ("2026-09-10", "audit")
     with pytest.raises(InvalidInput):
         engine.open_round("R2", title="t", org="省局", feedback_date="2026-11-30", actor=cast.office)
     with pytest.raises(Refused):  # an owner does not open rounds
-        engine.open_round("R4", title="t", org="省局", feedback_date="2026-11-30", actor=Actor("x", frozenset({"owner"})))
+        engine.open_round(
+            "R4", title="t", org="省局", feedback_date="2026-11-30", actor=Actor("x", frozenset({"owner"}))
+        )
     with pytest.raises(Forbidden):  # nor does anyone for an org outside their scope
         engine.open_round("R4", title="t", org="省局", feedback_date="2026-11-30", actor=cast.owner)
     with pytest.raises(InvalidInput) as exc:

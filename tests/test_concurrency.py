@@ -1,0 +1,87 @@
+"""Concurrent and retried requests: exactly one change, never a lost update, never twice."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from storyhelpers import add, planned
+from zhenggai import ConcurrentUpdate, Engine, Refused
+from zhenggai.engine.errors import InvalidInput
+
+
+def race(n: int, fn) -> list[object]:
+    barrier = threading.Barrier(n)
+    results: list[object] = [None] * n
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = fn(i)
+        except Exception as exc:
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return results
+
+
+def test_two_concurrent_fires_on_one_issue_leave_exactly_one_change(engine: Engine, cast, round_, db_url, clock):
+    planned(engine, cast, "P1")
+    engine.sign_off("P1", "unit_lead", actor=cast.lead)
+    second = Engine(db_url, clock=clock)  # as if another process
+    engines = [engine, second]
+    results = race(2, lambda i: engines[i].fire("P1", "start", actor=cast.owner))
+    wins = [r for r in results if not isinstance(r, Exception)]
+    losses = [r for r in results if isinstance(r, Exception)]
+    assert len(wins) == 1 and len(losses) == 1
+    assert isinstance(losses[0], (Refused, ConcurrentUpdate))
+    events = engine.history("P1", cast.office)
+    assert [e["trigger"] for e in events if e["kind"] == "transition"] == ["plan", "start"]
+    assert engine.verify("P1", cast.office).ok
+    second.db.dispose()
+
+
+def test_concurrent_edits_are_all_kept_in_one_unbroken_chain(engine: Engine, cast, round_):
+    add(engine, cast, "P1")
+    n = 8
+    results = race(
+        n, lambda i: engine.add_measure("P1", f"措施{i}", owner="li", due_date="2026-05-01", actor=cast.owner)
+    )
+    assert all(not isinstance(r, Exception) for r in results), results
+    view = engine.issue("P1", cast.office)
+    assert sorted(m["no"] for m in view.measures) == list(range(1, n + 1))
+    assert view.version == 1 + n
+    assert engine.verify("P1", cast.office).ok
+
+
+def test_a_stale_expected_version_is_refused(engine: Engine, cast, round_):
+    add(engine, cast, "P1")
+    v = engine.issue("P1", cast.office).version
+    engine.add_measure("P1", "措施", owner="li", due_date="2026-05-01", actor=cast.owner)
+    with pytest.raises(ConcurrentUpdate):
+        engine.fire("P1", "plan", actor=cast.owner, expected_version=v)
+    assert engine.fire("P1", "plan", actor=cast.owner, expected_version=v + 1).dest == "planned"
+
+
+def test_a_retried_request_moves_the_issue_once(engine: Engine, cast, round_):
+    planned(engine, cast, "P1")
+    first = engine.fire("P1", "escalate", actor=cast.discipline, request_id="oa-req-42")
+    again = engine.fire("P1", "escalate", actor=cast.discipline, request_id="oa-req-42")
+    assert (first.replayed, again.replayed) == (False, True)
+    assert (again.source, again.dest, again.seq) == (first.source, first.dest, first.seq)
+    assert [e["trigger"] for e in engine.history("P1", cast.office)].count("escalate") == 1
+    with pytest.raises(InvalidInput) as exc:
+        engine.fire("P1", "resume", actor=cast.discipline, comment="x", request_id="oa-req-42")
+    assert exc.value.details["field"] == "request_id"
+
+
+def test_concurrent_retries_of_one_request_apply_it_once(engine: Engine, cast, round_):
+    planned(engine, cast, "P1")
+    results = race(4, lambda i: engine.fire("P1", "escalate", actor=cast.discipline, request_id="same"))
+    assert all(not isinstance(r, Exception) for r in results), results
+    assert sum(1 for r in results if not r.replayed) == 1
+    assert [e["trigger"] for e in engine.history("P1", cast.office)].count("escalate") == 1
