@@ -35,6 +35,7 @@ from .definition import (
     parse_definition,
 )
 from .errors import ConcurrentUpdate, Forbidden, InvalidInput, NotFound, Refused
+from .escalation import next_check
 from .facts import GuardContext, IssueFacts, MeasureFacts, RoundFacts, SignoffFacts
 from .history import GENESIS, ChainReport, event_hash, verify_chain
 from .machine import Outcome, check_rules, machine_for
@@ -485,6 +486,7 @@ class Engine:
             if repo.issue_exists(code):
                 raise InvalidInput(Text(f"问题编号 {code} 已存在", f"issue code {code} already exists"), field="code")
             values = dict(
+                next_check_at=next_check(d, d.initial, entered_at=now, last_activity_at=now, due=due, tz=r.tz),
                 code=code,
                 round_id=r.id,
                 workflow_id=r.workflow_id,
@@ -700,7 +702,7 @@ class Engine:
                 )
             used_role = self._authorize_edit(d, action, actor, row, role=role)
             kind, data = apply(repo, row, d)
-            self._append(repo, row, kind, actor, used_role, now, comment=comment, data=data)
+            self._append(repo, d, row, kind, actor, used_role, now, comment=comment, data=data)
             return data
 
     def _authorize_edit(
@@ -840,6 +842,7 @@ class Engine:
             )
             self._append(
                 repo,
+                d,
                 row,
                 "transition",
                 actor,
@@ -930,7 +933,7 @@ class Engine:
             role=role,
             at=at,
             comment=comment,
-            data=json.dumps(data or {}, ensure_ascii=False, sort_keys=True),
+            data=json.dumps(data, ensure_ascii=False, sort_keys=True) if data else "{}",
             request_id=request_id,
         )
         h = event_hash(code, prev_hash, values)
@@ -939,6 +942,7 @@ class Engine:
     def _append(
         self,
         repo: Repository,
+        d: WorkflowDefinition,
         row: Any,
         kind: str,
         actor: Actor,
@@ -950,9 +954,24 @@ class Engine:
     ) -> None:
         seq = row.seq + 1
         ev = self._event_values(row.code, row.last_hash, seq, kind, actor, role, now, **event)
+        values = issue_values or {}
+        check_at = next_check(
+            d,
+            values.get("state", row.state),
+            entered_at=values.get("state_entered_at", row.state_entered_at),
+            last_activity_at=now,
+            due=row.due_date,
+            tz=row.round_tz,
+        )
         try:
             repo.update_issue(
-                row.id, row.version, seq=seq, last_hash=ev["hash"], last_activity_at=now, **(issue_values or {})
+                row.id,
+                row.version,
+                seq=seq,
+                last_hash=ev["hash"],
+                last_activity_at=now,
+                next_check_at=check_at,
+                **values,
             )
         except StaleVersion:
             raise ConcurrentUpdate(

@@ -68,13 +68,28 @@ class Database:
             with self.engine.connect() as conn, conn.begin():
                 yield conn
             return
-        # SQLite: each thread keeps one connection, saving a pool round trip on every call
+        # SQLite: each thread keeps one connection, saving a pool round trip on every call, and
+        # the transaction is opened and ended on the driver connection itself: a fire runs only
+        # prepared statements (see prepared.py), and SQLAlchemy's transaction bookkeeping would
+        # cost more than the statements.  If Core statements run inside, SQLAlchemy joins the
+        # open transaction (its begin hook sees it) and we end it through SQLAlchemy instead.
         conn: Connection | None = getattr(self._local, "conn", None)
         if conn is None or conn.closed or conn.invalidated:
             conn = self._local.conn = self.engine.connect()
-        self._local.immediate = immediate  # read by the begin hook below
-        with conn.begin():
+        raw = conn.connection.driver_connection
+        raw.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        try:
             yield conn
+        except BaseException:
+            if conn.in_transaction():
+                conn.rollback()
+            elif raw.in_transaction:
+                raw.rollback()
+            raise
+        if conn.in_transaction():
+            conn.commit()
+        elif raw.in_transaction:
+            raw.commit()
 
     def dispose(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -129,6 +144,7 @@ def _sqlite_setup(engine: SAEngine, local: threading.local) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        # straight on the driver connection: this runs once per engine call
+        # straight on the driver connection; a transaction _transaction opened is joined
         raw = conn.connection.driver_connection
-        raw.execute("BEGIN IMMEDIATE" if getattr(local, "immediate", True) else "BEGIN")
+        if not raw.in_transaction:
+            raw.execute("BEGIN IMMEDIATE" if getattr(local, "immediate", True) else "BEGIN")

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -94,10 +95,11 @@ class Issue(Base):
 
     __tablename__ = "issues"
     __table_args__ = (
-        Index("ix_issues_state_due", "state", "due_date"),
-        Index("ix_issues_state_entered", "state", "state_entered_at"),
-        Index("ix_issues_state_activity", "state", "last_activity_at"),
-        Index("ix_issues_round_state", "round_id", "state"),
+        # The sweep's one way in: issues whose next escalation check is due.  One index that
+        # every write keeps current, instead of one per condition (due date, time in state,
+        # idle time), keeps both the sweep and each transaction cheap.
+        Index("ix_issues_next_check", "next_check_at"),
+        Index("ix_issues_round", "round_id"),
         Index("ix_issues_unit", "unit"),
     )
 
@@ -118,6 +120,7 @@ class Issue(Base):
     state_entered_at: Mapped[datetime] = mapped_column(UTCDateTime)
     state_entered_by: Mapped[str | None] = mapped_column(String(128))
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     recurrence_count: Mapped[int] = mapped_column(Integer, default=0)
     seq: Mapped[int] = mapped_column(Integer)
@@ -194,7 +197,17 @@ class Event(Base):
     """One action on one issue; append-only, ``hash`` chains it to the one before."""
 
     __tablename__ = "events"
-    __table_args__ = (UniqueConstraint("issue_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("issue_id", "seq"),
+        # partial: most events carry no request id and then cost no index write
+        Index(
+            "uq_events_request_id",
+            "request_id",
+            unique=True,
+            sqlite_where=text("request_id IS NOT NULL"),
+            postgresql_where=text("request_id IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id"))
@@ -208,7 +221,7 @@ class Event(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     comment: Mapped[str | None] = mapped_column(Text)
     data: Mapped[str] = mapped_column(Text, default="{}")
-    request_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    request_id: Mapped[str | None] = mapped_column(String(128))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 

@@ -49,14 +49,24 @@ def _result_converter(type_: TypeEngine[Any], dialect: str) -> Callable[[Any], A
     return None
 
 
+def driver(conn: Connection) -> Any:
+    """The DBAPI connection under ``conn`` (cached on it: this is asked on every statement)."""
+    raw = conn.info.get("zhenggai_driver")
+    if raw is None:
+        raw = conn.info["zhenggai_driver"] = conn.connection.driver_connection
+    return raw
+
+
 class _Compiled:
-    __slots__ = ("binds", "order", "result_convert", "row_type", "sql")
+    __slots__ = ("binds", "order", "plan", "result_convert", "row_type", "sql")
 
     def __init__(self, stmt: ClauseElement, dialect: Dialect, bind_types: Mapping[str, TypeEngine[Any]]) -> None:
         comp = stmt.compile(dialect=dialect)
         self.sql: str = comp.string
         self.order: tuple[str, ...] | None = tuple(comp.positiontup) if comp.positiontup else None
         self.binds = {n: f for n, t in bind_types.items() if (f := _bind_converter(t, dialect.name)) is not None}
+        # for positional paramstyles: (name, converter or None) in the order the SQL wants
+        self.plan = tuple((n, self.binds.get(n)) for n in self.order) if self.order is not None else None
         self.row_type: Any = None
         self.result_convert: list[tuple[int, Callable[[Any], Any]]] = []
         selected = getattr(stmt, "selected_columns", None)
@@ -84,12 +94,14 @@ class Prepared:
 
     def _execute(self, conn: Connection, params: Mapping[str, Any]) -> tuple[_Compiled, Any]:
         c = self._for(conn.dialect)
-        if c.binds:
-            params = {k: (c.binds[k](v) if k in c.binds else v) for k, v in params.items()}
-        args: Any = tuple(params[k] for k in c.order) if c.order is not None else params
-        cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        cur.execute(c.sql, args)
-        return c, cur
+        args: Any
+        if c.plan is not None:
+            args = [params[n] if f is None else f(params[n]) for n, f in c.plan]
+        elif c.binds:
+            args = {k: (c.binds[k](v) if k in c.binds else v) for k, v in params.items()}
+        else:
+            args = params
+        return c, driver(conn).execute(c.sql, args)
 
     def rowcount(self, conn: Connection, params: Mapping[str, Any]) -> int:
         _, cur = self._execute(conn, params)

@@ -35,6 +35,7 @@ ISSUE_COLUMNS = (
     issues.c.state_entered_at,
     issues.c.state_entered_by,
     issues.c.last_activity_at,
+    issues.c.next_check_at,
     issues.c.escalation_level,
     issues.c.recurrence_count,
     issues.c.seq,
@@ -51,7 +52,7 @@ ISSUE_COLUMNS = (
 _ISSUE_SELECT = select(*ISSUE_COLUMNS).join(rounds, rounds.c.id == issues.c.round_id)
 _ISSUE_BY_CODE = Prepared(_ISSUE_SELECT.where(issues.c.code == bindparam("p_code")))
 _ISSUE_BY_CODE_LOCKED = Prepared(_ISSUE_SELECT.where(issues.c.code == bindparam("p_code")).with_for_update(of=issues))
-_EDIT_COLUMNS = ("version", "seq", "last_hash", "last_activity_at")
+_EDIT_COLUMNS = ("version", "seq", "last_hash", "last_activity_at", "next_check_at")
 _MOVE_COLUMNS = (
     *_EDIT_COLUMNS,
     "state",

@@ -28,4 +28,4 @@ def test_init_is_repeatable_and_keeps_data(engine: Engine, cast, round_):
 
 def test_the_sweep_indexes_exist(engine: Engine):
     names = {ix["name"] for ix in inspect(engine.db.engine).get_indexes("issues")}
-    assert {"ix_issues_state_due", "ix_issues_state_entered", "ix_issues_state_activity"} <= names
+    assert {"ix_issues_next_check", "ix_issues_round", "ix_issues_unit"} <= names

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 15:13:16.947442
+Create Date: 2026-11-27 15:28:10.741358
 """
 
 from __future__ import annotations
@@ -67,6 +67,7 @@ def upgrade() -> None:
         sa.Column("state_entered_at", sa.DateTime(), nullable=False),
         sa.Column("state_entered_by", sa.String(length=128), nullable=True),
         sa.Column("last_activity_at", sa.DateTime(), nullable=False),
+        sa.Column("next_check_at", sa.DateTime(), nullable=True),
         sa.Column("escalation_level", sa.Integer(), nullable=False),
         sa.Column("recurrence_count", sa.Integer(), nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
@@ -79,10 +80,8 @@ def upgrade() -> None:
         sa.UniqueConstraint("code", name=op.f("uq_issues_code")),
     )
     with op.batch_alter_table("issues", schema=None) as batch_op:
-        batch_op.create_index("ix_issues_round_state", ["round_id", "state"], unique=False)
-        batch_op.create_index("ix_issues_state_activity", ["state", "last_activity_at"], unique=False)
-        batch_op.create_index("ix_issues_state_due", ["state", "due_date"], unique=False)
-        batch_op.create_index("ix_issues_state_entered", ["state", "state_entered_at"], unique=False)
+        batch_op.create_index("ix_issues_next_check", ["next_check_at"], unique=False)
+        batch_op.create_index("ix_issues_round", ["round_id"], unique=False)
         batch_op.create_index("ix_issues_unit", ["unit"], unique=False)
 
     op.create_table(
@@ -105,8 +104,16 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["issue_id"], ["issues.id"], name=op.f("fk_events_issue_id_issues")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_events")),
         sa.UniqueConstraint("issue_id", "seq", name=op.f("uq_events_issue_id_seq")),
-        sa.UniqueConstraint("request_id", name=op.f("uq_events_request_id")),
     )
+    with op.batch_alter_table("events", schema=None) as batch_op:
+        batch_op.create_index(
+            "uq_events_request_id",
+            ["request_id"],
+            unique=True,
+            sqlite_where=sa.text("request_id IS NOT NULL"),
+            postgresql_where=sa.text("request_id IS NOT NULL"),
+        )
+
     op.create_table(
         "evidence",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -185,13 +192,18 @@ def downgrade() -> None:
         batch_op.drop_index("ix_evidence_issue")
 
     op.drop_table("evidence")
+    with op.batch_alter_table("events", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_events_request_id",
+            sqlite_where=sa.text("request_id IS NOT NULL"),
+            postgresql_where=sa.text("request_id IS NOT NULL"),
+        )
+
     op.drop_table("events")
     with op.batch_alter_table("issues", schema=None) as batch_op:
         batch_op.drop_index("ix_issues_unit")
-        batch_op.drop_index("ix_issues_state_entered")
-        batch_op.drop_index("ix_issues_state_due")
-        batch_op.drop_index("ix_issues_state_activity")
-        batch_op.drop_index("ix_issues_round_state")
+        batch_op.drop_index("ix_issues_round")
+        batch_op.drop_index("ix_issues_next_check")
 
     op.drop_table("issues")
     op.drop_table("rounds")
