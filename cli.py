@@ -673,18 +673,23 @@ def issue_show(c: Ctx, code: str, user: str, roles: tuple[str, ...], scopes: tup
 
     def text() -> None:
         click.echo(f"{v.code}  {v.title}")
-        click.echo(
-            c.t(
-                f"状态：{v.state_label.zh}   类别：{v.category}   严重程度：{v.severity}   版本：{v.version}",
-                f"state: {v.state_label.en}   category: {v.category}   severity: {v.severity}   version: {v.version}",
-            )
-        )
-        click.echo(
-            c.t(
-                f"责任部门：{v.unit}   责任人：{v.owner or '-'}   责任领导：{v.lead or '-'}   整改时限：{v.due_date or '-'}",
-                f"unit: {v.unit}   owner: {v.owner or '-'}   lead: {v.lead or '-'}   due: {v.due_date or '-'}",
-            )
-        )
+        fields = [
+            (c.t("状态", "state"), v.state_label.render(c.lang)),
+            (c.t("类别", "category"), v.category_label.render(c.lang)),
+            (c.t("严重程度", "severity"), v.severity_label.render(c.lang)),
+            (c.t("责任部门", "unit"), v.unit),
+            (c.t("责任人", "owner"), v.owner or "-"),
+            (c.t("责任领导", "lead"), v.lead or "-"),
+            (c.t("整改时限", "due"), v.due_date or "-"),
+            (c.t("轮次", "round"), v.round),
+            (c.t("工作流", "workflow"), f"{v.workflow} v{v.workflow_version}"),
+            (c.t("版本", "version"), v.version),
+        ]
+        if v.recurrence_count:
+            fields.append((c.t("再犯次数", "recurrences"), v.recurrence_count))
+        w = max(width(k) for k, _ in fields)
+        for k, val in fields:
+            click.echo(f"  {k}{' ' * (w - width(k))}  {val}")
         if v.measures:
             click.echo("\n" + c.t("整改措施", "measures"))
             click.echo(
@@ -717,10 +722,8 @@ def issue_show(c: Ctx, code: str, user: str, roles: tuple[str, ...], scopes: tup
         if v.signoffs:
             click.echo("\n" + c.t("签字确认", "sign-offs"))
             for s in v.signoffs:
-                click.echo(
-                    f"  {s['role']}: {s['actor']} @ {s['state']}"
-                    + ("" if s["current"] else c.t("（以往环节）", " (earlier stage)"))
-                )
+                earlier = "" if s["current"] else "  " + c.t("以往环节", "earlier stage")
+                click.echo(f"  {s['role']}: {s['actor']} @ {s['state']}{earlier}")
         if v.mechanisms:
             click.echo("\n" + c.t("长效机制", "long-term mechanisms"))
             for m in v.mechanisms:
@@ -955,7 +958,7 @@ def history(c: Ctx, code: str, verify: bool, user: str, roles: tuple[str, ...], 
             table(
                 [
                     "#",
-                    c.t("时间", "at"),
+                    c.t("时间", "at (local)"),
                     c.t("动作", "action"),
                     c.t("从", "from"),
                     c.t("到", "to"),
@@ -967,7 +970,7 @@ def history(c: Ctx, code: str, verify: bool, user: str, roles: tuple[str, ...], 
                 [
                     [
                         e["seq"],
-                        e["at"][:19].replace("T", " "),
+                        e["at_local"][:16].replace("T", " "),
                         e["trigger"] or e["kind"],
                         e["from"],
                         e["to"],

@@ -295,7 +295,9 @@ def measures_done(issue: IssueFacts, ctx: GuardContext, params: None) -> Reason:
         return Text("没有可完成的整改措施", "there are no measures to have completed")
     open_ = [str(m.no) for m in issue.measures if not m.done]
     if open_:
-        return Text(f"措施 {', '.join(open_)} 尚未完成", f"measures {', '.join(open_)} are not done yet")
+        which = ", ".join(open_)
+        en = f"measure {which} is not done yet" if len(open_) == 1 else f"measures {which} are not done yet"
+        return Text(f"措施 {which} 尚未完成", en)
     return None
 
 

@@ -93,6 +93,8 @@ class IssueView:
     due_date: date | None
     state: str
     state_label: Text
+    category_label: Text
+    severity_label: Text
     state_entered_at: datetime
     escalation_level: int
     recurrence_count: int
@@ -106,6 +108,8 @@ class IssueView:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["state_label"] = self.state_label.to_dict()
+        d["category_label"] = self.category_label.to_dict()
+        d["severity_label"] = self.severity_label.to_dict()
         d["due_date"] = _iso(self.due_date)
         d["state_entered_at"] = _iso(self.state_entered_at)
         d["triggers"] = [t.to_dict() for t in self.triggers]
@@ -1051,6 +1055,8 @@ class Engine:
             due_date=row.due_date,
             state=row.state,
             state_label=d.label(row.state),
+            category_label=d.categories.get(row.category, Text(row.category, row.category)),
+            severity_label=d.severities.get(row.severity, Text(row.severity, row.severity)),
             state_entered_at=row.state_entered_at,
             escalation_level=row.escalation_level,
             recurrence_count=row.recurrence_count,
@@ -1090,6 +1096,7 @@ class Engine:
         with self.db.read() as conn:
             repo = Repository(conn)
             row = self._visible(repo, code, actor)
+            tz = ZoneInfo(row.round_tz)
             return [
                 {
                     "seq": e.seq,
@@ -1100,6 +1107,7 @@ class Engine:
                     "actor": e.actor_id,
                     "role": e.role,
                     "at": _iso(e.at),
+                    "at_local": e.at.astimezone(tz).isoformat(),
                     "comment": e.comment,
                     "data": json.loads(e.data or "{}"),
                     "request_id": e.request_id,
