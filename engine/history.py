@@ -33,10 +33,12 @@ def _at(value: datetime) -> str:
 
 
 def event_hash(issue_code: str, prev_hash: str, values: dict[str, Any]) -> str:
-    body = {k: values.get(k) for k in HASHED_FIELDS}
-    body["at"] = _at(values["at"])
-    body["issue"] = issue_code
-    payload = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    """sha256 over the previous hash and a canonical JSON array of the event's fields, in
+    the fixed order of ``HASHED_FIELDS`` followed by the issue code."""
+    body = [values.get(k) for k in HASHED_FIELDS]
+    body[7] = _at(values["at"])
+    body.append(issue_code)
+    payload = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256((prev_hash + payload).encode("utf-8")).hexdigest()
 
 
