@@ -96,6 +96,7 @@ class IssueView:
     category_label: Text
     severity_label: Text
     state_entered_at: datetime
+    next_check_at: datetime | None
     escalation_level: int
     recurrence_count: int
     version: int
@@ -112,6 +113,7 @@ class IssueView:
         d["severity_label"] = self.severity_label.to_dict()
         d["due_date"] = _iso(self.due_date)
         d["state_entered_at"] = _iso(self.state_entered_at)
+        d["next_check_at"] = _iso(self.next_check_at)
         d["triggers"] = [t.to_dict() for t in self.triggers]
         return _jsonable(d)
 
@@ -1058,6 +1060,7 @@ class Engine:
             category_label=d.categories.get(row.category, Text(row.category, row.category)),
             severity_label=d.severities.get(row.severity, Text(row.severity, row.severity)),
             state_entered_at=row.state_entered_at,
+            next_check_at=row.next_check_at,
             escalation_level=row.escalation_level,
             recurrence_count=row.recurrence_count,
             version=row.version,

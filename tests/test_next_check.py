@@ -46,3 +46,20 @@ def test_supervised_items_are_checked_for_raising_a_level_after_the_deadline():
 def test_closed_items_are_never_checked():
     assert at("closed", date(2026, 6, 30)) is None
     assert at("reviewed", date(2026, 6, 30)) is None  # no rule watches this state
+
+
+def test_every_write_keeps_the_stored_check_time_current(engine, cast, round_, clock):
+    from storyhelpers import add, reviewed
+
+    add(engine, cast, "P1", due="2026-05-31")
+    v = engine.issue("P1", cast.office)
+    assert v.next_check_at == datetime(2026, 3, 20, 1, 0, tzinfo=UTC)  # created 09:00 CST + 10 days
+    engine.add_measure("P1", "措施", owner="li", due_date="2026-05-01", actor=cast.owner)
+    engine.fire("P1", "plan", actor=cast.owner)
+    # planned: 30 idle days come before the deadline warning (no sooner than 2026-05-15)
+    assert engine.issue("P1", cast.office).next_check_at == datetime(2026, 4, 9, 1, 0, tzinfo=UTC)
+    clock.set("2026-05-01")
+    engine.sign_off("P1", "unit_lead", actor=cast.lead)  # any activity pushes the idle rule back
+    assert engine.issue("P1", cast.office).next_check_at == datetime(2026, 5, 15, tzinfo=SH)
+    reviewed(engine, cast, "P2")
+    assert engine.issue("P2", cast.office).next_check_at is None
