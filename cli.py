@@ -6,6 +6,7 @@ No rule lives here; every check is the Engine's.  Heavy imports happen inside co
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import unicodedata
@@ -169,23 +170,54 @@ def json_flag(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def actor_options(default_roles: tuple[str, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--as USER --role ROLE --scope PATH`` collected into one ``actor`` argument."""
+
+    def store(key: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+        def callback(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+            ctx.meta.setdefault("zhenggai.actor", {})[key] = value
+
+        return callback
+
     def deco(f: Callable[..., Any]) -> Callable[..., Any]:
-        f = click.option(
-            "--scope",
-            "scopes",
-            multiple=True,
-            help="Org unit the actor may act on, repeatable (default: all) / 组织范围",
-        )(f)
-        f = click.option(
-            "--role",
-            "roles",
-            multiple=True,
-            default=default_roles,
-            show_default=bool(default_roles),
-            help="Role the actor acts in, repeatable / 角色",
-        )(f)
-        f = click.option("--as", "user", default="admin", show_default=True, help="Acting user id / 操作人")(f)
-        return f
+        @functools.wraps(f)
+        def with_actor(*args: Any, **kwargs: Any) -> Any:
+            parts = click.get_current_context().meta.get("zhenggai.actor", {})
+            roles = parts.get("roles") or default_roles
+            kwargs["actor"] = make_actor(parts.get("user") or "admin", roles, parts.get("scopes") or ())
+            return f(*args, **kwargs)
+
+        opts = [
+            click.option(
+                "--as",
+                "user",
+                default="admin",
+                show_default=True,
+                expose_value=False,
+                callback=store("user"),
+                help="Acting user id / 操作人",
+            ),
+            click.option(
+                "--role",
+                "roles",
+                multiple=True,
+                expose_value=False,
+                callback=store("roles"),
+                help="Role acted in, repeatable"
+                + (f" (default: {', '.join(default_roles)})" if default_roles else "")
+                + " / 角色",
+            ),
+            click.option(
+                "--scope",
+                "scopes",
+                multiple=True,
+                expose_value=False,
+                callback=store("scopes"),
+                help="Org unit the actor may act on, repeatable (default: all) / 组织范围",
+            ),
+        ]
+        for opt in reversed(opts):
+            with_actor = opt(with_actor)
+        return with_actor
 
     return deco
 
@@ -423,9 +455,7 @@ def round_open(
     months: int,
     period_end: str | None,
     workflow_name: str,
-    user: str,
-    roles: tuple[str, ...],
-    scopes: tuple[str, ...],
+    actor: Actor,
 ) -> None:
     """Open a round; its concentrated period runs --months from the feedback date / 开启巡视轮次。"""
     eng = c.engine()
@@ -440,7 +470,7 @@ def round_open(
             period_months=months,
             period_end=period_end,
             workflow=workflow_name,
-            actor=make_actor(user, roles, scopes),
+            actor=actor,
         ),
     )
     out(
@@ -557,9 +587,7 @@ def issue_add(
     due_date: str | None,
     severity: str,
     description: str,
-    user: str,
-    roles: tuple[str, ...],
-    scopes: tuple[str, ...],
+    actor: Actor,
 ) -> None:
     """Add a problem to a round / 录入问题。"""
     eng = c.engine()
@@ -576,7 +604,7 @@ def issue_add(
             due_date=due_date,
             severity=severity,
             description=description,
-            actor=make_actor(user, roles, scopes),
+            actor=actor,
         ),
     )
     out(c, v.to_dict(), c.t(f"已录入问题 {v.code}（{v.state_label.zh}）", f"added issue {v.code} ({v.state_label.en})"))
@@ -600,16 +628,14 @@ def issue_list(
     owner: str | None,
     limit: int,
     offset: int,
-    user: str,
-    roles: tuple[str, ...],
-    scopes: tuple[str, ...],
+    actor: Actor,
 ) -> None:
     """Issues inside your scope, filtered / 问题列表。"""
     eng = c.engine()
     vs = run(
         c,
         lambda: eng.issues(
-            make_actor(user, roles, scopes),
+            actor,
             round_code=round_code,
             states=states or None,
             categories=categories or None,
@@ -666,10 +692,14 @@ def _clip(s: str, n: int) -> str:
 @actor_options(("admin",))
 @json_flag
 @pass_ctx
-def issue_show(c: Ctx, code: str, user: str, roles: tuple[str, ...], scopes: tuple[str, ...]) -> None:
+def issue_show(
+    c: Ctx,
+    code: str,
+    actor: Actor,
+) -> None:
     """One issue: measures, evidence, sign-offs, and what can happen next / 问题详情。"""
     eng = c.engine()
-    v = run(c, lambda: eng.issue(code, make_actor(user, roles, scopes)))
+    v = run(c, lambda: eng.issue(code, actor))
 
     def text() -> None:
         click.echo(f"{v.code}  {v.title}")
@@ -728,7 +758,7 @@ def issue_show(c: Ctx, code: str, user: str, roles: tuple[str, ...], scopes: tup
             click.echo("\n" + c.t("长效机制", "long-term mechanisms"))
             for m in v.mechanisms:
                 click.echo(f"  {m['title']} {m['reference']}")
-        click.echo("\n" + c.t(f"下一步（以 {user} 的身份）", f"next steps (as {user})"))
+        click.echo("\n" + c.t(f"下一步（以 {actor.id} 的身份）", f"next steps (as {actor.id})"))
         for t in v.triggers:
             mark = click.style("✓", fg="green") if t.available else click.style("✗", fg="red")
             req = (
@@ -765,17 +795,13 @@ def measure_add(
     owner: str | None,
     due_date: str | None,
     target: str | None,
-    user: str,
-    roles: tuple[str, ...],
-    scopes: tuple[str, ...],
+    actor: Actor,
 ) -> None:
     """Add a measure to an issue / 添加整改措施。"""
     eng = c.engine()
     no = run(
         c,
-        lambda: eng.add_measure(
-            code, text, owner=owner, due_date=due_date, target=target, actor=make_actor(user, roles, scopes)
-        ),
+        lambda: eng.add_measure(code, text, owner=owner, due_date=due_date, target=target, actor=actor),
     )
     out(c, {"issue": code, "no": no}, c.t(f"问题 {code} 已添加措施 {no}", f"added measure {no} to {code}"))
 
@@ -788,11 +814,15 @@ def measure_add(
 @json_flag
 @pass_ctx
 def measure_done(
-    c: Ctx, code: str, no: int, comment: str | None, user: str, roles: tuple[str, ...], scopes: tuple[str, ...]
+    c: Ctx,
+    code: str,
+    no: int,
+    comment: str | None,
+    actor: Actor,
 ) -> None:
     """Mark a measure done / 措施完成。"""
     eng = c.engine()
-    run(c, lambda: eng.complete_measure(code, no, comment=comment, actor=make_actor(user, roles, scopes)))
+    run(c, lambda: eng.complete_measure(code, no, comment=comment, actor=actor))
     out(
         c,
         {"issue": code, "no": no, "done": True},
@@ -821,17 +851,13 @@ def evidence_add(
     sha256: str,
     note: str,
     measure_no: int | None,
-    user: str,
-    roles: tuple[str, ...],
-    scopes: tuple[str, ...],
+    actor: Actor,
 ) -> None:
     """Attach evidence to an issue / 上传佐证材料（登记地址与哈希）。"""
     eng = c.engine()
     run(
         c,
-        lambda: eng.add_evidence(
-            code, uri, sha256, note=note, measure_no=measure_no, actor=make_actor(user, roles, scopes)
-        ),
+        lambda: eng.add_evidence(code, uri, sha256, note=note, measure_no=measure_no, actor=actor),
     )
     out(c, {"issue": code, "uri": uri}, c.t(f"问题 {code} 已登记佐证材料", f"evidence attached to {code}"))
 
@@ -874,17 +900,13 @@ def mechanism_add(
     title: str,
     reference: str,
     adopted_on: str | None,
-    user: str,
-    roles: tuple[str, ...],
-    scopes: tuple[str, ...],
+    actor: Actor,
 ) -> None:
     """Record a rule or institution adopted / 登记长效机制。"""
     eng = c.engine()
     run(
         c,
-        lambda: eng.add_mechanism(
-            code, title, reference=reference, adopted_on=adopted_on, actor=make_actor(user, roles, scopes)
-        ),
+        lambda: eng.add_mechanism(code, title, reference=reference, adopted_on=adopted_on, actor=actor),
     )
     out(c, {"issue": code, "title": title}, c.t(f"问题 {code} 已登记长效机制", f"mechanism recorded for {code}"))
 
@@ -943,10 +965,15 @@ def _wf_of(eng: Engine, code: str) -> tuple[str, int]:
 @actor_options(("admin",))
 @json_flag
 @pass_ctx
-def history(c: Ctx, code: str, verify: bool, user: str, roles: tuple[str, ...], scopes: tuple[str, ...]) -> None:
+def history(
+    c: Ctx,
+    code: str,
+    verify: bool,
+    actor: Actor,
+) -> None:
     """Every action on an issue, oldest first / 操作历史。"""
     eng = c.engine()
-    actor = make_actor(user, roles, scopes)
+    actor = actor
     evs = run(c, lambda: eng.history(code, actor))
     rep = run(c, lambda: eng.verify(code, actor)) if verify else None
     data: dict[str, Any] = {"issue": code, "events": evs}
