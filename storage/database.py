@@ -77,6 +77,8 @@ class Database:
         if conn is None or conn.closed or conn.invalidated:
             conn = self._local.conn = self.engine.connect()
         raw = conn.connection.driver_connection
+        if raw.in_transaction:  # left open by a failed commit: never carry it into this call
+            raw.rollback()
         raw.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
         try:
             yield conn

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.types import Date, TypeEngine
 
@@ -101,7 +102,11 @@ class Prepared:
             args = {k: (c.binds[k](v) if k in c.binds else v) for k, v in params.items()}
         else:
             args = params
-        return c, driver(conn).execute(c.sql, args)
+        try:
+            return c, driver(conn).execute(c.sql, args)
+        except conn.dialect.loaded_dbapi.Error as exc:
+            # the same exception types (IntegrityError, OperationalError …) SQLAlchemy raises
+            raise DBAPIError.instance(c.sql, args, exc, conn.dialect.loaded_dbapi.Error) from exc
 
     def rowcount(self, conn: Connection, params: Mapping[str, Any]) -> int:
         _, cur = self._execute(conn, params)

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+
 from zhenggai import Actor, Engine, FixedClock
 
 PG_URL = os.environ.get("ZHENGGAI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")

@@ -6,6 +6,7 @@ import threading
 
 import pytest
 from storyhelpers import add, planned
+
 from zhenggai import ConcurrentUpdate, Engine, Refused
 from zhenggai.engine.errors import InvalidInput
 
@@ -85,3 +86,21 @@ def test_concurrent_retries_of_one_request_apply_it_once(engine: Engine, cast, r
     assert all(not isinstance(r, Exception) for r in results), results
     assert sum(1 for r in results if not r.replayed) == 1
     assert [e["trigger"] for e in engine.history("P1", cast.office)].count("escalate") == 1
+
+
+def test_storage_errors_on_the_fast_path_surface_as_sqlalchemy_errors(engine: Engine, cast, round_):
+    """A unique violation on a prepared statement is the same IntegrityError SQLAlchemy raises,
+    so callers (and the engine's retry logic) need to know only one family of errors."""
+    from sqlalchemy.exc import IntegrityError
+
+    from zhenggai.storage.repository import Repository
+
+    add(engine, cast, "P1")
+    with pytest.raises(IntegrityError), engine.db.write() as conn:
+        repo = Repository(conn)
+        row = repo.issue("P1")
+        first = repo.events(row.id)[0]
+        values = {k: getattr(first, k) for k in first._fields if k != "id"}
+        repo.insert_event(**values)  # the same (issue_id, seq) again
+    assert len(engine.history("P1", cast.office)) == 1
+    engine.add_measure("P1", "之后照常", owner="li", due_date="2026-05-01", actor=cast.owner)  # nothing left open

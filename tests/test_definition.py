@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from zhenggai import WorkflowInvalid, load_definition, parse_definition
 from zhenggai.engine.definition import builtin, builtin_path
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from storyhelpers import SHA, add, planned, reviewed, self_checked, started
+
 from zhenggai import Actor, Engine, Refused
 from zhenggai.engine.errors import Forbidden, InvalidInput, NotFound
 
