@@ -255,7 +255,16 @@ TOP_KEYS = {
 
 #: edits other than transitions, and who may make them (declared under ``actions:``)
 EDIT_ACTIONS = frozenset(
-    {"open_round", "add_issue", "add_measure", "complete_measure", "add_evidence", "sign_off", "add_mechanism"}
+    {
+        "open_round",
+        "add_issue",
+        "add_measure",
+        "complete_measure",
+        "add_evidence",
+        "sign_off",
+        "add_mechanism",
+        "assign",
+    }
 )
 
 

@@ -189,6 +189,7 @@ class SignedOffParams:
     role: str
     when: Condition | None
     label: Text
+    any_stage: bool = False
 
 
 def signed_off_param(raw: Any, vocab: Vocabulary) -> SignedOffParams:
@@ -198,12 +199,15 @@ def signed_off_param(raw: Any, vocab: Vocabulary) -> SignedOffParams:
         return SignedOffParams(role, None, vocab.label(role))
     if raw is None:
         raise ParamError(Text("需要指明签字角色", "name the role that must sign off"))
-    m = _mapping(raw, {"role", "when"}, {"role"})
+    m = _mapping(raw, {"role", "when", "stage"}, {"role"})
     if not isinstance(m["role"], str):
         raise ParamError(Text("role 应为一个角色名", "role must be one role name"))
     (role,) = _names(m["role"], vocab.roles, _ROLE)
     when = condition_param(m["when"], vocab) if "when" in m else None
-    return SignedOffParams(role, when, vocab.label(role))
+    stage = m.get("stage", "current")
+    if stage not in ("current", "any"):
+        raise ParamError(Text("stage 只能是 current 或 any", "stage must be current or any"))
+    return SignedOffParams(role, when, vocab.label(role), stage == "any")
 
 
 @dataclass(frozen=True)
@@ -315,13 +319,18 @@ def evidence_attached(issue: IssueFacts, ctx: GuardContext, params: int) -> Reas
 @guards.register("signed_off", params=signed_off_param, needs=["signoffs"])
 def signed_off(issue: IssueFacts, ctx: GuardContext, params: SignedOffParams) -> Reason:
     """Someone in ``role`` has signed off on the issue in its current state (since it last
-    entered it, so a sign-off before a send-back does not count again)."""
+    entered it, so a sign-off before a send-back does not count again); with
+    ``stage: any``, at any stage so far."""
     if params.when is not None and not params.when.holds(issue):
         return None
     for s in issue.signoffs or ():
-        if s.role == params.role and s.stage_seq == issue.state_seq:
+        if s.role == params.role and (params.any_stage or s.stage_seq == issue.state_seq):
             return None
     who = params.label
+    if params.any_stage:
+        return Text(
+            f"{who.zh}（{params.role}）尚未签字确认过整改方案", f"the {who.en} ({params.role}) has never signed off"
+        )
     return Text(
         f"需要{who.zh}（{params.role}）在当前环节签字确认",
         f"needs a sign-off by the {who.en} ({params.role}) at this stage",

@@ -11,7 +11,7 @@ a machine holds).  Nothing here touches the database.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from transitions import EventData, Machine, MachineError
@@ -131,6 +131,20 @@ class WorkflowMachine:
         if not moved:
             return Outcome(False, facts.state, None, t, tuple(token.reasons))
         return Outcome(True, facts.state, token.state, t, ())
+
+    def choose_role(self, t: TransitionDef, facts: IssueFacts, ctx: GuardContext) -> tuple[str, list[tuple[str, Text]]]:
+        """The role to act in when the caller named none: of the actor's roles this transition
+        allows, the first whose rules all pass, else the one with the fewest reasons against."""
+        candidates = [r for r in sorted(ctx.actor.roles) if r in t.roles] or sorted(ctx.actor.roles) or [ctx.role]
+        best: tuple[str, list[tuple[str, Text]]] | None = None
+        for r in candidates:
+            reasons = check_rules(t, _Token(facts.state, facts, replace(ctx, role=r), self.holders))
+            if not reasons:
+                return r, []
+            if best is None or len(reasons) < len(best[1]):
+                best = (r, reasons)
+        assert best is not None
+        return best
 
     def _not_here(self, trigger: str, state: str) -> Text:
         d = self.definition

@@ -13,7 +13,7 @@ import json
 import re
 import threading
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,7 @@ from .errors import ConcurrentUpdate, Forbidden, InvalidInput, NotFound, Refused
 from .escalation import next_check
 from .facts import GuardContext, IssueFacts, MeasureFacts, RoundFacts, SignoffFacts
 from .history import GENESIS, ChainReport, event_hash, verify_chain
-from .machine import Outcome, check_rules, machine_for
+from .machine import Outcome, machine_for
 
 SOURCES = {
     "inspection": Text("巡视", "inspection"),
@@ -787,7 +787,7 @@ class Engine:
                 with self.db.read() as conn:
                     prior = Repository(conn).event_by_request(request_id)
                 if prior is not None:
-                    return self._replayed(prior, code, trigger)
+                    return self._replayed(prior, code, trigger, actor)
             raise ConcurrentUpdate(
                 Text(f"问题 {code} 正被他人同时修改，请重试", f"issue {code} was changed concurrently; retry")
             ) from None
@@ -810,7 +810,7 @@ class Engine:
                 # looked up under the issue's lock, so a concurrent twin has either committed or waits
                 prior = repo.event_by_request(request_id)
                 if prior is not None:
-                    return self._replayed(prior, code, trigger)
+                    return self._replayed(prior, code, trigger, actor)
             if expected_version is not None and row.version != expected_version:
                 raise ConcurrentUpdate(
                     Text(
@@ -821,10 +821,14 @@ class Engine:
                 )
             d = self._definition(repo, row.workflow_id)
             t = d.transition(trigger, row.state)
-            role = role or self._pick_role(d, trigger, row.state, actor)
             facts = self._facts(repo, row, t.needs if t else frozenset())
-            ctx = GuardContext(actor, role, trigger, row.state, now, local_date(now, row.round_tz), comment)
-            outcome: Outcome = machine_for(d).fire(trigger, facts, ctx)
+            machine = machine_for(d)
+            ctx = GuardContext(actor, role or "-", trigger, row.state, now, local_date(now, row.round_tz), comment)
+            if role is None and t is not None:
+                ctx = replace(ctx, role=machine.choose_role(t, facts, ctx)[0])
+            elif role is None:
+                ctx = replace(ctx, role=min(actor.roles, default="-"))
+            outcome: Outcome = machine.fire(trigger, facts, ctx)
             if not outcome.ok:
                 label = t.label if t else Text(trigger, trigger)
                 raise Refused(
@@ -852,7 +856,7 @@ class Engine:
                 row,
                 "transition",
                 actor,
-                role,
+                ctx.role,
                 now,
                 comment=comment,
                 trigger=trigger,
@@ -863,24 +867,18 @@ class Engine:
             )
             return FireResult(code, trigger, row.state, dest, seq, row.version + 1)
 
-    def _replayed(self, prior: Any, code: str, trigger: str) -> FireResult:
-        if prior.issue_code != code or prior.trigger != trigger:
+    def _replayed(self, prior: Any, code: str, trigger: str, actor: Actor) -> FireResult:
+        """The first answer to a retried request — only for the same actor, issue and trigger."""
+        if prior.issue_code != code or prior.trigger != trigger or prior.actor_id != actor.id:
             raise InvalidInput(
                 Text(
-                    f"请求号已用于 {prior.issue_code} 的 {prior.trigger}",
-                    f"request id was already used for {prior.trigger} on {prior.issue_code}",
+                    f"请求号已被 {prior.actor_id} 用于 {prior.issue_code} 的 {prior.trigger}",
+                    f"request id was already used by {prior.actor_id} for {prior.trigger} on {prior.issue_code}",
                 ),
                 field="request_id",
             )
-        return FireResult(code, trigger, prior.from_state, prior.to_state, prior.seq, -1, replayed=True)
-
-    def _pick_role(self, d: WorkflowDefinition, trigger: str, state: str, actor: Actor) -> str:
-        t = d.transition(trigger, state)
-        if t is not None:
-            for r in sorted(actor.roles):
-                if r in t.roles:
-                    return r
-        return sorted(actor.roles)[0] if actor.roles else "-"
+        # every write bumps version and seq together, so the version after that event was its seq
+        return FireResult(code, trigger, prior.from_state, prior.to_state, prior.seq, prior.seq, replayed=True)
 
     def _facts(self, repo: Repository, row: Any, needs: frozenset[str]) -> IssueFacts:
         kw: dict[str, Any] = {}
@@ -1068,8 +1066,6 @@ class Engine:
         )
 
     def _options(self, repo: Repository, row: Any, d: WorkflowDefinition, actor: Actor) -> list[TriggerOption]:
-        from .machine import _Token
-
         now = self.clock.now()
         out: list[TriggerOption] = []
         needs: set[str] = set()
@@ -1077,21 +1073,14 @@ class Engine:
         for t in ts:
             needs |= t.needs
         facts = self._facts(repo, row, frozenset(needs))
-        holders = {r.name: r.holder for r in d.roles.values()}
+        machine = machine_for(d)
+        ctx = GuardContext(
+            actor, min(actor.roles, default="-"), "-", row.state, now, local_date(now, row.round_tz), "-"
+        )
         for t in ts:
-            roles = [r for r in sorted(actor.roles) if r in t.roles] or [
-                self._pick_role(d, t.trigger, row.state, actor)
-            ]
-            best: list[tuple[str, Text]] | None = None
-            for r in roles:
-                ctx = GuardContext(actor, r, t.trigger, row.state, now, local_date(now, row.round_tz), "-")
-                reasons = check_rules(t, _Token(row.state, facts, ctx, holders))
-                if best is None or len(reasons) < len(best):
-                    best = reasons
-                if not reasons:
-                    break
+            _, reasons = machine.choose_role(t, facts, replace(ctx, trigger=t.trigger))
             out.append(
-                TriggerOption(t.trigger, t.label, t.dest, not best, sorted(t.roles), sorted(t.require), best or [])
+                TriggerOption(t.trigger, t.label, t.dest, not reasons, sorted(t.roles), sorted(t.require), reasons)
             )
         return out
 

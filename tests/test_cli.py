@@ -110,7 +110,7 @@ def test_workflow_validate_lists_every_error_with_its_line(cli, tmp_path: Path):
     from zhenggai.engine.definition import builtin_path
 
     src = builtin_path("rectification").read_text(encoding="utf-8")
-    broken = src.replace("guards: [measures_done, evidence_attached]", "guards: [measures_finished, evidence_attached]")
+    broken = src.replace("      - measures_done\n", "      - measures_finished\n", 1)
     broken = broken.replace("roles: [reviewer]", "roles: [auditor]")
     path = tmp_path / "broken.yaml"
     path.write_text(broken, encoding="utf-8")
@@ -118,8 +118,8 @@ def test_workflow_validate_lists_every_error_with_its_line(cli, tmp_path: Path):
     assert r.exit_code == 2
     assert "the workflow has 2 errors" in r.output
     lines = src.splitlines()
-    guard_line = next(i for i, line in enumerate(lines, 1) if "guards: [measures_done, evidence_attached]" in line)
-    assert f"{path}:{guard_line}: transitions.submit_self_check.guards[0]: unknown guard measures_finished" in r.output
+    guard_line = next(i for i, line in enumerate(lines, 1) if line == "      - measures_done")
+    assert f"{path}:{guard_line}: transitions.submit_self_check.guards[3]: unknown guard measures_finished" in r.output
     assert "unknown role auditor" in r.output
     ok = cli("workflow", "validate", str(builtin_path("rectification")))
     assert ok.exit_code == 0 and "valid" in ok.output

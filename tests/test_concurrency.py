@@ -104,3 +104,16 @@ def test_storage_errors_on_the_fast_path_surface_as_sqlalchemy_errors(engine: En
         repo.insert_event(**values)  # the same (issue_id, seq) again
     assert len(engine.history("P1", cast.office)) == 1
     engine.add_measure("P1", "之后照常", owner="li", due_date="2026-05-01", actor=cast.owner)  # nothing left open
+
+
+def test_a_request_id_replays_only_for_the_actor_that_sent_it(engine: Engine, cast, round_):
+    from zhenggai import Actor
+
+    planned(engine, cast, "P1")
+    first = engine.fire("P1", "escalate", actor=cast.discipline, request_id="r-1")
+    assert first.version == first.seq == engine.issue("P1", cast.office).version
+    again = engine.fire("P1", "escalate", actor=cast.discipline, request_id="r-1")
+    assert again.version == first.version
+    with pytest.raises(InvalidInput) as exc:
+        engine.fire("P1", "escalate", actor=Actor("x", frozenset({"system"})), request_id="r-1")
+    assert "already used by zhou" in exc.value.text.en

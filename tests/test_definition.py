@@ -30,6 +30,7 @@ GOOD = textwrap.dedent(
       add_evidence: [owner]
       sign_off: [boss]
       add_mechanism: [owner]
+      assign: [boss]
     states:
       open: {zh: 打开, en: Open}
       done: {zh: 完成, en: Done, final: true}
@@ -60,7 +61,12 @@ def test_the_shipped_rectification_workflow_is_valid_and_as_designed():
     assert d.states["closed"].final
     assert set(d.categories) == {"immediate", "phased", "long_term", "constrained", "systemic"}
     close = d.transition("close", "reviewed")
-    assert [g.name for g in close.guards] == ["signed_off", "closable_in_period", "long_term_mechanism"]
+    assert [g.name for g in close.guards] == [
+        "signed_off",
+        "measures_done",
+        "closable_in_period",
+        "long_term_mechanism",
+    ]
     assert close.roles == {"inspection_office"}
     assert d.transition("send_back", "reviewed").require == {"comment"}
     assert d.label("closed").zh == "已销号" and d.label("closed").en == "Closed"
@@ -86,7 +92,7 @@ def test_every_error_is_reported_at_once_with_its_line():
     assert any("trigger finish is defined twice from state open" in r for r in reasons)
     assert any("source state limbo is not defined" in r for r in reasons)
     assert any("destination state nowhere is not defined" in r for r in reasons)
-    assert {line for line, _, _ in found} == {22, 23, 24}  # each error on its own line
+    assert {line for line, _, _ in found} == {23, 24, 25}  # each error on its own line
     assert len(found) == 6  # and no knock-on errors (the states are still reachable)
 
 
@@ -97,9 +103,9 @@ def test_unreachable_states_and_dead_ends_are_refused():
     )
     text += "  - {trigger: park, source: open, dest: stuck, roles: [owner]}\n"
     found = problems(text)
-    assert (21, "states.island", "state island cannot be reached from open") in found
-    assert (21, "states.island", "non-final state island has no way out") in found
-    assert (22, "states.stuck", "non-final state stuck has no way out") in found
+    assert (22, "states.island", "state island cannot be reached from open") in found
+    assert (22, "states.island", "non-final state island has no way out") in found
+    assert (23, "states.stuck", "non-final state stuck has no way out") in found
 
 
 def test_a_missing_or_undefined_initial_state_is_refused():
@@ -168,7 +174,7 @@ def test_load_definition_names_the_file(tmp_path: Path):
     path.write_text(GOOD.replace("dest: done", "dest: finished"), encoding="utf-8")
     with pytest.raises(WorkflowInvalid) as exc:
         load_definition(path)
-    assert str(exc.value).startswith(f"{path}:22: transitions.finish.dest:")
+    assert str(exc.value).startswith(f"{path}:23: transitions.finish.dest:")
     missing = tmp_path / "nope.yaml"
     with pytest.raises(WorkflowInvalid) as exc:
         load_definition(missing)

@@ -128,7 +128,7 @@ def test_a_host_registers_its_own_guard_and_uses_it_in_yaml():
 
     assert "budget_approved" in guards
     src = builtin().source.replace(
-        "guards: [measures_done, evidence_attached]", "guards: [measures_done, evidence_attached, budget_approved]"
+        "      - evidence_attached\n", "      - evidence_attached\n      - budget_approved\n", 1
     )
     d = parse_definition(src)
     assert [g.name for g in d.transition("submit_self_check", "in_progress").guards][-1] == "budget_approved"

@@ -387,3 +387,47 @@ def test_rounds_compute_the_concentrated_period(engine: Engine, cast):
     with pytest.raises(InvalidInput) as exc:
         engine.open_round("R5", title="t", org="省局", feedback_date="2026-11-30", source="rumour", actor=cast.office)
     assert exc.value.details["field"] == "source"
+
+
+# --- no way around the plan ------------------------------------------------------------
+
+
+def test_closing_needs_every_measure_done_even_one_added_late(engine: Engine, cast, round_):
+    reviewed(engine, cast, "P1")
+    engine.add_measure("P1", "评审后补充的措施", owner="li", due_date="2026-05-01", actor=cast.owner)
+    engine.sign_off("P1", "inspection_office", actor=cast.office)
+    with pytest.raises(Refused) as exc:
+        engine.fire("P1", "close", actor=cast.office)
+    assert rules(exc) == ["measures_done"]
+
+
+def test_a_measure_added_after_planning_must_be_complete_before_starting(engine: Engine, cast, round_):
+    planned(engine, cast, "P1", "phased", due="2026-09-30")
+    engine.add_measure("P1", "含糊的措施", actor=cast.owner)
+    engine.sign_off("P1", "unit_lead", actor=cast.lead)
+    with pytest.raises(Refused) as exc:
+        engine.fire("P1", "start", actor=cast.owner)
+    assert rules(exc) == ["measures_complete"]
+    assert "措施2缺少责任人" in reasons_zh(exc)
+
+
+def test_a_supervised_item_cannot_skip_its_plan_or_its_approval(engine: Engine, cast, round_):
+    add(engine, cast, "P1", "immediate")
+    engine.fire("P1", "escalate", actor=cast.discipline)
+    engine.add_measure("P1", "含糊的措施", actor=cast.owner)
+    engine.complete_measure("P1", 1, actor=cast.owner)
+    engine.add_evidence("P1", "oa://f/1", SHA, actor=cast.owner)
+    with pytest.raises(Refused) as exc:
+        engine.fire("P1", "submit_self_check", actor=cast.owner)
+    assert rules(exc) == ["measures_complete", "signed_off"]
+    assert "has never signed off" in reasons_en(exc)
+
+
+def test_someone_with_several_roles_acts_in_the_one_that_fits(engine: Engine, cast, round_):
+    add(engine, cast, "P1")
+    both = Actor("zhao", frozenset({"owner", "unit_lead"}), ("省局",))  # the issue's lead, not its owner
+    engine.add_measure("P1", "措施", owner="li", due_date="2026-05-01", actor=both)
+    view = engine.issue("P1", both)
+    assert {t.trigger: t.available for t in view.triggers}["plan"] is True
+    engine.fire("P1", "plan", actor=both)
+    assert engine.history("P1", cast.office)[-1]["role"] == "unit_lead"
