@@ -567,8 +567,8 @@ def issue() -> None:
 @click.option("--title", required=True, help="The problem as the list states it / 问题")
 @click.option("--category", required=True, help="immediate|phased|long_term|constrained|systemic / 问题类别")
 @click.option("--unit", required=True, help="Responsible unit as an org path / 责任部门, e.g. 省税务局/稽查局")
-@click.option("--owner", help="Named owner (user id) / 责任人")
-@click.option("--lead", help="Responsible leader (user id) / 责任领导")
+@click.option("--owner", required=True, help="Named owner (user id) / 责任人")
+@click.option("--lead", required=True, help="Responsible leader (user id) / 责任领导")
 @click.option("--due", "due_date", help="Deadline / 整改时限 (YYYY-MM-DD)")
 @click.option("--severity", default="normal", show_default=True)
 @click.option("--description", default="")
@@ -685,6 +685,21 @@ def ledger_table(c: Ctx, eng: Engine, vs: Sequence[Any]) -> str:
 
 def _clip(s: str, n: int) -> str:
     return s if len(s) <= n else s[: n - 1] + "…"
+
+
+@issue.command("assign")
+@click.argument("code")
+@click.option("--owner", help="The new owner (user id) / 新责任人")
+@click.option("--lead", help="The new responsible leader (user id) / 新责任领导")
+@click.option("--comment", help="Why / 说明")
+@actor_options(("inspection_office",))
+@json_flag
+@pass_ctx
+def issue_assign(c: Ctx, code: str, owner: str | None, lead: str | None, comment: str | None, actor: Actor) -> None:
+    """Hand an issue to another owner or leader / 调整责任人或责任领导。"""
+    eng = c.engine()
+    run(c, lambda: eng.assign(code, owner=owner, lead=lead, comment=comment, actor=actor))
+    out(c, {"issue": code, "owner": owner, "lead": lead}, c.t(f"问题 {code} 已调整责任人", f"{code} reassigned"))
 
 
 @issue.command("show")

@@ -170,7 +170,7 @@ def _need_text(value: Any, fld: str, *, limit: int = MAX_TEXT, required: bool = 
         return ""
     if not isinstance(value, str):
         raise InvalidInput(Text(f"{fld} 应为文本", f"{fld} must be text"), field=fld)
-    value = value.strip()
+    value = value.replace("\r\n", "\n").replace("\r", "\n").strip()  # form text arrives with CRLF
     if len(value) > limit:
         raise InvalidInput(
             Text(f"{fld} 过长：{len(value)} 字，上限 {limit}", f"{fld} is too long: {len(value)} > {limit}"), field=fld
@@ -178,6 +178,17 @@ def _need_text(value: Any, fld: str, *, limit: int = MAX_TEXT, required: bool = 
     if any(ord(ch) < 32 and ch not in "\n\t" for ch in value):
         raise InvalidInput(Text(f"{fld} 含有控制字符", f"{fld} contains control characters"), field=fld)
     return value
+
+
+def _need_unit(value: Any) -> str:
+    """An org path, stored normalised (``/省局 / 财务处/`` is ``省局/财务处``) so that scope
+    checks in SQL and in Python agree."""
+    text = _need_text(value, "unit")
+    parts = [p.strip() for p in text.split("/")]
+    path = "/".join(p for p in parts if p)
+    if not path:
+        raise InvalidInput(Text("责任部门不能为空", "unit must not be empty"), field="unit")
+    return path
 
 
 def _need_code(value: Any, fld: str) -> str:
@@ -438,9 +449,9 @@ class Engine:
         title: str,
         category: str,
         unit: str,
+        owner: str,
+        lead: str,
         actor: Actor,
-        owner: str | None = None,
-        lead: str | None = None,
         due_date: date | str | None = None,
         severity: str = "normal",
         description: str = "",
@@ -448,10 +459,12 @@ class Engine:
         """Record a problem from the list; it starts in the workflow's initial state."""
         code = _need_code(code, "code")
         title = _need_text(title, "title")
-        unit = _need_text(unit, "unit")
+        category = _need_text(category, "category", limit=64)
+        severity = _need_text(severity, "severity", limit=64)
+        unit = _need_unit(unit)
         description = _need_text(description, "description", limit=MAX_LONG_TEXT, required=False)
-        owner = _need_text(owner, "owner", limit=128, required=False) or None
-        lead = _need_text(lead, "lead", limit=128, required=False) or None
+        owner = _need_text(owner, "owner", limit=128)  # every problem has a named owner (专人负责)
+        lead = _need_text(lead, "lead", limit=128)  # and a responsible leader (责任领导)
         due = _need_date(due_date, "due_date")
         if not actor.covers(unit):
             raise Forbidden(
@@ -668,6 +681,27 @@ class Engine:
             return "signed_off", {"role": role, "state": row.state}
 
         self._edit(code, actor, "sign_off", apply, role=role, comment=comment)
+
+    def assign(
+        self, code: str, *, actor: Actor, owner: str | None = None, lead: str | None = None, comment: str | None = None
+    ) -> None:
+        """Hand an issue to another owner or leader (staff change); recorded like every edit."""
+        new_owner = _need_text(owner, "owner", limit=128, required=False) or None
+        new_lead = _need_text(lead, "lead", limit=128, required=False) or None
+        if new_owner is None and new_lead is None:
+            raise InvalidInput(Text("请指定新的责任人或责任领导", "name a new owner or lead"), field="owner")
+        comment = _need_text(comment, "comment", limit=MAX_LONG_TEXT, required=False) or None
+
+        def apply(repo: Repository, row: Any, d: WorkflowDefinition) -> tuple[str, dict[str, Any]]:
+            changes = {
+                k: v for k, v in (("owner", new_owner), ("lead", new_lead)) if v is not None and v != getattr(row, k)
+            }
+            if not changes:
+                raise InvalidInput(Text("没有任何变化", "nothing would change"), field="owner")
+            repo.set_people(row.id, **changes)
+            return "assigned", {k: {"from": getattr(row, k), "to": v} for k, v in changes.items()}
+
+        self._edit(code, actor, "assign", apply, comment=comment)
 
     def add_mechanism(
         self, code: str, title: str, *, actor: Actor, reference: str = "", adopted_on: date | str | None = None

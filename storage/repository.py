@@ -184,6 +184,10 @@ class Repository:
         if stmt.rowcount(self.conn, params) != 1:
             raise StaleVersion()
 
+    def set_people(self, issue_id: int, **values: Any) -> None:
+        """Owner and lead only; the version check is done by the event's update_issue."""
+        self.conn.execute(update(issues).where(issues.c.id == issue_id).values(**values))
+
     # --- parts guards read --------------------------------------------------------------
 
     def measures(self, issue_id: int) -> Sequence[Row[Any]]:

@@ -21,7 +21,9 @@ def test_migrations_build_exactly_the_models_schema(db_url: str):
 
 
 def test_init_is_repeatable_and_keeps_data(engine: Engine, cast, round_):
-    engine.add_issue("R1", "P1", title="t", category="immediate", unit="省局", actor=cast.office)
+    engine.add_issue(
+        "R1", "P1", title="t", category="immediate", unit="省局", owner="li", lead="zhao", actor=cast.office
+    )
     engine.init()
     assert [v.code for v in engine.issues(cast.office)] == ["P1"]
     assert len(engine.workflows()) == 1

@@ -338,35 +338,79 @@ def test_closed_items_cannot_be_edited(engine: Engine, cast, round_):
 # --- bad input -------------------------------------------------------------------------
 
 
-def test_bad_input_names_the_field_and_stores_nothing(engine: Engine, cast, round_):
+GOOD_ISSUE = dict(
+    title="问题", category="immediate", unit="省局/财务处", owner="li", lead="zhao", due_date="2026-05-01"
+)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"category": "urgent"}, "category"),
+        ({"category": ["immediate"]}, "category"),
+        ({"severity": "fatal"}, "severity"),
+        ({"code": "P 1"}, "code"),
+        ({"code": ""}, "code"),
+        ({"due_date": "2026-13-01"}, "due_date"),
+        ({"due_date": "2026-01-01"}, "due_date"),  # before the feedback date
+        ({"owner": ""}, "owner"),
+        ({"owner": None}, "owner"),
+        ({"lead": "  "}, "lead"),
+        ({"unit": " / "}, "unit"),
+        ({"title": "x" * 501}, "title"),
+        ({"title": "bell\x07"}, "title"),
+        ({"owner": "x" * 129}, "owner"),
+    ],
+)
+def test_bad_input_names_the_field_and_stores_nothing(engine: Engine, cast, round_, change, field):
+    values = {"code": "P1", **GOOD_ISSUE, **change}
+    code = values.pop("code")
     with pytest.raises(InvalidInput) as exc:
-        engine.add_issue("R1", "P1", title="x", category="urgent", unit="省局/财务处", actor=cast.office)
-    assert exc.value.details["field"] == "category"
-    with pytest.raises(InvalidInput) as exc:
-        engine.add_issue("R1", "P 1", title="x", category="immediate", unit="省局/财务处", actor=cast.office)
-    assert exc.value.details["field"] == "code"
-    with pytest.raises(InvalidInput) as exc:
-        engine.add_issue(
-            "R1", "P1", title="x", category="immediate", unit="省局", due_date="2026-13-01", actor=cast.office
-        )
-    assert exc.value.details["field"] == "due_date"
-    with pytest.raises(NotFound):
-        engine.add_issue("R9", "P1", title="x", category="immediate", unit="省局", actor=cast.office)
+        engine.add_issue("R1", code, actor=cast.office, **values)
+    assert exc.value.details["field"] == field
     assert engine.issues(cast.office) == []
+
+
+def test_unknown_round_duplicate_code_and_bad_evidence_are_refused(engine: Engine, cast, round_):
+    with pytest.raises(NotFound):
+        engine.add_issue("R9", "P1", actor=cast.office, **GOOD_ISSUE)
     add(engine, cast, "P1")
     with pytest.raises(InvalidInput) as exc:
         add(engine, cast, "P1")
     assert "already exists" in exc.value.text.en
-    with pytest.raises(InvalidInput) as exc:
-        engine.add_evidence("P1", "file:///etc/passwd", SHA, actor=cast.owner)
-    assert exc.value.details["field"] == "uri"
-    with pytest.raises(InvalidInput) as exc:
-        engine.add_evidence("P1", "oa://files/../../etc", SHA, actor=cast.owner)
-    assert exc.value.details["field"] == "uri"
+    for uri in ["file:///etc/passwd", "oa://files/../../etc", "javascript:alert(1)", "oa://" + "x" * 2100]:
+        with pytest.raises(InvalidInput) as exc:
+            engine.add_evidence("P1", uri, SHA, actor=cast.owner)
+        assert exc.value.details["field"] == "uri"
     with pytest.raises(InvalidInput) as exc:
         engine.add_evidence("P1", "oa://files/1", "not-a-hash", actor=cast.owner)
     assert exc.value.details["field"] == "sha256"
     assert len(engine.history("P1", cast.office)) == 1
+
+
+def test_multi_line_text_from_a_browser_form_is_accepted(engine: Engine, cast, round_):
+    add(engine, cast, "P1")
+    engine.add_measure("P1", "第一步\r\n第二步", owner="li", due_date="2026-05-01", actor=cast.owner)
+    assert engine.issue("P1", cast.office).measures[0]["text"] == "第一步\n第二步"
+
+
+def test_units_are_stored_as_clean_paths_so_lists_and_reads_agree(engine: Engine, cast, round_):
+    engine.add_issue("R1", "P1", actor=cast.office, **{**GOOD_ISSUE, "unit": "/省局 / 财务处/"})
+    assert engine.issue("P1", cast.owner).unit == "省局/财务处"
+    assert [v.code for v in engine.issues(cast.owner)] == ["P1"]
+
+
+def test_an_issue_is_handed_to_a_new_owner(engine: Engine, cast, round_):
+    add(engine, cast, "P1")
+    with pytest.raises(Refused):
+        engine.assign("P1", owner="wu", actor=cast.owner)  # an owner cannot hand their issue away
+    engine.assign("P1", owner="wu", actor=cast.office, comment="人员调整")
+    assert engine.issue("P1", cast.office).owner == "wu"
+    with pytest.raises(Refused):
+        engine.add_measure("P1", "措施", owner="li", due_date="2026-05-01", actor=cast.owner)
+    assert engine.history("P1", cast.office)[-1]["data"] == {"owner": {"from": "li", "to": "wu"}}
+    with pytest.raises(InvalidInput):
+        engine.assign("P1", owner="wu", actor=cast.office)
 
 
 def test_rounds_compute_the_concentrated_period(engine: Engine, cast):
