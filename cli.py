@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from .i18n import Text, current_lang
 
@@ -32,6 +33,22 @@ EXIT_CODES = {
     "concurrent_update": 6,
     "not_initialised": 7,
     "history_tampered": 8,
+    "busy": 6,
+    "storage_unavailable": 9,
+}
+
+#: engine field names as the flags a CLI user typed them
+FLAGS = {
+    "due_date": "--due",
+    "period_months": "--months",
+    "period_end": "--period-end",
+    "feedback_date": "--feedback-date",
+    "adopted_on": "--adopted-on",
+    "request_id": "--request-id",
+    "no": "NO",
+    "code": "CODE",
+    "uri": "URI",
+    "text": "TEXT",
 }
 
 
@@ -60,9 +77,24 @@ class Ctx:
                     f"no database file at {url}: run zhenggai init first",
                 ),
             )
-        eng = Engine(url, clock=FixedClock(self.as_of) if self.as_of else None)
+        try:
+            eng = Engine(url, clock=FixedClock(self.as_of) if self.as_of else None)
+        except (ValueError, ArgumentError, NoSuchModuleError) as exc:
+            fail(
+                self,
+                "invalid_input",
+                Text(f"数据库地址不可用：{exc}", f"the database URL is not usable: {exc}"),
+                {"field": "db"},
+            )
         if check_schema:
-            cur, head = eng.db.current_revision(), eng.db.head_revision()
+            try:
+                cur, head = eng.db.current_revision(), eng.db.head_revision()
+            except SQLAlchemyError as exc:
+                fail(
+                    self,
+                    "storage_unavailable",
+                    Text(f"无法连接数据库：{exc.orig or exc}", f"cannot reach the database: {exc.orig or exc}"),
+                )
             if cur != head:
                 what = (
                     Text("数据库尚未初始化", "the database is not initialised")
@@ -81,6 +113,10 @@ class Ctx:
 
 
 def fail(c: Ctx, code: str, text: Text, extra: dict[str, Any] | None = None) -> NoReturn:
+    field = (extra or {}).get("field")
+    if field and not c.json:
+        flag = FLAGS.get(field, "--" + field.replace("_", "-"))
+        text = Text(f"{text.zh}（{flag}）", f"{text.en} ({flag})")
     if c.json:
         click.echo(
             json.dumps({"error": {"code": code, "message": text.to_dict(), **(extra or {})}}, ensure_ascii=False)
@@ -105,6 +141,8 @@ def run(c: Ctx, fn: Callable[[], Any]) -> Any:
         sys.exit(EXIT_CODES["refused"])
     except ZhenggaiError as exc:
         fail(c, exc.code, exc.text, exc.details)
+    except SQLAlchemyError as exc:  # anything the engine did not foresee: a message, not a traceback
+        fail(c, "storage_error", Text(f"数据库错误：{exc}", f"database error: {exc}"))
     except WorkflowInvalid as exc:
         if c.json:
             click.echo(
@@ -116,7 +154,10 @@ def run(c: Ctx, fn: Callable[[], Any]) -> Any:
         else:
             click.echo(
                 click.style(
-                    c.t(f"工作流定义有 {len(exc.problems)} 处错误：", f"the workflow has {len(exc.problems)} errors:"),
+                    c.t(
+                        f"工作流定义有 {len(exc.problems)} 处错误：",
+                        f"the workflow has {len(exc.problems)} error{'s' if len(exc.problems) != 1 else ''}:",
+                    ),
                     fg="red",
                 ),
                 err=True,
@@ -183,7 +224,7 @@ def actor_options(default_roles: tuple[str, ...] = ()) -> Callable[[Callable[...
         def with_actor(*args: Any, **kwargs: Any) -> Any:
             parts = click.get_current_context().meta.get("zhenggai.actor", {})
             roles = parts.get("roles") or default_roles
-            kwargs["actor"] = make_actor(parts.get("user") or "admin", roles, parts.get("scopes") or ())
+            kwargs["actor"] = make_actor(parts.get("user", "admin"), roles, parts.get("scopes") or ())
             return f(*args, **kwargs)
 
         opts = [
@@ -225,7 +266,25 @@ def actor_options(default_roles: tuple[str, ...] = ()) -> Callable[[Callable[...
 def make_actor(user: str, roles: Sequence[str], scopes: Sequence[str]) -> Actor:
     from .engine.actors import ALL_ORGS, Actor
 
-    return Actor(user, frozenset(roles), tuple(scopes) or (ALL_ORGS,))
+    try:
+        return Actor(user, frozenset(roles), tuple(scopes) or (ALL_ORGS,))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--as / --role / --scope") from None
+
+
+def _check_as_of(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from .engine.clock import to_utc
+
+    try:
+        to_utc(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} 不是日期或时间（YYYY-MM-DD[THH:MM]） / is not a date or time (YYYY-MM-DD[THH:MM])",
+            param_hint="--as-of",
+        ) from None
+    return value
 
 
 pass_ctx = click.make_pass_decorator(Ctx)
@@ -241,7 +300,11 @@ pass_ctx = click.make_pass_decorator(Ctx)
     help="Language shown first (default zh) / 显示语言",
 )
 @click.option("--json", "json_", is_flag=True, help="Machine-readable JSON output / 输出 JSON")
-@click.option("--as-of", help="Act as if it were this date or time (YYYY-MM-DD) / 按指定日期运行")
+@click.option(
+    "--as-of",
+    callback=lambda ctx, p, v: _check_as_of(v),
+    help="Act as if it were this date or time (YYYY-MM-DD) / 按指定日期运行",
+)
 @click.version_option(package_name="zhenggai")
 @click.pass_context
 def main(ctx: click.Context, db: str | None, lang: str | None, json_: bool, as_of: str | None) -> None:

@@ -68,3 +68,15 @@ class Refused(ZhenggaiError):
 
 class HistoryTampered(ZhenggaiError):
     code = "history_tampered"
+
+
+class Busy(ZhenggaiError):
+    """Other writers held the database for longer than the wait allows; nothing was written."""
+
+    code = "busy"
+
+
+class StorageUnavailable(ZhenggaiError):
+    """The database cannot be reached or opened."""
+
+    code = "storage_unavailable"

@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -20,10 +21,11 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from ..i18n import Text
-from ..storage.database import Database
+from ..storage.database import Database, DatabaseBusy, DatabaseUnavailable
 from ..storage.repository import Repository, StaleVersion
 from .actors import Actor
 from .clock import DEFAULT_TZ, Clock, SystemClock, local_date
@@ -34,7 +36,7 @@ from .definition import (
     load_definition,
     parse_definition,
 )
-from .errors import ConcurrentUpdate, Forbidden, InvalidInput, NotFound, Refused
+from .errors import Busy, ConcurrentUpdate, Forbidden, InvalidInput, NotFound, Refused, StorageUnavailable
 from .escalation import next_check
 from .facts import GuardContext, IssueFacts, MeasureFacts, RoundFacts, SignoffFacts
 from .history import GENESIS, ChainReport, event_hash, verify_chain
@@ -245,6 +247,30 @@ class Engine:
         self._defs: dict[int, tuple[WorkflowDefinition, str, int]] = {}
         self._defs_lock = threading.Lock()
 
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._storage_errors(), self.db.write() as conn:
+            yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._storage_errors(), self.db.read() as conn:
+            yield conn
+
+    @contextmanager
+    def _storage_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except DatabaseBusy:
+            raise Busy(
+                Text(
+                    "数据库正忙（其他操作长时间占用），未做任何修改，请稍后重试",
+                    "the database is busy (held by other writers); nothing was changed, retry later",
+                )
+            ) from None
+        except DatabaseUnavailable as exc:
+            raise StorageUnavailable(Text(f"无法连接数据库：{exc}", f"cannot reach the database: {exc}")) from None
+
     # --- schema and workflows ----------------------------------------------------------
 
     def init(self, *, deploy_builtin: bool = True) -> str:
@@ -264,7 +290,7 @@ class Engine:
         a changed file must carry a higher ``version`` than the one deployed."""
         d = self.validate_workflow(source, file=file)
         now = self.clock.now()
-        with self.db.write() as conn:
+        with self._write() as conn:
             repo = Repository(conn)
             same = repo.workflow(d.name, d.version)
             if same is not None:
@@ -301,11 +327,11 @@ class Engine:
         return WorkflowInfo(**{**asdict(info), "created": True})
 
     def workflows(self) -> list[WorkflowInfo]:
-        with self.db.read() as conn:
+        with self._read() as conn:
             return [_wf_info(r) for r in Repository(conn).workflow_versions()]
 
     def workflow(self, name: str, version: int | None = None) -> WorkflowDefinition:
-        with self.db.read() as conn:
+        with self._read() as conn:
             row = Repository(conn).workflow(name, version)
         if row is None:
             what = f"{name} v{version}" if version else name
@@ -379,7 +405,7 @@ class Engine:
             raise InvalidInput(Text(f"未知的时区 {tz}", f"unknown time zone {tz}"), field="tz") from None
         if not actor.covers(org):
             raise Forbidden(Text(f"{actor.id} 的组织范围不含 {org}", f"{org} is outside {actor.id}'s org scope"))
-        with self.db.write() as conn:
+        with self._write() as conn:
             repo = Repository(conn)
             wf = repo.workflow(workflow)
             if wf is None:
@@ -408,12 +434,12 @@ class Engine:
             return self._round_dict(repo, repo.round(code))
 
     def rounds(self) -> list[dict[str, Any]]:
-        with self.db.read() as conn:
+        with self._read() as conn:
             repo = Repository(conn)
             return [self._round_dict(repo, r) for r in repo.rounds()]
 
     def round(self, code: str) -> dict[str, Any]:
-        with self.db.read() as conn:
+        with self._read() as conn:
             repo = Repository(conn)
             r = repo.round(code)
             if r is None:
@@ -471,7 +497,7 @@ class Engine:
                 Text(f"单位 {unit} 不在 {actor.id} 的组织范围内", f"unit {unit} is outside {actor.id}'s org scope")
             )
         now = self.clock.now()
-        with self.db.write() as conn:
+        with self._write() as conn:
             repo = Repository(conn)
             r = repo.round(round_code)
             if r is None:
@@ -544,7 +570,7 @@ class Engine:
     def issue(self, code: str, actor: Actor) -> IssueView:
         """An issue with its measures, evidence, sign-offs, mechanisms and, for this actor, each
         trigger from its state: available, or the reasons it is not."""
-        with self.db.read() as conn:
+        with self._read() as conn:
             repo = Repository(conn)
             row = self._visible(repo, code, actor)
             return self._view(repo, row, actor, detail=True)
@@ -567,7 +593,7 @@ class Engine:
                 field="limit",
             )
         prefixes = None if "*" in actor.scope else list(actor.scope)
-        with self.db.read() as conn:
+        with self._read() as conn:
             repo = Repository(conn)
             rows = repo.list_issues(
                 round_code=round_code,
@@ -728,7 +754,7 @@ class Engine:
         self, code: str, actor: Actor, action: str, apply: Any, *, role: str | None = None, comment: str | None = None
     ) -> dict[str, Any]:
         now = self.clock.now()
-        with self.db.write() as conn:
+        with self._write() as conn:
             repo = Repository(conn)
             row = self._visible(repo, code, actor, lock=True)
             d = self._definition(repo, row.workflow_id)
@@ -818,7 +844,7 @@ class Engine:
         except IntegrityError:
             # a concurrent twin with the same request id won the insert; answer with its result
             if request_id is not None:
-                with self.db.read() as conn:
+                with self._read() as conn:
                     prior = Repository(conn).event_by_request(request_id)
                 if prior is not None:
                     return self._replayed(prior, code, trigger, actor)
@@ -837,7 +863,7 @@ class Engine:
         expected_version: int | None,
     ) -> FireResult:
         now = self.clock.now()
-        with self.db.write() as conn:
+        with self._write() as conn:
             repo = Repository(conn)
             row = self._visible(repo, code, actor, lock=True)
             if request_id is not None:
@@ -1119,7 +1145,7 @@ class Engine:
         return out
 
     def history(self, code: str, actor: Actor) -> list[dict[str, Any]]:
-        with self.db.read() as conn:
+        with self._read() as conn:
             repo = Repository(conn)
             row = self._visible(repo, code, actor)
             tz = ZoneInfo(row.round_tz)
@@ -1144,7 +1170,7 @@ class Engine:
 
     def verify(self, code: str, actor: Actor) -> ChainReport:
         """Recompute the issue's hash chain and check its head and state against the issue row."""
-        with self.db.read() as conn:
+        with self._read() as conn:
             repo = Repository(conn)
             row = self._visible(repo, code, actor)
             return verify_chain(code, repo.events(row.id), head_hash=row.last_hash, head_seq=row.seq, state=row.state)

@@ -10,6 +10,7 @@ the last few, never corrupt the file).  On PostgreSQL rows are locked with ``FOR
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,8 @@ from typing import Any
 from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.engine import Engine as SAEngine
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import OperationalError as SAOperationalError
 
 DEFAULT_URL = "sqlite:///zhenggai.db"
 ENV_VAR = "ZHENGGAI_DB"
@@ -36,12 +39,39 @@ def resolve_url(url: str | None = None) -> str:
     return u.render_as_string(hide_password=False)
 
 
+class DatabaseBusy(Exception):
+    """The database stayed locked by other writers for longer than the busy timeout."""
+
+
+class DatabaseUnavailable(Exception):
+    """The database could not be reached or opened."""
+
+
+def _translate(exc: BaseException) -> BaseException | None:
+    """Storage failures a caller can act on, as our own exceptions; None for anything else."""
+    orig = getattr(exc, "orig", exc)
+    text = str(orig).lower()
+    name = type(orig).__name__
+    if "database is locked" in text or "database is busy" in text or name in ("LockNotAvailable", "DeadlockDetected"):
+        return DatabaseBusy(str(orig))
+    unreachable = ("connection", "unable to open", "could not", "no such host", "refused", "timeout")
+    if (isinstance(exc, SAOperationalError) or name == "OperationalError") and any(w in text for w in unreachable):
+        return DatabaseUnavailable(str(orig))
+    return None
+
+
 class Database:
     def __init__(self, url: str | None = None, **engine_kwargs: Any) -> None:
         self.url = resolve_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
+        if self.is_sqlite and make_url(self.url).database in (None, "", ":memory:"):
+            raise ValueError(
+                "an in-memory SQLite database vanishes between connections; give a file path instead "
+                "(内存数据库在连接之间不保留数据，请指定文件路径)"
+            )
         if self.is_sqlite:
-            engine_kwargs.setdefault("connect_args", {}).setdefault("timeout", 30)
+            if "timeout" not in make_url(self.url).query:  # how long a writer waits for the lock
+                engine_kwargs.setdefault("connect_args", {}).setdefault("timeout", 30)
             # one connection per thread is kept (see _transaction), so never make a thread wait
             engine_kwargs.setdefault("max_overflow", -1)
         else:
@@ -49,7 +79,7 @@ class Database:
         self._local = threading.local()
         self.engine: SAEngine = create_engine(self.url, **engine_kwargs)
         if self.is_sqlite:
-            _sqlite_setup(self.engine, self._local)
+            _sqlite_setup(self.engine)
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -64,6 +94,17 @@ class Database:
 
     @contextmanager
     def _transaction(self, *, immediate: bool) -> Iterator[Connection]:
+        try:
+            with self._transaction_raw(immediate=immediate) as conn:
+                yield conn
+        except (SAOperationalError, sqlite3.OperationalError, DBAPIError) as exc:
+            mapped = _translate(exc)
+            if mapped is None:
+                raise
+            raise mapped from exc
+
+    @contextmanager
+    def _transaction_raw(self, *, immediate: bool) -> Iterator[Connection]:
         if not self.is_sqlite:
             with self.engine.connect() as conn, conn.begin():
                 yield conn
@@ -131,14 +172,13 @@ class Database:
         return ScriptDirectory.from_config(self.alembic_config()).get_current_head() or ""
 
 
-def _sqlite_setup(engine: SAEngine, local: threading.local) -> None:
+def _sqlite_setup(engine: SAEngine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, record: Any) -> None:
         # let SQLAlchemy's begin event issue BEGIN itself (pysqlite's own handling is off)
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
         if cur.execute("PRAGMA journal_mode").fetchone()[0].lower() not in ("wal", "memory"):
             cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
@@ -149,4 +189,4 @@ def _sqlite_setup(engine: SAEngine, local: threading.local) -> None:
         # straight on the driver connection; a transaction _transaction opened is joined
         raw = conn.connection.driver_connection
         if not raw.in_transaction:
-            raw.execute("BEGIN IMMEDIATE" if getattr(local, "immediate", True) else "BEGIN")
+            raw.execute("BEGIN")  # a read, or Alembic: SQLite takes the write lock when it needs it

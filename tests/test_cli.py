@@ -170,3 +170,17 @@ def test_the_installed_command_starts_fast_and_helps(tmp_path: Path):
     assert r.returncode == 0 and "zhenggai demo" in r.stdout
     r = subprocess.run([str(exe), "fire", "--help"], capture_output=True, text=True, timeout=60)
     assert "--request-id" in r.stdout
+
+
+def test_bad_global_options_are_named_not_tracebacks(cli, tmp_path: Path):
+    cli("init")
+    r = cli("--as-of", "2026-13-01", "issue", "list")
+    assert r.exit_code == 2 and "--as-of" in r.output
+    r = CliRunner().invoke(main, ["--db", "foo://x", "issue", "list"])
+    assert r.exit_code == 2 and "--db" in r.output and "Traceback" not in r.output
+    r = CliRunner().invoke(main, ["--db", "postgresql://x@127.0.0.1:1/y?connect_timeout=2", "issue", "list"])
+    assert r.exit_code == 9 and "cannot reach the database" in r.output
+    r = cli("issue", "list", "--as", "")
+    assert r.exit_code == 2 and "actor id must not be empty" in r.output
+    r = cli("round", "open", "R1", "--title", "t", "--org", "o", "--feedback-date", "2026-03-01", "--months", "99")
+    assert r.exit_code == 2 and "(--months)" in r.output

@@ -230,3 +230,8 @@ def test_any_value_in_any_top_level_key_is_refused_cleanly(key, value):
         parse_definition(yaml.safe_dump(doc, allow_unicode=True))
     except WorkflowInvalid as exc:
         assert exc.problems and all(p.line >= 0 and p.reason.zh and p.reason.en for p in exc.problems)
+
+
+def test_an_edit_the_workflow_does_not_declare_is_open_to_nobody():
+    d = parse_definition(GOOD.replace("  assign: [boss]\n", ""))
+    assert "assign" not in d.actions  # a workflow deployed before `assign` existed still loads
