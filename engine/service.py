@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..i18n import Text
 from ..storage.database import Database, DatabaseBusy, DatabaseUnavailable
-from ..storage.repository import Repository, StaleVersion
+from ..storage.repository import Duplicate, Repository, StaleVersion
 from .actors import Actor
 from .clock import DEFAULT_TZ, Clock, SystemClock, local_date
 from .definition import (
@@ -275,7 +275,8 @@ class Engine:
 
     def init(self, *, deploy_builtin: bool = True) -> str:
         """Create or upgrade the schema, and deploy the shipped rectification workflow."""
-        rev = self.db.upgrade()
+        with self._storage_errors():
+            rev = self.db.upgrade()
         if deploy_builtin:
             self.deploy_workflow(builtin_path("rectification"), actor_id="system")
         return rev
@@ -285,10 +286,25 @@ class Engine:
             return load_definition(source)
         return parse_definition(source, file or "<workflow>")
 
+    @staticmethod
+    def _insert_once(insert: Any, exists: Text, **values: Any) -> int:
+        """Insert a uniquely keyed row; a twin inserted concurrently is the same refusal as one
+        found by the check before (on PostgreSQL two transactions can both pass that check)."""
+        try:
+            return int(insert(**values))
+        except Duplicate:
+            raise InvalidInput(exists, field="code") from None
+
     def deploy_workflow(self, source: str | Path, *, actor_id: str = "admin", file: str | None = None) -> WorkflowInfo:
         """Validate and store a workflow version.  Deploying identical content again is a no-op;
         a changed file must carry a higher ``version`` than the one deployed."""
         d = self.validate_workflow(source, file=file)
+        try:
+            return self._deploy(d, actor_id)
+        except Duplicate:  # deployed concurrently by another process: the same answer as a rerun
+            return self._deploy(d, actor_id)
+
+    def _deploy(self, d: WorkflowDefinition, actor_id: str) -> WorkflowInfo:
         now = self.clock.now()
         with self._write() as conn:
             repo = Repository(conn)
@@ -419,7 +435,9 @@ class Engine:
             self._authorize_edit(d, "open_round", actor, None)
             if repo.round(code) is not None:
                 raise InvalidInput(Text(f"轮次 {code} 已存在", f"round {code} already exists"), field="code")
-            repo.insert_round(
+            self._insert_once(
+                repo.insert_round,
+                Text(f"轮次 {code} 已存在", f"round {code} already exists"),
                 code=code,
                 title=title,
                 source=source,
@@ -563,7 +581,14 @@ class Engine:
                 "round": round_code,
             }
             ev = self._event_values(code, GENESIS, 1, "created", actor, role, now, to_state=d.initial, data=data)
-            issue_id = repo.insert_issue(**values, seq=1, last_hash=ev["hash"], version=1)
+            issue_id = self._insert_once(
+                repo.insert_issue,
+                Text(f"问题编号 {code} 已存在", f"issue code {code} already exists"),
+                **values,
+                seq=1,
+                last_hash=ev["hash"],
+                version=1,
+            )
             repo.insert_event(issue_id=issue_id, **ev)
             return self._view(repo, repo.issue(code), actor, detail=False)
 

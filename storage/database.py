@@ -39,6 +39,9 @@ def resolve_url(url: str | None = None) -> str:
     return u.render_as_string(hide_password=False)
 
 
+_ALEMBIC_LOCK = threading.Lock()
+
+
 class DatabaseBusy(Exception):
     """The database stayed locked by other writers for longer than the busy timeout."""
 
@@ -94,14 +97,8 @@ class Database:
 
     @contextmanager
     def _transaction(self, *, immediate: bool) -> Iterator[Connection]:
-        try:
-            with self._transaction_raw(immediate=immediate) as conn:
-                yield conn
-        except (SAOperationalError, sqlite3.OperationalError, DBAPIError) as exc:
-            mapped = _translate(exc)
-            if mapped is None:
-                raise
-            raise mapped from exc
+        with self._storage_errors(), self._transaction_raw(immediate=immediate) as conn:
+            yield conn
 
     @contextmanager
     def _transaction_raw(self, *, immediate: bool) -> Iterator[Connection]:
@@ -156,9 +153,29 @@ class Database:
         """Create or upgrade the schema to the newest revision; returns it."""
         from alembic import command
 
-        with self.engine.begin() as conn:
+        # Alembic keeps its migration context in module globals: one upgrade per process at a time
+        with _ALEMBIC_LOCK, self._storage_errors(), self.engine.connect() as conn:
+            # two `zhenggai init` at once (processes or nodes): the second waits, then finds it done
+            if self.is_sqlite:
+                conn.connection.driver_connection.execute("BEGIN IMMEDIATE")
+            else:
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7423351049)")
             command.upgrade(self.alembic_config(conn), "head")
+            conn.commit()
+            raw = conn.connection.driver_connection
+            if self.is_sqlite and raw.in_transaction:
+                raw.commit()
         return self.current_revision() or ""
+
+    @contextmanager
+    def _storage_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except (SAOperationalError, sqlite3.OperationalError, DBAPIError) as exc:
+            mapped = _translate(exc)
+            if mapped is None:
+                raise
+            raise mapped from exc
 
     def current_revision(self) -> str | None:
         from alembic.runtime.migration import MigrationContext

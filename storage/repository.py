@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from .models import events, evidence, issues, measures, mechanisms, rounds, signoffs, workflows
 from .prepared import Prepared
@@ -90,6 +91,10 @@ _EVENT_BY_REQUEST = Prepared(
 )
 
 
+class Duplicate(Exception):
+    """A row with the same unique key exists (a concurrent twin won the insert)."""
+
+
 class StaleVersion(Exception):
     """The issue changed since it was read: the write matched no row."""
 
@@ -116,12 +121,18 @@ class Repository:
         return self.conn.execute(select(workflows).where(workflows.c.id == workflow_id)).first()
 
     def insert_workflow(self, **values: Any) -> int:
-        return self.conn.execute(insert(workflows).values(**values).returning(workflows.c.id)).scalar_one()
+        try:
+            return self.conn.execute(insert(workflows).values(**values).returning(workflows.c.id)).scalar_one()
+        except IntegrityError as exc:
+            raise Duplicate(str(exc.orig)) from exc
 
     # --- rounds -------------------------------------------------------------------------
 
     def insert_round(self, **values: Any) -> int:
-        return self.conn.execute(insert(rounds).values(**values).returning(rounds.c.id)).scalar_one()
+        try:
+            return self.conn.execute(insert(rounds).values(**values).returning(rounds.c.id)).scalar_one()
+        except IntegrityError as exc:
+            raise Duplicate(str(exc.orig)) from exc
 
     def round(self, code: str) -> Row[Any] | None:
         return self.conn.execute(select(rounds).where(rounds.c.code == code)).first()
@@ -136,7 +147,10 @@ class Repository:
     # --- issues -------------------------------------------------------------------------
 
     def insert_issue(self, **values: Any) -> int:
-        return self.conn.execute(insert(issues).values(**values).returning(issues.c.id)).scalar_one()
+        try:
+            return self.conn.execute(insert(issues).values(**values).returning(issues.c.id)).scalar_one()
+        except IntegrityError as exc:
+            raise Duplicate(str(exc.orig)) from exc
 
     def issue(self, code: str, *, lock: bool = False) -> Row[Any] | None:
         q = _ISSUE_BY_CODE_LOCKED if lock and self.for_update else _ISSUE_BY_CODE

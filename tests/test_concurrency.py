@@ -117,3 +117,23 @@ def test_a_request_id_replays_only_for_the_actor_that_sent_it(engine: Engine, ca
     with pytest.raises(InvalidInput) as exc:
         engine.fire("P1", "escalate", actor=Actor("x", frozenset({"system"})), request_id="r-1")
     assert "already used by zhou" in exc.value.text.en
+
+
+def test_the_same_code_added_at_once_is_one_issue_and_one_clear_refusal(engine: Engine, cast, round_, db_url, clock):
+    engines = [engine] + [Engine(db_url, clock=clock) for _ in range(3)]
+    results = race(4, lambda i: add(engines[i], cast, "P1"))
+    refusals = [r for r in results if isinstance(r, Exception)]
+    assert len(refusals) == 3 and all(isinstance(r, InvalidInput) for r in refusals), refusals
+    assert all("already exists" in r.text.en for r in refusals)
+    assert [v.code for v in engine.issues(cast.office)] == ["P1"]
+    for e in engines[1:]:
+        e.db.dispose()
+
+
+def test_init_run_twice_at_once_leaves_one_schema_and_one_workflow(db_url: str, clock):
+    engines = [Engine(db_url, clock=clock) for _ in range(2)]
+    results = race(2, lambda i: engines[i].init())
+    assert all(not isinstance(r, Exception) for r in results), results
+    assert [(w.name, w.version) for w in engines[0].workflows()] == [("rectification", 1)]
+    for e in engines:
+        e.db.dispose()
