@@ -1118,9 +1118,12 @@ def history(
 def demo(c: Ctx, demo_db: str) -> None:
     """Tell a round's story on a fresh SQLite database: problems planned, signed, worked,
     self-checked, reviewed and closed, with the refusals the rules impose / 演示。"""
-    from .demo import run_demo
+    from .demo import DemoRefused, run_demo
 
-    run_demo(demo_db, lang=c.lang, echo=click.echo)
+    try:
+        run_demo(demo_db, lang=c.lang, echo=click.echo)
+    except DemoRefused as exc:
+        fail(c, "invalid_input", exc.text, {"field": "db"})
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,6 +7,7 @@ shows is exactly what an OA system embedding zhenggai would see.
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +18,23 @@ from .engine.service import Engine
 from .i18n import Text
 
 ORG = "省税务局"
+DEMO_APPLICATION_ID = 0x5A474445  # "ZGDE", set in the SQLite header of databases the demo creates
+
+
+class DemoRefused(Exception):
+    def __init__(self, text: Text) -> None:
+        super().__init__(text.render())
+        self.text = text
+
+
+def is_demo_database(path: Path) -> bool:
+    """Whether ``path`` is a SQLite file an earlier demo created (read from its header, unopened)."""
+    try:
+        with path.open("rb") as f:
+            header = f.read(100)
+    except OSError:
+        return False
+    return header.startswith(b"SQLite format 3\x00") and int.from_bytes(header[68:72], "big") == DEMO_APPLICATION_ID
 ROUND = "2026-XS03"
 
 
@@ -26,6 +44,13 @@ def _sha(text: str) -> str:
 
 def run_demo(path: str, *, lang: str = "zh", echo: Callable[[str], None] = print) -> Engine:
     db = Path(path)
+    if db.exists() and not is_demo_database(db):
+        raise DemoRefused(
+            Text(
+                f"{db} 已存在且不是演示数据库，演示不会覆盖它；请换一个文件名（--db）",
+                f"{db} exists and is not a demo database; the demo will not overwrite it (choose another --db)",
+            )
+        )
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
 
@@ -46,6 +71,10 @@ def run_demo(path: str, *, lang: str = "zh", echo: Callable[[str], None] = print
             raise AssertionError("the demo expected a refusal here")
 
     clock = FixedClock("2026-03-10")
+    marker = sqlite3.connect(db)  # marked before WAL mode, so the header on disk says so at once:
+    marker.execute(f"PRAGMA application_id = {DEMO_APPLICATION_ID}")  # a later demo may replace it
+    marker.commit()
+    marker.close()
     eng = Engine(f"sqlite:///{db}", clock=clock)
     eng.init()
 

@@ -184,3 +184,14 @@ def test_bad_global_options_are_named_not_tracebacks(cli, tmp_path: Path):
     assert r.exit_code == 2 and "actor id must not be empty" in r.output
     r = cli("round", "open", "R1", "--title", "t", "--org", "o", "--feedback-date", "2026-03-01", "--months", "99")
     assert r.exit_code == 2 and "(--months)" in r.output
+
+
+def test_the_demo_never_overwrites_a_file_it_did_not_create(tmp_path: Path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("important notes", encoding="utf-8")
+    r = CliRunner().invoke(main, ["demo", "--db", str(notes)])
+    assert r.exit_code == 2 and "not a demo database" in r.output
+    assert notes.read_text(encoding="utf-8") == "important notes"
+    demo_db = tmp_path / "demo.db"
+    assert CliRunner().invoke(main, ["demo", "--db", str(demo_db)]).exit_code == 0
+    assert CliRunner().invoke(main, ["demo", "--db", str(demo_db)]).exit_code == 0  # its own file: replaced
