@@ -371,7 +371,7 @@ def workflow_validate(c: Ctx, file: Path) -> None:
 def workflow_deploy(c: Ctx, file: Path, user: str) -> None:
     """Validate and deploy a workflow version / 部署工作流。"""
     eng = c.engine()
-    info = run(c, lambda: eng.deploy_workflow(file, actor_id=user))
+    info = run(c, lambda: eng.deploy_workflow(file, actor=make_actor(user, ("admin",), ())))
     msg = (
         c.t(f"已部署 {info.name} 第 {info.version} 版", f"deployed {info.name} version {info.version}")
         if info.created

@@ -35,6 +35,8 @@ def is_demo_database(path: Path) -> bool:
     except OSError:
         return False
     return header.startswith(b"SQLite format 3\x00") and int.from_bytes(header[68:72], "big") == DEMO_APPLICATION_ID
+
+
 ROUND = "2026-XS03"
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from ..i18n import Text
 
 ALL_ORGS = "*"
+MAX_ID = 128  # the width of every actor column in storage
 
 
 def _norm_path(path: str) -> str:
@@ -30,7 +31,16 @@ class Actor:
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id.strip():
             raise ValueError(Text("操作人标识不能为空", "actor id must not be empty").render())
+        if len(self.id) > MAX_ID or any(ord(ch) < 32 for ch in self.id):
+            raise ValueError(
+                Text(
+                    f"操作人标识过长（上限 {MAX_ID}）或含控制字符",
+                    f"actor id longer than {MAX_ID} or has control characters",
+                ).render()
+            )
         object.__setattr__(self, "roles", frozenset(self.roles))
+        if any(not isinstance(r, str) or not r or len(r) > MAX_ID for r in self.roles):
+            raise ValueError(Text("角色名须为非空文本", "role names must be non-empty text").render())
         scope = tuple(ALL_ORGS if s.strip() == ALL_ORGS else _norm_path(s) for s in self.scope)
         if any(not s for s in scope):
             raise ValueError(Text("组织范围不能为空路径", "org scope holds an empty path").render())

@@ -186,12 +186,18 @@ class _Checker:
         self.problems.append(DefinitionProblem(self.file, line, key, Text(zh, en)))
 
     def name_ok(self, value: Any, line: int, key: str) -> bool:
-        if not isinstance(value, str) or not value or not set(value) <= NAME_CHARS or value[0].isdigit():
+        if (
+            not isinstance(value, str)
+            or not value
+            or len(value) > 64
+            or not set(value) <= NAME_CHARS
+            or value[0].isdigit()
+        ):
             self.err(
                 line,
                 key,
-                f"名称 {value!r} 须为小写字母、数字和下划线",
-                f"name {value!r} must be lower-case letters, digits and _",
+                f"名称 {value!r} 须为 1-64 个小写字母、数字和下划线",
+                f"name {value!r} must be 1-64 lower-case letters, digits and _",
             )
             return False
         return True

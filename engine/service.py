@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from ..i18n import Text
 from ..storage.database import Database, DatabaseBusy, DatabaseUnavailable
 from ..storage.repository import Duplicate, Repository, StaleVersion
-from .actors import Actor
+from .actors import SYSTEM, Actor
 from .clock import DEFAULT_TZ, Clock, SystemClock, local_date
 from .definition import (
     WorkflowDefinition,
@@ -278,7 +278,7 @@ class Engine:
         with self._storage_errors():
             rev = self.db.upgrade()
         if deploy_builtin:
-            self.deploy_workflow(builtin_path("rectification"), actor_id="system")
+            self.deploy_workflow(builtin_path("rectification"), actor=SYSTEM)
         return rev
 
     def validate_workflow(self, source: str | Path, *, file: str | None = None) -> WorkflowDefinition:
@@ -295,9 +295,15 @@ class Engine:
         except Duplicate:
             raise InvalidInput(exists, field="code") from None
 
-    def deploy_workflow(self, source: str | Path, *, actor_id: str = "admin", file: str | None = None) -> WorkflowInfo:
-        """Validate and store a workflow version.  Deploying identical content again is a no-op;
-        a changed file must carry a higher ``version`` than the one deployed."""
+    def deploy_workflow(self, source: str | Path, *, actor: Actor, file: str | None = None) -> WorkflowInfo:
+        """Validate and store a workflow version (``admin`` role).  Deploying identical content
+        again is a no-op; a changed file must carry a higher ``version`` than the one deployed."""
+        if not actor.roles & {"admin", "system"}:
+            raise Refused(
+                Text("只有管理员（admin）可以部署工作流", "only an administrator (admin) may deploy workflows"),
+                [("role", Text(f"{actor.id} 不具有 admin 角色", f"{actor.id} does not hold role admin"))],
+            )
+        actor_id = actor.id
         d = self.validate_workflow(source, file=file)
         try:
             return self._deploy(d, actor_id)
@@ -709,6 +715,7 @@ class Engine:
     def sign_off(self, code: str, role: str, *, actor: Actor, comment: str | None = None) -> None:
         """Sign off the issue at its current stage in ``role`` (which the actor must hold)."""
         comment = _need_text(comment, "comment", limit=2000, required=False) or None
+        role = _need_text(role, "role", limit=64)
 
         def apply(repo: Repository, row: Any, d: WorkflowDefinition) -> tuple[str, dict[str, Any]]:
             for s in repo.signoffs(row.id):
@@ -801,9 +808,11 @@ class Engine:
     ) -> str:
         """The role in which ``actor`` may make this edit, or Refused listing why not."""
         allowed = d.actions.get(action, frozenset())
-        candidates = [role] if role else sorted(actor.roles & allowed)
+        candidates = [role] if role is not None else sorted(actor.roles & allowed)
         reasons: list[tuple[str, Text]] = []
-        if role and role not in actor.roles:
+        if role is not None and role not in d.roles:
+            reasons.append(("role", Text(f"工作流 {d.name} 没有角色 {role}", f"workflow {d.name} has no role {role}")))
+        elif role and role not in actor.roles:
             reasons.append(("role", Text(f"{actor.id} 不具有角色 {role}", f"{actor.id} does not hold role {role}")))
         elif role and role not in allowed:
             reasons.append(

@@ -475,3 +475,20 @@ def test_someone_with_several_roles_acts_in_the_one_that_fits(engine: Engine, ca
     assert {t.trigger: t.available for t in view.triggers}["plan"] is True
     engine.fire("P1", "plan", actor=both)
     assert engine.history("P1", cast.office)[-1]["role"] == "unit_lead"
+
+
+def test_sign_offs_name_a_real_role_and_deploys_need_an_administrator(engine: Engine, cast, round_):
+    from zhenggai.engine.definition import builtin_path
+
+    planned(engine, cast, "P1")
+    with pytest.raises(InvalidInput) as exc:
+        engine.sign_off("P1", "", actor=cast.lead)
+    assert exc.value.details["field"] == "role"
+    with pytest.raises(Refused) as refused:
+        engine.sign_off("P1", "mayor", actor=Actor("zhao", frozenset({"mayor"})))
+    assert "has no role mayor" in reasons_en(refused)
+    with pytest.raises(Refused):
+        engine.deploy_workflow(builtin_path("rectification"), actor=cast.office)
+    with pytest.raises(ValueError):
+        Actor("x" * 129, frozenset({"owner"}))
+    assert len(engine.history("P1", cast.office)) == 3  # created, measure, plan: nothing more
