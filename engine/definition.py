@@ -523,6 +523,11 @@ def _transitions(
         if "source" not in raw:
             c.err(line, f"{key}.source", "缺少 source", "source is missing")
             ok = False
+        elif not sources and raw.get("source") is not None:
+            c.err(
+                raw.line_of("source"), f"{key}.source", "source 至少要有一个状态", "source must name at least one state"
+            )
+            ok = False
         for s in sources:
             if s not in states:
                 c.err(
@@ -634,6 +639,13 @@ def _check_graph(
         )
 
 
+def _declares_trigger(doc: LDict, name: str) -> bool:
+    """Whether any transition names this trigger, valid or not (so that one bad transition
+    does not also make every rule that uses its trigger look wrong)."""
+    raw = doc.get("transitions")
+    return isinstance(raw, list) and any(isinstance(t, dict) and t.get("trigger") == name for t in raw)
+
+
 def _escalation(
     c: _Checker,
     doc: LDict,
@@ -656,9 +668,11 @@ def _escalation(
             f"未知的日历 {cal}（可用：{', '.join(sorted(CALENDARS))}）",
             f"unknown calendar {cal} (known: {', '.join(sorted(CALENDARS))})",
         )
-    rules_raw = m.get("rules", [])
+    rules_raw = m.get("rules", LList())
     rules: list[EscalationRule] = []
-    if not isinstance(rules_raw, LList):
+    if "rules" not in m:
+        rules_raw.line, rules_raw.item_lines = m.line, []
+    elif not isinstance(rules_raw, LList):
         c.err(m.line_of("rules"), "escalation.rules", "rules 应为列表", "rules must be a list")
         return Escalation(str(cal), ())
     names: set[str] = set()
@@ -693,7 +707,7 @@ def _escalation(
                 f"unknown action {action} (known: {', '.join(sorted(ACTIONS))})",
             )
             ok = False
-        elif action == "escalate" and not any(t.trigger == "escalate" for t in transitions):
+        elif action == "escalate" and not _declares_trigger(doc, "escalate"):
             c.err(
                 r.line_of("action"),
                 f"{key}.action",

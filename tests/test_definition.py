@@ -235,3 +235,14 @@ def test_any_value_in_any_top_level_key_is_refused_cleanly(key, value):
 def test_an_edit_the_workflow_does_not_declare_is_open_to_nobody():
     d = parse_definition(GOOD.replace("  assign: [boss]\n", ""))
     assert "assign" not in d.actions  # a workflow deployed before `assign` existed still loads
+
+
+def test_messages_point_at_the_real_mistake():
+    assert parse_definition(GOOD + "escalation: {calendar: natural}\n").escalation.rules == ()
+    found = problems(GOOD.replace("source: open", "source: []"))
+    assert (23, "transitions.finish.source", "source must name at least one state") in found
+    text = GOOD.replace("{trigger: finish, source: open, dest: done", "{trigger: escalate, source: open, dest: nowhere")
+    text += "escalation:\n  rules:\n    - {name: a, state: open, when: {idle: {days: 3}}, action: escalate}\n"
+    reasons = [r for _, _, r in problems(text)]
+    assert "destination state nowhere is not defined" in reasons
+    assert not any("needs an escalate trigger" in r for r in reasons)
