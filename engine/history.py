@@ -1,10 +1,19 @@
-"""The hash chain over an issue's events: each event's hash covers its content and the hash
-before it, so editing, deleting or reordering any row breaks every hash after it."""
+"""The hash chain over an issue's events, and the check that the issue's records match it.
+
+Each event's hash covers its content and the hash before it, so editing, deleting or
+reordering any row breaks every hash after it.  With a chain key (``ZHENGGAI_CHAIN_KEY``, kept
+outside the database) the hash is an HMAC: someone who can write to the database but does not
+hold the key cannot recompute a rewritten chain either.  Verification also replays the events
+and compares the result with the issue row and its measures, evidence, sign-offs and
+mechanisms, so a row inserted or changed behind the engine's back is found too.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,14 +41,31 @@ def _at(value: datetime) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat("T", "microseconds") + "Z"
 
 
-def event_hash(issue_code: str, prev_hash: str, values: dict[str, Any]) -> str:
-    """sha256 over the previous hash and a canonical JSON array of the event's fields, in
-    the fixed order of ``HASHED_FIELDS`` followed by the issue code."""
+@dataclass(frozen=True)
+class ChainKey:
+    """The secret that keys the chain; ``id`` (not secret) is stored with each event."""
+
+    secret: bytes
+    id: str
+
+    @classmethod
+    def from_secret(cls, secret: str | bytes) -> ChainKey:
+        raw = secret.encode("utf-8") if isinstance(secret, str) else secret
+        if len(raw) < 16:
+            raise ValueError("a chain key needs at least 16 bytes (ZHENGGAI_CHAIN_KEY)")
+        return cls(raw, hashlib.sha256(b"zhenggai-chain-key:" + raw).hexdigest()[:16])
+
+
+def event_hash(issue_code: str, prev_hash: str, values: dict[str, Any], key: ChainKey | None = None) -> str:
+    """sha256 (or, with a key, HMAC-SHA256) over the previous hash and a canonical JSON array
+    of the event's fields, in the fixed order of ``HASHED_FIELDS`` followed by the issue code."""
     body = [values.get(k) for k in HASHED_FIELDS]
     body[7] = _at(values["at"])
     body.append(issue_code)
-    payload = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256((prev_hash + payload).encode("utf-8")).hexdigest()
+    message = (prev_hash + json.dumps(body, ensure_ascii=False, separators=(",", ":"))).encode("utf-8")
+    if key is None:
+        return hashlib.sha256(message).hexdigest()
+    return hmac.new(key.secret, message, hashlib.sha256).hexdigest()
 
 
 @dataclass
@@ -61,67 +87,220 @@ class ChainReport:
         }
 
 
-def verify_chain(issue_code: str, rows: Iterable[Any], *, head_hash: str, head_seq: int, state: str) -> ChainReport:
-    """Recompute every hash; also check the issue row agrees with the chain's head and state."""
+def _problem(rep: ChainReport, seq: int, zh: str, en: str) -> None:
+    rep.problems.append((seq, Text(zh, en)))
+
+
+def verify_chain(
+    issue_code: str,
+    rows: Iterable[Any],
+    *,
+    head_hash: str,
+    head_seq: int,
+    key: ChainKey | None = None,
+) -> tuple[ChainReport, Replay]:
+    """Recompute every hash and replay the events; the replay is compared with the stored
+    records by :func:`compare_records`."""
     rep = ChainReport(issue_code)
+    replay = Replay()
     prev = GENESIS
     expected_seq = 1
-    last_state: str | None = None
     for r in rows:
         rep.events += 1
         if r.seq != expected_seq:
-            rep.problems.append(
-                (
-                    r.seq,
-                    Text(
-                        f"序号不连续：应为 {expected_seq}，实为 {r.seq}（记录被删除或重排）",
-                        f"sequence gap: expected {expected_seq}, found {r.seq} (a row was deleted or reordered)",
-                    ),
-                )
+            _problem(
+                rep,
+                r.seq,
+                f"序号不连续：应为 {expected_seq}，实为 {r.seq}（记录被删除或重排）",
+                f"sequence gap: expected {expected_seq}, found {r.seq} (a row was deleted or reordered)",
             )
             expected_seq = r.seq
         if r.prev_hash != prev:
-            rep.problems.append(
-                (
-                    r.seq,
-                    Text(
-                        "前序哈希不符：之前的记录被改动、删除或重排",
-                        "previous hash does not match: an earlier row was changed, deleted or reordered",
-                    ),
-                )
+            _problem(
+                rep,
+                r.seq,
+                "前序哈希不符：之前的记录被改动、删除或重排",
+                "previous hash does not match: an earlier row was changed, deleted or reordered",
             )
-        values = {k: getattr(r, k) for k in HASHED_FIELDS}
-        if event_hash(issue_code, r.prev_hash, values) != r.hash:
-            rep.problems.append(
-                (
-                    r.seq,
-                    Text("记录内容与哈希不符：该记录被改动", "content does not match its hash: this row was edited"),
-                )
+        key_id = getattr(r, "key_id", None)
+        if key is not None and key_id is None:
+            _problem(
+                rep,
+                r.seq,
+                "该记录没有用链密钥签名，而本系统配置了链密钥（可能被改写）",
+                "this event is not keyed although a chain key is configured (it may have been rewritten)",
             )
+        elif key_id is not None and (key is None or key.id != key_id):
+            _problem(
+                rep,
+                r.seq,
+                f"无法校验：该记录用密钥 {key_id} 签名，当前未配置该密钥",
+                f"cannot verify: this event is keyed with key {key_id}, which is not configured here",
+            )
+        else:
+            values = {k: getattr(r, k) for k in HASHED_FIELDS}
+            if event_hash(issue_code, r.prev_hash, values, key) != r.hash:
+                _problem(
+                    rep,
+                    r.seq,
+                    "记录内容与哈希不符：该记录被改动",
+                    "content does not match its hash: this row was edited",
+                )
         prev = r.hash
         expected_seq += 1
-        if r.to_state is not None:
-            last_state = r.to_state
-    if rep.events and (prev != head_hash or expected_seq - 1 != head_seq):
-        rep.problems.append(
-            (
-                head_seq,
-                Text(
-                    "问题记录的链头与历史不符：最新记录被删除或问题被直接修改",
-                    "the issue's chain head does not match its history: the newest rows were deleted or the issue was edited directly",
-                ),
-            )
-        )
-    if last_state is not None and last_state != state:
-        rep.problems.append(
-            (
-                head_seq,
-                Text(
-                    f"问题状态 {state} 与历史记录的状态 {last_state} 不符（被绕过引擎修改）",
-                    f"the issue's state {state} differs from its history's {last_state} (changed behind the engine)",
-                ),
-            )
-        )
+        replay.apply(r)
     if not rep.events:
-        rep.problems.append((0, Text("没有任何历史记录", "there is no history at all")))
-    return rep
+        _problem(rep, 0, "没有任何历史记录", "there is no history at all")
+    elif prev != head_hash or expected_seq - 1 != head_seq:
+        _problem(
+            rep,
+            head_seq,
+            "问题记录的链头与历史不符：最新记录被删除或问题被直接修改",
+            "the issue's chain head does not match its history: the newest rows were deleted or the issue was edited directly",
+        )
+    return rep, replay
+
+
+@dataclass
+class Replay:
+    """What the events say the issue and its records are."""
+
+    fields: dict[str, Any] = field(default_factory=dict)
+    state: str | None = None
+    state_seq: int = 0
+    transitions: list[tuple[str | None, str | None]] = field(default_factory=list)
+    signoffs: Counter[tuple[Any, ...]] = field(default_factory=Counter)
+    measures: dict[int, list[Any]] = field(default_factory=dict)
+    evidence: Counter[tuple[Any, ...]] = field(default_factory=Counter)
+    mechanisms: Counter[tuple[Any, ...]] = field(default_factory=Counter)
+
+    def apply(self, r: Any) -> None:
+        try:
+            data = json.loads(r.data or "{}")
+        except ValueError:
+            data = {}
+        kind = r.kind
+        if kind == "created":
+            self.fields = {
+                k: data.get(k) for k in ("title", "category", "severity", "unit", "owner", "lead", "due_date")
+            }
+            self.state, self.state_seq = r.to_state, r.seq
+        elif kind == "transition":
+            self.transitions.append((r.from_state, r.to_state))
+            self.state, self.state_seq = r.to_state, r.seq
+        elif kind == "assigned":
+            for who in ("owner", "lead"):
+                if who in data:
+                    self.fields[who] = data[who].get("to")
+        elif kind == "signed_off":
+            self.signoffs[(data.get("role"), r.actor_id, data.get("state"), self.state_seq)] += 1
+        elif kind == "measure_added":
+            self.measures[data.get("no")] = [
+                data.get("text"),
+                data.get("owner"),
+                data.get("due_date"),
+                data.get("target"),
+                False,
+            ]
+        elif kind == "measure_done" and data.get("no") in self.measures:
+            self.measures[data["no"]][4] = True
+        elif kind == "evidence_added":
+            self.evidence[(data.get("uri"), data.get("sha256"), data.get("measure_no"))] += 1
+        elif kind == "mechanism_added":
+            self.mechanisms[(data.get("title"), data.get("reference"), data.get("adopted_on"))] += 1
+
+
+def _iso(v: Any) -> Any:
+    return v.isoformat() if hasattr(v, "isoformat") else v
+
+
+def compare_records(
+    rep: ChainReport,
+    replay: Replay,
+    issue: Any,
+    *,
+    final_states: frozenset[str],
+    signoffs: Iterable[Any],
+    measures: Iterable[Any],
+    evidence: Iterable[Any],
+    mechanisms: Iterable[Any],
+) -> None:
+    """Add a problem for every stored record the history does not account for."""
+    if not rep.events:
+        return
+    head = 0  # record-level problems carry seq 0: they concern the issue, not one event
+    for name, want in replay.fields.items():
+        have = _iso(getattr(issue, name))
+        if have != want:
+            _problem(
+                rep,
+                head,
+                f"问题的 {name} 为 {have!r}，历史记录为 {want!r}（被绕过引擎修改）",
+                f"the issue's {name} is {have!r} but its history says {want!r} (changed behind the engine)",
+            )
+    if replay.state is not None and issue.state != replay.state:
+        _problem(
+            rep,
+            head,
+            f"问题状态 {issue.state} 与历史记录的状态 {replay.state} 不符（被绕过引擎修改）",
+            f"the issue's state {issue.state} differs from its history's {replay.state} (changed behind the engine)",
+        )
+    if issue.state_seq != replay.state_seq:
+        _problem(rep, head, "问题的环节序号与历史不符", "the issue's stage number differs from its history")
+    reopened = sum(1 for f, t in replay.transitions if f in final_states and t not in final_states)
+    if issue.recurrence_count != reopened:
+        _problem(
+            rep,
+            head,
+            f"再犯次数 {issue.recurrence_count} 与历史记录的 {reopened} 不符",
+            f"the recurrence count {issue.recurrence_count} differs from the {reopened} in its history",
+        )
+    _compare_counts(
+        rep,
+        head,
+        "签字确认",
+        "sign-offs",
+        replay.signoffs,
+        Counter((s.role, s.actor_id, s.state, s.stage_seq) for s in signoffs),
+    )
+    stored_measures = {m.no: [m.text, m.owner, _iso(m.due_date), m.target, m.done_at is not None] for m in measures}
+    if stored_measures != replay.measures:
+        bad = sorted(
+            {*stored_measures, *replay.measures}
+            - {n for n in stored_measures if stored_measures.get(n) == replay.measures.get(n)}
+        )
+        _problem(
+            rep,
+            head,
+            f"整改措施 {bad} 与历史记录不符（被绕过引擎修改）",
+            f"measures {bad} differ from the history (changed behind the engine)",
+        )
+    _compare_counts(
+        rep, head, "佐证材料", "evidence", replay.evidence, Counter((e.uri, e.sha256, e.measure_no) for e in evidence)
+    )
+    _compare_counts(
+        rep,
+        head,
+        "长效机制",
+        "mechanisms",
+        replay.mechanisms,
+        Counter((m.title, m.reference, _iso(m.adopted_on)) for m in mechanisms),
+    )
+
+
+def _compare_counts(rep: ChainReport, seq: int, zh: str, en: str, want: Counter[Any], have: Counter[Any]) -> None:
+    extra, missing = have - want, want - have
+    if extra:
+        _problem(
+            rep,
+            seq,
+            f"{zh}有 {sum(extra.values())} 条不在历史记录中（被绕过引擎添加或修改）",
+            f"{sum(extra.values())} {en} rows are not in the history (added or changed behind the engine)",
+        )
+    if missing:
+        _problem(
+            rep,
+            seq,
+            f"历史记录中的 {sum(missing.values())} 条{zh}已不存在（被删除或修改）",
+            f"{sum(missing.values())} {en} rows in the history are gone (deleted or changed)",
+        )

@@ -10,6 +10,7 @@ can never disagree and a concurrent writer is refused rather than overwritten.
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 from collections.abc import Iterable, Iterator
@@ -39,7 +40,7 @@ from .definition import (
 from .errors import Busy, ConcurrentUpdate, Forbidden, InvalidInput, NotFound, Refused, StorageUnavailable
 from .escalation import next_check
 from .facts import GuardContext, IssueFacts, MeasureFacts, RoundFacts, SignoffFacts
-from .history import GENESIS, ChainReport, event_hash, verify_chain
+from .history import GENESIS, ChainKey, ChainReport, compare_records, event_hash, verify_chain
 from .machine import Outcome, machine_for
 
 SOURCES = {
@@ -241,9 +242,13 @@ def add_months(d: date, months: int) -> date:
 class Engine:
     """zhenggai's embedding API.  ``Engine("sqlite:///zhenggai.db")`` or a PostgreSQL URL."""
 
-    def __init__(self, db: str | Database | None = None, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self, db: str | Database | None = None, *, clock: Clock | None = None, chain_key: str | bytes | None = None
+    ) -> None:
         self.db = db if isinstance(db, Database) else Database(db)
         self.clock: Clock = clock or SystemClock()
+        secret = chain_key if chain_key is not None else os.environ.get("ZHENGGAI_CHAIN_KEY")
+        self.chain_key: ChainKey | None = ChainKey.from_secret(secret) if secret else None
         self._defs: dict[int, tuple[WorkflowDefinition, str, int]] = {}
         self._defs_lock = threading.Lock()
 
@@ -1034,8 +1039,9 @@ class Engine:
             data=json.dumps(data, ensure_ascii=False, sort_keys=True) if data else "{}",
             request_id=request_id,
         )
-        h = event_hash(code, prev_hash, values)
-        return {**values, "prev_hash": prev_hash, "hash": h}
+        key = self.chain_key
+        h = event_hash(code, prev_hash, values, key)
+        return {**values, "prev_hash": prev_hash, "hash": h, "key_id": key.id if key else None}
 
     def _append(
         self,
@@ -1207,7 +1213,21 @@ class Engine:
         with self._read() as conn:
             repo = Repository(conn)
             row = self._visible(repo, code, actor)
-            return verify_chain(code, repo.events(row.id), head_hash=row.last_hash, head_seq=row.seq, state=row.state)
+            d = self._definition(repo, row.workflow_id)
+            rep, replay = verify_chain(
+                code, repo.events(row.id), head_hash=row.last_hash, head_seq=row.seq, key=self.chain_key
+            )
+            compare_records(
+                rep,
+                replay,
+                row,
+                final_states=frozenset(s.name for s in d.states.values() if s.final),
+                signoffs=repo.signoffs(row.id),
+                measures=repo.measures(row.id),
+                evidence=repo.evidence(row.id),
+                mechanisms=repo.mechanisms(row.id),
+            )
+            return rep
 
 
 def _wf_info(row: Any) -> WorkflowInfo:

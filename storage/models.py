@@ -224,6 +224,7 @@ class Event(Base):
     request_id: Mapped[str | None] = mapped_column(String(128))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str | None] = mapped_column(String(16))  # which chain key made the hash (None: plain sha256)
 
 
 workflows = Workflow.__table__
