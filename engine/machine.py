@@ -132,10 +132,15 @@ class WorkflowMachine:
             return Outcome(False, facts.state, None, t, tuple(token.reasons))
         return Outcome(True, facts.state, token.state, t, ())
 
-    def choose_role(self, t: TransitionDef, facts: IssueFacts, ctx: GuardContext) -> tuple[str, list[tuple[str, Text]]]:
+    def choose_role(
+        self, t: TransitionDef, facts: IssueFacts, ctx: GuardContext, *, evaluate: bool = True
+    ) -> tuple[str, list[tuple[str, Text]]]:
         """The role to act in when the caller named none: of the actor's roles this transition
-        allows, the first whose rules all pass, else the one with the fewest reasons against."""
+        allows, the first whose rules all pass, else the one with the fewest reasons against.
+        With ``evaluate=False`` a single candidate is returned unjudged (the fire judges it)."""
         candidates = [r for r in sorted(ctx.actor.roles) if r in t.roles] or sorted(ctx.actor.roles) or [ctx.role]
+        if len(candidates) == 1 and not evaluate:  # nothing to choose between: the fire itself will judge
+            return candidates[0], []
         best: tuple[str, list[tuple[str, Text]]] | None = None
         for r in candidates:
             reasons = check_rules(t, _Token(facts.state, facts, replace(ctx, role=r), self.holders))

@@ -239,6 +239,38 @@ def add_months(d: date, months: int) -> date:
 # --- the engine ------------------------------------------------------------------------
 
 
+class _Tx:
+    """An engine call's transaction: storage trouble becomes the engine's own errors."""
+
+    __slots__ = ("inner",)
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __enter__(self) -> Connection:
+        try:
+            return self.inner.__enter__()
+        except (DatabaseBusy, DatabaseUnavailable) as exc:
+            raise _storage_error(exc) from None
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        try:
+            self.inner.__exit__(exc_type, exc, tb)
+        except (DatabaseBusy, DatabaseUnavailable) as failure:
+            raise _storage_error(failure) from None
+
+
+def _storage_error(exc: Exception) -> Exception:
+    if isinstance(exc, DatabaseBusy):
+        return Busy(
+            Text(
+                "数据库正忙（其他操作长时间占用），未做任何修改，请稍后重试",
+                "the database is busy (held by other writers); nothing was changed, retry later",
+            )
+        )
+    return StorageUnavailable(Text(f"无法连接数据库：{exc}", f"cannot reach the database: {exc}"))
+
+
 class Engine:
     """zhenggai's embedding API.  ``Engine("sqlite:///zhenggai.db")`` or a PostgreSQL URL."""
 
@@ -252,29 +284,18 @@ class Engine:
         self._defs: dict[int, tuple[WorkflowDefinition, str, int]] = {}
         self._defs_lock = threading.Lock()
 
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self._storage_errors(), self.db.write() as conn:
-            yield conn
+    def _write(self) -> _Tx:
+        return _Tx(self.db.write())
 
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with self._storage_errors(), self.db.read() as conn:
-            yield conn
+    def _read(self) -> _Tx:
+        return _Tx(self.db.read())
 
     @contextmanager
     def _storage_errors(self) -> Iterator[None]:
         try:
             yield
-        except DatabaseBusy:
-            raise Busy(
-                Text(
-                    "数据库正忙（其他操作长时间占用），未做任何修改，请稍后重试",
-                    "the database is busy (held by other writers); nothing was changed, retry later",
-                )
-            ) from None
-        except DatabaseUnavailable as exc:
-            raise StorageUnavailable(Text(f"无法连接数据库：{exc}", f"cannot reach the database: {exc}")) from None
+        except (DatabaseBusy, DatabaseUnavailable) as exc:
+            raise _storage_error(exc) from None
 
     # --- schema and workflows ----------------------------------------------------------
 
@@ -923,10 +944,9 @@ class Engine:
             facts = self._facts(repo, row, t.needs if t else frozenset())
             machine = machine_for(d)
             ctx = GuardContext(actor, role or "-", trigger, row.state, now, local_date(now, row.round_tz), comment)
-            if role is None and t is not None:
-                ctx = replace(ctx, role=machine.choose_role(t, facts, ctx)[0])
-            elif role is None:
-                ctx = replace(ctx, role=min(actor.roles, default="-"))
+            if role is None:
+                role = machine.choose_role(t, facts, ctx, evaluate=False)[0] if t else min(actor.roles, default="-")
+                ctx = GuardContext(actor, role, trigger, row.state, ctx.now, ctx.today, comment)
             outcome: Outcome = machine.fire(trigger, facts, ctx)
             if not outcome.ok:
                 label = t.label if t else Text(trigger, trigger)

@@ -63,6 +63,76 @@ def _translate(exc: BaseException) -> BaseException | None:
     return None
 
 
+class _Transaction:
+    """``with db.write() as conn``: one transaction, its storage errors translated.
+
+    A class rather than a generator-based context manager because it runs once per engine
+    call and the fire path counts microseconds.
+
+    SQLite: each thread keeps one connection (no pool round trip per call), and the
+    transaction is opened and ended on the driver connection itself: a fire runs only
+    prepared statements (see prepared.py), and SQLAlchemy's transaction bookkeeping would cost
+    more than the statements.  If Core statements run inside, SQLAlchemy joins the open
+    transaction (its begin hook sees it) and we end it through SQLAlchemy instead.
+    PostgreSQL: a pooled connection and an ordinary SQLAlchemy transaction.
+    """
+
+    __slots__ = ("conn", "db", "immediate", "outer")
+
+    def __init__(self, db: Database, *, immediate: bool) -> None:
+        self.db = db
+        self.immediate = immediate
+        self.conn: Connection | None = None
+        self.outer: Any = None
+
+    def __enter__(self) -> Connection:
+        try:
+            if not self.db.is_sqlite:
+                self.outer = self.db.engine.connect()
+                self.conn = self.outer.__enter__()
+                self.conn.begin()
+                return self.conn
+            conn = self.conn = self.db._thread_connection()
+            raw = conn.connection.driver_connection
+            if raw.in_transaction:  # left open by a failed commit: never carry it into this call
+                raw.rollback()
+            raw.execute("BEGIN IMMEDIATE" if self.immediate else "BEGIN")
+            return conn
+        except (SAOperationalError, sqlite3.OperationalError, DBAPIError) as exc:
+            if self.outer is not None:
+                self.outer.__exit__(None, None, None)
+            raise _translate(exc) or exc from exc
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        conn = self.conn
+        assert conn is not None
+        try:
+            if self.db.is_sqlite:
+                raw = conn.connection.driver_connection
+                if exc_type is None:
+                    if conn.in_transaction():
+                        conn.commit()
+                    elif raw.in_transaction:
+                        raw.commit()
+                elif conn.in_transaction():
+                    conn.rollback()
+                elif raw.in_transaction:
+                    raw.rollback()
+            elif exc_type is None:
+                conn.commit()
+            else:
+                conn.rollback()
+        except (SAOperationalError, sqlite3.OperationalError, DBAPIError) as failure:
+            raise _translate(failure) or failure from failure
+        finally:
+            if self.outer is not None:
+                self.outer.__exit__(None, None, None)
+        if exc is not None and isinstance(exc, (SAOperationalError, sqlite3.OperationalError, DBAPIError)):
+            mapped = _translate(exc)
+            if mapped is not None:
+                raise mapped from exc
+
+
 class Database:
     def __init__(self, url: str | None = None, **engine_kwargs: Any) -> None:
         self.url = resolve_url(url)
@@ -84,52 +154,18 @@ class Database:
         if self.is_sqlite:
             _sqlite_setup(self.engine)
 
-    @contextmanager
-    def write(self) -> Iterator[Connection]:
+    def write(self) -> _Transaction:
         """One read-write transaction: committed on success, rolled back on any exception."""
-        with self._transaction(immediate=True) as conn:
-            yield conn
+        return _Transaction(self, immediate=True)
 
-    @contextmanager
-    def read(self) -> Iterator[Connection]:
-        with self._transaction(immediate=False) as conn:
-            yield conn
+    def read(self) -> _Transaction:
+        return _Transaction(self, immediate=False)
 
-    @contextmanager
-    def _transaction(self, *, immediate: bool) -> Iterator[Connection]:
-        with self._storage_errors(), self._transaction_raw(immediate=immediate) as conn:
-            yield conn
-
-    @contextmanager
-    def _transaction_raw(self, *, immediate: bool) -> Iterator[Connection]:
-        if not self.is_sqlite:
-            with self.engine.connect() as conn, conn.begin():
-                yield conn
-            return
-        # SQLite: each thread keeps one connection, saving a pool round trip on every call, and
-        # the transaction is opened and ended on the driver connection itself: a fire runs only
-        # prepared statements (see prepared.py), and SQLAlchemy's transaction bookkeeping would
-        # cost more than the statements.  If Core statements run inside, SQLAlchemy joins the
-        # open transaction (its begin hook sees it) and we end it through SQLAlchemy instead.
+    def _thread_connection(self) -> Connection:
         conn: Connection | None = getattr(self._local, "conn", None)
         if conn is None or conn.closed or conn.invalidated:
             conn = self._local.conn = self.engine.connect()
-        raw = conn.connection.driver_connection
-        if raw.in_transaction:  # left open by a failed commit: never carry it into this call
-            raw.rollback()
-        raw.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
-        try:
-            yield conn
-        except BaseException:
-            if conn.in_transaction():
-                conn.rollback()
-            elif raw.in_transaction:
-                raw.rollback()
-            raise
-        if conn.in_transaction():
-            conn.commit()
-        elif raw.in_transaction:
-            raw.commit()
+        return conn
 
     def dispose(self) -> None:
         conn = getattr(self._local, "conn", None)
