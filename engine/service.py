@@ -1007,13 +1007,15 @@ class Engine:
                 for m in repo.measures(row.id)
             )
         if "evidence" in needs:
-            kw["evidence_count"] = repo.evidence_count(row.id)
+            n = getattr(row, "evidence_count", None)  # the write path's row carries it
+            kw["evidence_count"] = n if n is not None else repo.evidence_count(row.id)
         if "signoffs" in needs:
             kw["signoffs"] = tuple(
                 SignoffFacts(s.role, s.actor_id, s.state, s.stage_seq) for s in repo.signoffs(row.id)
             )
         if "mechanisms" in needs:
-            kw["mechanism_count"] = repo.mechanism_count(row.id)
+            n = getattr(row, "mechanism_count", None)
+            kw["mechanism_count"] = n if n is not None else repo.mechanism_count(row.id)
         return IssueFacts(
             code=row.code,
             category=row.category,
@@ -1106,7 +1108,7 @@ class Engine:
     # --- reading ------------------------------------------------------------------------
 
     def _visible(self, repo: Repository, code: str, actor: Actor, *, lock: bool = False) -> Any:
-        row = repo.issue(code, lock=lock)
+        row = repo.issue_for_write(code) if lock else repo.issue(code)
         if row is None:
             raise NotFound(Text(f"没有问题 {code}", f"no issue {code}"))
         if not actor.covers(row.unit):

@@ -121,6 +121,8 @@ class Issue(Base):
     state_entered_by: Mapped[str | None] = mapped_column(String(128))
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime)
     next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    light: Mapped[str | None] = mapped_column(String(32))  # traffic light as of the last write or sweep
+    stage_fired: Mapped[str] = mapped_column(String(1000), default="", server_default="")  # escalation rules fired this stage
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     recurrence_count: Mapped[int] = mapped_column(Integer, default=0)
     seq: Mapped[int] = mapped_column(Integer)
@@ -227,6 +229,47 @@ class Event(Base):
     key_id: Mapped[str | None] = mapped_column(String(16))  # which chain key made the hash (None: plain sha256)
 
 
+class Escalation(Base):
+    """Which escalation rule fired for which issue at which stage, and when: the record that
+    makes every rule apply at most once per stage, whichever node's sweep ran it."""
+
+    __tablename__ = "escalations"
+    __table_args__ = (UniqueConstraint("issue_id", "rule", "stage_seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id"))
+    rule: Mapped[str] = mapped_column(String(64))
+    stage_seq: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(32))
+    fired_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    event_seq: Mapped[int] = mapped_column(Integer)
+
+
+class Outbox(Base):
+    """Notifications, written in the transaction of the event that caused them and delivered
+    afterwards with retries, so none is lost when a process dies in between."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        UniqueConstraint("dedupe_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int | None] = mapped_column(ForeignKey("issues.id"))
+    event_seq: Mapped[int | None] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(64))
+    recipient: Mapped[str] = mapped_column(String(500))  # JSON: {"user": id} or {"role": r, "unit": path}
+    payload: Mapped[str] = mapped_column(Text)  # JSON
+    dedupe_key: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16))  # pending | delivered | dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 workflows = Workflow.__table__
 rounds = Round.__table__
 issues = Issue.__table__
@@ -235,3 +278,5 @@ evidence = Evidence.__table__
 signoffs = Signoff.__table__
 mechanisms = Mechanism.__table__
 events = Event.__table__
+escalations = Escalation.__table__
+outbox = Outbox.__table__

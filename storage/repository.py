@@ -52,7 +52,40 @@ ISSUE_COLUMNS = (
 # The hot path: prepared once, run on the driver cursor (see prepared.py for why).
 _ISSUE_SELECT = select(*ISSUE_COLUMNS).join(rounds, rounds.c.id == issues.c.round_id)
 _ISSUE_BY_CODE = Prepared(_ISSUE_SELECT.where(issues.c.code == bindparam("p_code")))
-_ISSUE_BY_CODE_LOCKED = Prepared(_ISSUE_SELECT.where(issues.c.code == bindparam("p_code")).with_for_update(of=issues))
+# What a write needs, and no more: each column read costs on the path every fire takes.  The
+# evidence and mechanism counts some guards read come along as subqueries (index lookups)
+# instead of statements of their own.
+_WRITE_COLUMNS = (
+    issues.c.id,
+    issues.c.code,
+    issues.c.workflow_id,
+    issues.c.category,
+    issues.c.severity,
+    issues.c.unit,
+    issues.c.owner,
+    issues.c.lead,
+    issues.c.due_date,
+    issues.c.state,
+    issues.c.state_seq,
+    issues.c.state_entered_at,
+    issues.c.state_entered_by,
+    issues.c.escalation_level,
+    issues.c.recurrence_count,
+    issues.c.seq,
+    issues.c.last_hash,
+    issues.c.version,
+    rounds.c.code.label("round_code"),
+    rounds.c.feedback_date.label("round_feedback_date"),
+    rounds.c.period_end.label("round_period_end"),
+    rounds.c.tz.label("round_tz"),
+    select(func.count()).where(evidence.c.issue_id == issues.c.id).scalar_subquery().label("evidence_count"),
+    select(func.count()).where(mechanisms.c.issue_id == issues.c.id).scalar_subquery().label("mechanism_count"),
+)
+_ISSUE_FOR_WRITE = (
+    select(*_WRITE_COLUMNS).join(rounds, rounds.c.id == issues.c.round_id).where(issues.c.code == bindparam("p_code"))
+)
+_ISSUE_FOR_WRITE_UNLOCKED = Prepared(_ISSUE_FOR_WRITE)
+_ISSUE_FOR_WRITE_LOCKED = Prepared(_ISSUE_FOR_WRITE.with_for_update(of=issues))
 _EDIT_COLUMNS = ("version", "seq", "last_hash", "last_activity_at", "next_check_at")
 _MOVE_COLUMNS = (
     *_EDIT_COLUMNS,
@@ -152,8 +185,14 @@ class Repository:
         except IntegrityError as exc:
             raise Duplicate(str(exc.orig)) from exc
 
-    def issue(self, code: str, *, lock: bool = False) -> Row[Any] | None:
-        q = _ISSUE_BY_CODE_LOCKED if lock and self.for_update else _ISSUE_BY_CODE
+    def issue(self, code: str) -> Row[Any] | None:
+        """Everything about one issue, for reading."""
+        return _ISSUE_BY_CODE.first(self.conn, {"p_code": code})
+
+    def issue_for_write(self, code: str) -> Row[Any] | None:
+        """What a write needs, locked against concurrent writers on PostgreSQL (SQLite's
+        ``BEGIN IMMEDIATE`` already holds the database)."""
+        q = _ISSUE_FOR_WRITE_LOCKED if self.for_update else _ISSUE_FOR_WRITE_UNLOCKED
         return q.first(self.conn, {"p_code": code})
 
     def issue_exists(self, code: str) -> bool:
