@@ -19,7 +19,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from .definition import Duration
+from .durations import Duration
 
 log = logging.getLogger(__name__)
 
@@ -76,18 +76,28 @@ class Calendar(ABC):
     def add(self, start: date, duration: Duration) -> DateResult:
         if duration.unit == "days":
             return DateResult(start + timedelta(days=duration.amount))
-        return self.add_working_days(start, duration.amount)
+        return self._cached(("add", start, duration.amount), lambda: self.add_working_days(start, duration.amount))
 
     def subtract(self, start: date, duration: Duration) -> DateResult:
         if duration.unit == "days":
             return DateResult(start - timedelta(days=duration.amount))
-        return self.add_working_days(start, -duration.amount)
+        return self._cached(("add", start, -duration.amount), lambda: self.add_working_days(start, -duration.amount))
 
     def elapsed(self, start: date, end: date, unit: str) -> DayCount:
         """Days of ``unit`` from ``start`` to ``end``."""
         if unit == "days":
             return DayCount((end - start).days)
-        return self.working_days_between(start, end)
+        return self._cached(("between", start, end), lambda: self.working_days_between(start, end))
+
+    def _cached(self, key: tuple[object, ...], compute):  # type: ignore[no-untyped-def]
+        """Deadlines repeat across issues and sweeps; working-day answers are memoised."""
+        cache = self.__dict__.setdefault("_memo", {})
+        hit = cache.get(key)
+        if hit is None:
+            if len(cache) > 100_000:
+                cache.clear()
+            hit = cache[key] = compute()
+        return hit
 
 
 class NaturalCalendar(Calendar):

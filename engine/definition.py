@@ -17,6 +17,9 @@ from typing import Any
 
 from ..i18n import Text
 from . import yamlsrc
+from .calendar import calendars
+from .durations import UNITS as DURATION_UNITS
+from .durations import Duration
 from .guards import GuardType, ParamError, Vocabulary, guards
 from .yamlsrc import LDict, LList
 
@@ -24,8 +27,6 @@ NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_")
 REQUIRABLE_FIELDS = frozenset({"comment"})
 ACTIONS = frozenset({"remind", "warn", "escalate", "elevate", "notify"})
 CONDITIONS = frozenset({"sla_exceeded", "due_in", "overdue", "idle"})
-CALENDARS = frozenset({"natural", "cn_working_days"})
-DURATION_UNITS = frozenset({"days", "working_days"})
 SYSTEM_ROLE = "system"
 
 
@@ -49,15 +50,6 @@ class WorkflowInvalid(ValueError):
     def __init__(self, problems: list[DefinitionProblem]) -> None:
         self.problems = problems
         super().__init__("\n".join(p.render() for p in problems))
-
-
-@dataclass(frozen=True, slots=True)
-class Duration:
-    amount: int
-    unit: str  # days | working_days
-
-    def to_dict(self) -> dict[str, int]:
-        return {self.unit: self.amount}
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,12 +108,37 @@ class EscalationRule:
     categories: frozenset[str] | None
     severities: frozenset[str] | None
     line: int
+    new_deadline: Duration | None = None
+
+    def applies_to(self, category: str, severity: str) -> bool:
+        return (self.categories is None or category in self.categories) and (
+            self.severities is None or severity in self.severities
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LightRule:
+    light: str
+    when: Mapping[str, Any]
+    line: int
+    states: frozenset[str] | None = None  # None: every non-final state
+
+
+@dataclass(frozen=True, slots=True)
+class Lights:
+    colours: Mapping[str, Text]  # in order: the first is "on track"
+    rules: tuple[LightRule, ...]
+
+    @property
+    def default(self) -> str:
+        return next(iter(self.colours))
 
 
 @dataclass(frozen=True, slots=True)
 class Escalation:
     calendar: str
     rules: tuple[EscalationRule, ...]
+    lights: Lights | None = None
 
 
 @dataclass(frozen=True)
@@ -658,15 +675,15 @@ def _escalation(
     if m is None:
         return None
     for k in m:
-        if k not in {"calendar", "rules"}:
+        if k not in {"calendar", "rules", "lights"}:
             c.err(m.line_of(k), f"escalation.{k}", f"未知的键 {k}", f"unknown key {k}")
     cal = _scalar(m.get("calendar", "natural"))
-    if cal not in CALENDARS:
+    if cal not in calendars:
         c.err(
             m.line_of("calendar"),
             "escalation.calendar",
-            f"未知的日历 {cal}（可用：{', '.join(sorted(CALENDARS))}）",
-            f"unknown calendar {cal} (known: {', '.join(sorted(CALENDARS))})",
+            f"未知的日历 {cal}（可用：{', '.join(calendars.names())}）",
+            f"unknown calendar {cal} (known: {', '.join(calendars.names())})",
         )
     rules_raw = m.get("rules", LList())
     rules: list[EscalationRule] = []
@@ -674,7 +691,7 @@ def _escalation(
         rules_raw.line, rules_raw.item_lines = m.line, []
     elif not isinstance(rules_raw, LList):
         c.err(m.line_of("rules"), "escalation.rules", "rules 应为列表", "rules must be a list")
-        return Escalation(str(cal), ())
+        return Escalation(str(cal), (), None)
     names: set[str] = set()
     for i, r in enumerate(rules_raw):
         line = rules_raw.line_of(i)
@@ -685,7 +702,7 @@ def _escalation(
         key = f"escalation.rules.{rname}"
         ok = True
         for k in r:
-            if k not in {"name", "state", "when", "action", "notify", "categories", "severities"}:
+            if k not in {"name", "state", "when", "action", "notify", "categories", "severities", "new_deadline"}:
                 c.err(r.line_of(k), f"{key}.{k}", f"未知的键 {k}", f"unknown key {k}")
         if rname in names:
             c.err(line, key, f"规则名 {rname} 重复", f"rule name {rname} is used twice")
@@ -716,31 +733,21 @@ def _escalation(
             )
             ok = False
         when = r.get("when")
-        if not isinstance(when, dict) or not when:
-            c.err(r.line_of("when"), f"{key}.when", "when 条件缺失或为空", "the when condition is missing or empty")
+        if not _when_ok(c, when, r.line_of("when"), key):
             ok = False
-        else:
-            for cond, v in when.items():
-                cl = when.line_of(cond) if isinstance(when, LDict) else line
-                if cond not in CONDITIONS:
-                    c.err(
-                        cl,
-                        f"{key}.when.{cond}",
-                        f"未知的条件 {cond}（可用：{', '.join(sorted(CONDITIONS))}）",
-                        f"unknown condition {cond} (known: {', '.join(sorted(CONDITIONS))})",
-                    )
-                    ok = False
-                elif cond == "sla_exceeded":
-                    if not isinstance(v, bool):
-                        c.err(
-                            cl,
-                            f"{key}.when.{cond}",
-                            "sla_exceeded 应为 true/false",
-                            "sla_exceeded must be true or false",
-                        )
-                        ok = False
-                elif c.duration(v, cl, f"{key}.when.{cond}") is None:
-                    ok = False
+        new_deadline = None
+        if "new_deadline" in r:
+            new_deadline = c.duration(r["new_deadline"], r.line_of("new_deadline"), f"{key}.new_deadline")
+            if new_deadline is None:
+                ok = False
+            elif action != "warn":
+                c.err(
+                    r.line_of("new_deadline"),
+                    f"{key}.new_deadline",
+                    "new_deadline 只用于 warn 动作",
+                    "new_deadline goes with the warn action only",
+                )
+                ok = False
         notify = c.names(r.get("notify", []), r.line_of("notify"), f"{key}.notify")
         for n in notify:
             if n not in roles:
@@ -760,10 +767,93 @@ def _escalation(
         if ok:
             rules.append(
                 EscalationRule(
-                    str(rname), tuple(st), MappingProxyType(_plain(when)), action, tuple(notify), cats, sevs, line
+                    str(rname),
+                    tuple(st),
+                    MappingProxyType(_plain(when)),
+                    action,
+                    tuple(notify),
+                    cats,
+                    sevs,
+                    line,
+                    new_deadline,
                 )
             )
-    return Escalation(str(cal), tuple(rules))
+    return Escalation(str(cal), tuple(rules), _lights(c, m, states))
+
+
+def _when_ok(c: _Checker, when: Any, line: int, key: str) -> bool:
+    """``when: {sla_exceeded: true, due_in: {working_days: 5}, overdue: {days: 0}, idle: {days: 30}}``"""
+    if not isinstance(when, dict) or not when:
+        c.err(line, f"{key}.when", "when 条件缺失或为空", "the when condition is missing or empty")
+        return False
+    ok = True
+    for cond, v in when.items():
+        cl = when.line_of(cond) if isinstance(when, LDict) else line
+        if cond not in CONDITIONS:
+            c.err(
+                cl,
+                f"{key}.when.{cond}",
+                f"未知的条件 {cond}（可用：{', '.join(sorted(CONDITIONS))}）",
+                f"unknown condition {cond} (known: {', '.join(sorted(CONDITIONS))})",
+            )
+            ok = False
+        elif cond == "sla_exceeded":
+            if v is not True:
+                c.err(cl, f"{key}.when.{cond}", "sla_exceeded 只能写 true", "sla_exceeded can only be true")
+                ok = False
+        elif c.duration(v, cl, f"{key}.when.{cond}") is None:
+            ok = False
+    return ok
+
+
+def _lights(c: _Checker, m: LDict, states: dict[str, StateDef]) -> Lights | None:
+    """``lights: {colours: {green: {zh, en}, ...}, rules: [{light: red, when: {...}}, ...]}``: the
+    first rule that holds sets the light, otherwise the first colour (on track)."""
+    raw = m.get("lights")
+    if raw is None:
+        return None
+    if not isinstance(raw, LDict):
+        c.err(m.line_of("lights"), "escalation.lights", "lights 应为映射", "lights must be a mapping")
+        return None
+    for k in raw:
+        if k not in {"colours", "rules"}:
+            c.err(raw.line_of(k), f"escalation.lights.{k}", f"未知的键 {k}", f"unknown key {k}")
+    colours: dict[str, Text] = {}
+    cm = raw.get("colours")
+    if not isinstance(cm, LDict) or not cm:
+        c.err(raw.line_of("colours"), "escalation.lights.colours", "须列出灯的颜色", "list the light colours")
+    else:
+        for n, lab in cm.items():
+            if c.name_ok(n, cm.line_of(n), f"escalation.lights.colours.{n}"):
+                colours[n] = c.label(lab, cm.line_of(n), f"escalation.lights.colours.{n}", n)
+    rules: list[LightRule] = []
+    rr = raw.get("rules", LList())
+    if not isinstance(rr, list):
+        c.err(raw.line_of("rules"), "escalation.lights.rules", "rules 应为列表", "rules must be a list")
+        rr = []
+    for i, r in enumerate(rr):
+        line = rr.line_of(i) if isinstance(rr, LList) else raw.line
+        key = f"escalation.lights.rules[{i}]"
+        if not isinstance(r, LDict):
+            c.err(line, key, "规则应为映射", "a rule must be a mapping")
+            continue
+        colour = _scalar(r.get("light"))
+        ok = _when_ok(c, r.get("when"), r.line_of("when"), key)
+        for k in r:
+            if k not in {"light", "when", "state"}:
+                c.err(r.line_of(k), f"{key}.{k}", f"未知的键 {k}", f"unknown key {k}")
+        lstates = None
+        if "state" in r:
+            lstates = frozenset(c.names(r["state"], r.line_of("state"), f"{key}.state"))
+            for x in lstates - set(states):
+                c.err(r.line_of("state"), f"{key}.state", f"状态 {x} 未定义", f"state {x} is not defined")
+                ok = False
+        if colour not in colours:
+            c.err(r.line_of("light"), f"{key}.light", f"未定义的颜色 {colour}", f"colour {colour} is not defined")
+            ok = False
+        if ok:
+            rules.append(LightRule(str(colour), MappingProxyType(_plain(r["when"])), line, lstates))
+    return Lights(MappingProxyType(colours), tuple(rules)) if colours else None
 
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "workflows"

@@ -38,7 +38,7 @@ from .definition import (
     parse_definition,
 )
 from .errors import Busy, ConcurrentUpdate, Forbidden, InvalidInput, NotFound, Refused, StorageUnavailable
-from .escalation import next_check
+from .escalation import EscalationFacts, evaluator_for
 from .facts import GuardContext, IssueFacts, MeasureFacts, RoundFacts, SignoffFacts
 from .history import GENESIS, ChainKey, ChainReport, compare_records, event_hash, verify_chain
 from .machine import Outcome, machine_for
@@ -100,6 +100,8 @@ class IssueView:
     severity_label: Text
     state_entered_at: datetime
     next_check_at: datetime | None
+    light: str | None
+    light_label: Text | None
     escalation_level: int
     recurrence_count: int
     version: int
@@ -117,6 +119,7 @@ class IssueView:
         d["due_date"] = _iso(self.due_date)
         d["state_entered_at"] = _iso(self.state_entered_at)
         d["next_check_at"] = _iso(self.next_check_at)
+        d["light_label"] = self.light_label.to_dict() if self.light_label else None
         d["triggers"] = [t.to_dict() for t in self.triggers]
         return _jsonable(d)
 
@@ -580,8 +583,12 @@ class Engine:
             role = self._authorize_edit(d, "add_issue", actor, None)
             if repo.issue_exists(code):
                 raise InvalidInput(Text(f"问题编号 {code} 已存在", f"issue code {code} already exists"), field="code")
+            facts = EscalationFacts(d.initial, category, severity, now, now, due, r.tz)
+            policy = evaluator_for(d)
             values = dict(
-                next_check_at=next_check(d, d.initial, entered_at=now, last_activity_at=now, due=due, tz=r.tz),
+                next_check_at=policy.next_check(facts, now),
+                light=policy.light(facts, now),
+                stage_fired="",
                 code=code,
                 round_id=r.id,
                 workflow_id=r.workflow_id,
@@ -640,6 +647,7 @@ class Engine:
         states: Iterable[str] | None = None,
         categories: Iterable[str] | None = None,
         owner: str | None = None,
+        lights: Iterable[str] | None = None,
         limit: int = 100,
         offset: int = 0,
     ) -> list[IssueView]:
@@ -657,6 +665,7 @@ class Engine:
                 states=states,
                 categories=categories,
                 owner=owner,
+                lights=lights,
                 unit_prefixes=prefixes,
                 limit=limit,
                 offset=offset,
@@ -968,6 +977,7 @@ class Engine:
                 state_entered_by=actor.id,
                 recurrence_count=row.recurrence_count + (1 if reopened else 0),
                 escalation_level=row.escalation_level,
+                stage_fired="",  # a new stage: every escalation rule may fire again
             )
             self._append(
                 repo,
@@ -1081,14 +1091,17 @@ class Engine:
         seq = row.seq + 1
         ev = self._event_values(row.code, row.last_hash, seq, kind, actor, role, now, **event)
         values = issue_values or {}
-        check_at = next_check(
-            d,
+        facts = EscalationFacts(
             values.get("state", row.state),
-            entered_at=values.get("state_entered_at", row.state_entered_at),
-            last_activity_at=now,
-            due=row.due_date,
-            tz=row.round_tz,
+            row.category,
+            row.severity,
+            values.get("state_entered_at", row.state_entered_at),
+            now,
+            row.due_date,
+            row.round_tz,
+            _fired(values.get("stage_fired", row.stage_fired)),
         )
+        policy = evaluator_for(d)
         try:
             repo.update_issue(
                 row.id,
@@ -1096,7 +1109,8 @@ class Engine:
                 seq=seq,
                 last_hash=ev["hash"],
                 last_activity_at=now,
-                next_check_at=check_at,
+                next_check_at=policy.next_check(facts, now),
+                light=policy.light(facts, now),
                 **values,
             )
         except StaleVersion:
@@ -1181,6 +1195,8 @@ class Engine:
             severity_label=d.severities.get(row.severity, Text(row.severity, row.severity)),
             state_entered_at=row.state_entered_at,
             next_check_at=row.next_check_at,
+            light=row.light,
+            light_label=_light_label(d, row.light),
             escalation_level=row.escalation_level,
             recurrence_count=row.recurrence_count,
             version=row.version,
@@ -1250,6 +1266,17 @@ class Engine:
                 mechanisms=repo.mechanisms(row.id),
             )
             return rep
+
+
+def _light_label(d: WorkflowDefinition, light: str | None) -> Text | None:
+    lights = d.escalation.lights if d.escalation else None
+    if light is None or lights is None:
+        return None
+    return lights.colours.get(light, Text(light, light))
+
+
+def _fired(stage_fired: str | None) -> frozenset[str]:
+    return frozenset(x for x in (stage_fired or "").split(",") if x)
 
 
 def _wf_info(row: Any) -> WorkflowInfo:

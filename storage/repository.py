@@ -37,6 +37,8 @@ ISSUE_COLUMNS = (
     issues.c.state_entered_by,
     issues.c.last_activity_at,
     issues.c.next_check_at,
+    issues.c.light,
+    issues.c.stage_fired,
     issues.c.escalation_level,
     issues.c.recurrence_count,
     issues.c.seq,
@@ -56,6 +58,8 @@ _ISSUE_BY_CODE = Prepared(_ISSUE_SELECT.where(issues.c.code == bindparam("p_code
 # evidence and mechanism counts some guards read come along as subqueries (index lookups)
 # instead of statements of their own.
 _WRITE_COLUMNS = (
+    issues.c.stage_fired,
+    issues.c.light,
     issues.c.id,
     issues.c.code,
     issues.c.workflow_id,
@@ -86,7 +90,7 @@ _ISSUE_FOR_WRITE = (
 )
 _ISSUE_FOR_WRITE_UNLOCKED = Prepared(_ISSUE_FOR_WRITE)
 _ISSUE_FOR_WRITE_LOCKED = Prepared(_ISSUE_FOR_WRITE.with_for_update(of=issues))
-_EDIT_COLUMNS = ("version", "seq", "last_hash", "last_activity_at", "next_check_at")
+_EDIT_COLUMNS = ("version", "seq", "last_hash", "last_activity_at", "next_check_at", "light")
 _MOVE_COLUMNS = (
     *_EDIT_COLUMNS,
     "state",
@@ -95,6 +99,7 @@ _MOVE_COLUMNS = (
     "state_entered_by",
     "recurrence_count",
     "escalation_level",
+    "stage_fired",
 )
 
 
@@ -207,6 +212,7 @@ class Repository:
         unit_prefixes: Iterable[str] | None = None,
         units_exact: Iterable[str] | None = None,
         owner: str | None = None,
+        lights: Iterable[str] | None = None,
         limit: int = 100,
         offset: int = 0,
     ) -> Sequence[Row[Any]]:
@@ -219,6 +225,8 @@ class Repository:
             q = q.where(issues.c.category.in_(list(categories)))
         if owner:
             q = q.where(issues.c.owner == owner)
+        if lights:
+            q = q.where(issues.c.light.in_(list(lights)))
         if unit_prefixes is not None:
             conds = []
             for p in unit_prefixes:
