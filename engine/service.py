@@ -29,7 +29,7 @@ from ..i18n import Text
 from ..storage.database import Database, DatabaseBusy, DatabaseUnavailable
 from ..storage.repository import Duplicate, Repository, StaleVersion
 from .actors import SYSTEM, Actor
-from .clock import DEFAULT_TZ, Clock, SystemClock, local_date
+from .clock import DEFAULT_TZ, Clock, SystemClock, local_date, to_utc
 from .definition import (
     WorkflowDefinition,
     WorkflowInvalid,
@@ -38,10 +38,11 @@ from .definition import (
     parse_definition,
 )
 from .errors import Busy, ConcurrentUpdate, Forbidden, InvalidInput, NotFound, Refused, StorageUnavailable
-from .escalation import EscalationFacts, evaluator_for
+from .escalation import DueRule, EscalationFacts, evaluator_for
 from .facts import GuardContext, IssueFacts, MeasureFacts, RoundFacts, SignoffFacts
 from .history import GENESIS, ChainKey, ChainReport, compare_records, event_hash, verify_chain
 from .machine import Outcome, machine_for
+from .notify import DeliveryFailed, Notice, NotifierRegistry, RetryPolicy
 
 SOURCES = {
     "inspection": Text("巡视", "inspection"),
@@ -274,6 +275,60 @@ def _storage_error(exc: Exception) -> Exception:
     return StorageUnavailable(Text(f"无法连接数据库：{exc}", f"cannot reach the database: {exc}"))
 
 
+ACTION_LABELS = {
+    "remind": Text("催办提醒", "reminder"),
+    "warn": Text("告诫", "caution"),
+    "escalate": Text("挂牌督办", "supervised handling"),
+    "elevate": Text("提级办理、问责", "raised a level"),
+    "notify": Text("通知", "notice"),
+}
+
+
+class _DryRun(Exception):
+    """Raised inside a dry-run sweep's transaction so that everything it did rolls back."""
+
+
+@dataclass
+class SweepReport:
+    as_of: datetime
+    dry_run: bool
+    checked: int = 0
+    batches: int = 0
+    fired: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "as_of": _iso(self.as_of),
+            "dry_run": self.dry_run,
+            "checked": self.checked,
+            "batches": self.batches,
+            "fired": self.fired,
+        }
+
+
+@dataclass
+class DeliveryReport:
+    delivered: int = 0
+    failed: int = 0
+    dead: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def _escalation_facts(row: Any) -> EscalationFacts:
+    return EscalationFacts(
+        row.state,
+        row.category,
+        row.severity,
+        row.state_entered_at,
+        row.last_activity_at,
+        row.due_date,
+        row.round_tz,
+        _fired(row.stage_fired),
+    )
+
+
 class Engine:
     """zhenggai's embedding API.  ``Engine("sqlite:///zhenggai.db")`` or a PostgreSQL URL."""
 
@@ -282,6 +337,9 @@ class Engine:
     ) -> None:
         self.db = db if isinstance(db, Database) else Database(db)
         self.clock: Clock = clock or SystemClock()
+        self.notifiers = NotifierRegistry()
+        self.channels: list[str] = ["log"]  # which notifiers each notice goes to
+        self.retry = RetryPolicy()
         secret = chain_key if chain_key is not None else os.environ.get("ZHENGGAI_CHAIN_KEY")
         self.chain_key: ChainKey | None = ChainKey.from_secret(secret) if secret else None
         self._defs: dict[int, tuple[WorkflowDefinition, str, int]] = {}
@@ -1086,9 +1144,13 @@ class Engine:
         now: datetime,
         *,
         issue_values: dict[str, Any] | None = None,
+        activity: bool = True,
         **event: Any,
     ) -> None:
+        """Append one event and move the issue's head.  ``activity=False`` for the scheduler's
+        own events, which do not count as someone working on the issue (the idle rule)."""
         seq = row.seq + 1
+        active_at = now if activity else row.last_activity_at
         ev = self._event_values(row.code, row.last_hash, seq, kind, actor, role, now, **event)
         values = issue_values or {}
         facts = EscalationFacts(
@@ -1096,7 +1158,7 @@ class Engine:
             row.category,
             row.severity,
             values.get("state_entered_at", row.state_entered_at),
-            now,
+            active_at,
             row.due_date,
             row.round_tz,
             _fired(values.get("stage_fired", row.stage_fired)),
@@ -1108,7 +1170,7 @@ class Engine:
                 row.version,
                 seq=seq,
                 last_hash=ev["hash"],
-                last_activity_at=now,
+                last_activity_at=active_at,
                 next_check_at=policy.next_check(facts, now),
                 light=policy.light(facts, now),
                 **values,
@@ -1118,6 +1180,256 @@ class Engine:
                 Text(f"问题 {row.code} 正被他人同时修改，请重试", f"issue {row.code} was changed concurrently; retry")
             ) from None
         repo.insert_event(issue_id=row.id, **ev)
+
+    # --- escalation sweep and notices ----------------------------------------------------
+
+    def sweep(
+        self,
+        as_of: datetime | date | str | None = None,
+        *,
+        dry_run: bool = False,
+        batch: int = 200,
+        should_stop: Any = None,
+    ) -> SweepReport:
+        """Apply every escalation rule whose time has come, each at most once per issue and
+        stage; write its events and notices in one transaction per batch.
+
+        Only issues whose ``next_check_at`` has come are read (through its index).  On
+        PostgreSQL rows are claimed with ``FOR UPDATE SKIP LOCKED``, so sweeps on several nodes
+        split the work; the ``escalations`` record (unique per issue, rule and stage) makes a
+        rule fire once whichever node ran it.  ``dry_run`` works out the same and rolls back.
+        ``should_stop()`` is asked between batches (a scheduler shutting down).
+        """
+        now = to_utc(as_of) if as_of is not None else self.clock.now()
+        report = SweepReport(as_of=now, dry_run=dry_run)
+        after: tuple[datetime, int] | None = None
+        while not (should_stop and should_stop()):
+            try:
+                with self._write() as conn:
+                    repo = Repository(conn)
+                    rows = repo.due_for_check(now, after, batch)
+                    for row in rows:
+                        self._sweep_issue(repo, row, now, report)
+                    report.batches += 1
+                    if rows:
+                        after = (rows[-1].next_check_at, rows[-1].id)
+                    if dry_run:
+                        raise _DryRun
+            except _DryRun:
+                pass
+            if len(rows) < batch:
+                break
+        return report
+
+    def _sweep_issue(self, repo: Repository, row: Any, now: datetime, report: SweepReport) -> None:
+        d = self._definition(repo, row.workflow_id)
+        policy = evaluator_for(d)
+        report.checked += 1
+        for _ in range(len(policy.rules) + 1):  # each pass fires at least one rule, or stops
+            facts = _escalation_facts(row)
+            dues = policy.due_rules(facts, now)
+            if not dues:
+                break
+            due = dues[0]
+            self._apply_rule(repo, d, row, due, now, report)
+            row = repo.issue_for_write(row.code)
+        facts = _escalation_facts(row)
+        light, check = policy.light(facts, now), policy.next_check(facts, now)
+        if check is not None and check <= now:  # a rule that could not be applied: not again this sweep
+            check = None
+        if (light, check) != (row.light, row.next_check_at):
+            repo.set_schedule(row.id, light, check)
+
+    def _apply_rule(
+        self, repo: Repository, d: WorkflowDefinition, row: Any, due: DueRule, now: datetime, report: SweepReport
+    ) -> None:
+        rule = due.rule
+        data: dict[str, Any] = {"rule": rule.name, "action": rule.action}
+        if due.new_deadline is not None:
+            data["new_deadline"] = due.new_deadline.isoformat()
+        if due.estimated:
+            data["calendar_estimated"] = True
+        fired = ",".join(sorted(_fired(row.stage_fired) | {rule.name}))
+        outcome = "applied"
+        if rule.action == "escalate":
+            t = d.transition("escalate", row.state)
+            facts = self._facts(repo, row, t.needs if t else frozenset())
+            ctx = GuardContext(SYSTEM, "system", "escalate", row.state, now, local_date(now, row.round_tz), None)
+            result = machine_for(d).fire("escalate", facts, ctx)
+            if result.ok:
+                seq = row.seq + 1
+                self._append(
+                    repo,
+                    d,
+                    row,
+                    "transition",
+                    SYSTEM,
+                    "system",
+                    now,
+                    activity=False,
+                    trigger="escalate",
+                    from_state=row.state,
+                    to_state=result.dest,
+                    data=data,
+                    issue_values=dict(
+                        state=result.dest,
+                        state_seq=seq,
+                        state_entered_at=now,
+                        state_entered_by=SYSTEM.id,
+                        recurrence_count=row.recurrence_count,
+                        escalation_level=row.escalation_level,
+                        stage_fired="",
+                    ),
+                )
+            else:
+                outcome = "refused"
+                data["refused"] = [{"rule": r, "reason": t_.to_dict()} for r, t_ in result.reasons]
+        if rule.action != "escalate" or outcome == "refused":
+            level = row.escalation_level + (1 if rule.action == "elevate" else 0)
+            if rule.action == "elevate":
+                data["level"] = level
+            kind = "escalation_failed" if outcome == "refused" else f"escalation_{rule.action}"
+            self._append(
+                repo,
+                d,
+                row,
+                kind,
+                SYSTEM,
+                "system",
+                now,
+                data=data,
+                activity=False,
+                issue_values={"stage_fired": fired, "escalation_level": level},
+            )
+        seq = row.seq + 1
+        try:
+            repo.record_escalation(
+                issue_id=row.id,
+                rule=rule.name,
+                stage_seq=row.state_seq,
+                action=rule.action,
+                fired_at=now,
+                event_seq=seq,
+            )
+        except Duplicate:
+            raise ConcurrentUpdate(Text("另一个巡检进程已处理该规则", "another sweep applied this rule")) from None
+        repo.enqueue(self._notices(d, row, rule, data, seq, now))
+        report.fired.append(
+            {
+                "issue": row.code,
+                "rule": rule.name,
+                "action": rule.action,
+                "outcome": outcome,
+                "notices": len(rule.notify) * len(self.channels),
+                **data,
+            }
+        )
+
+    def _notices(
+        self, d: WorkflowDefinition, row: Any, rule: Any, data: dict[str, Any], seq: int, now: datetime
+    ) -> list[dict[str, Any]]:
+        label = d.label(row.state)
+        subject = f"【{ACTION_LABELS[rule.action].zh}】{row.code} {row.title}"
+        text = Text(
+            f"问题 {row.code}「{row.title}」（{row.unit}，整改时限 {row.due_date or '未定'}，当前{label.zh}）"
+            f"触发规则 {rule.name}：{ACTION_LABELS[rule.action].zh}。"
+            + (f"最后期限：{data['new_deadline']}。" if "new_deadline" in data else ""),
+            f"Issue {row.code} ({row.unit}, due {row.due_date or 'not set'}, now {label.en}) triggered rule "
+            f"{rule.name}: {ACTION_LABELS[rule.action].en}."
+            + (f" Final deadline: {data['new_deadline']}." if "new_deadline" in data else ""),
+        )
+        out = []
+        for role in rule.notify:
+            holder = d.roles[role].holder if role in d.roles else None
+            recipient = {"user": getattr(row, holder)} if holder else {"role": role, "unit": row.unit}
+            key = recipient.get("user") or f"{role}@{row.unit}"
+            for channel in self.channels:
+                notice_id = f"{row.code}:{seq}:{role}:{channel}"
+                out.append(
+                    dict(
+                        issue_id=row.id,
+                        event_seq=seq,
+                        channel=channel,
+                        dedupe_key=notice_id[:200],
+                        recipient=json.dumps({**recipient, "role": role}, ensure_ascii=False),
+                        payload=json.dumps(
+                            {
+                                "issue": row.code,
+                                "title": row.title,
+                                "unit": row.unit,
+                                "state": row.state,
+                                "due_date": _iso(row.due_date),
+                                "subject": subject,
+                                "text": text.render("zh"),
+                                "message": text.to_dict(),
+                                "to": key,
+                                **data,
+                            },
+                            ensure_ascii=False,
+                        ),
+                        status="pending",
+                        attempts=0,
+                        next_attempt_at=min(now, self.clock.now()),  # deliverable at once, even for --as-of
+                        created_at=now,
+                    )
+                )
+        return out
+
+    def deliver(self, *, limit: int = 100, now: datetime | None = None) -> DeliveryReport:
+        """Send due notices through their channel's notifier; retry failures with backoff."""
+        now = now or self.clock.now()
+        report = DeliveryReport()
+        with self._write() as conn:
+            repo = Repository(conn)
+            for row in repo.outbox_due(now, limit):
+                notifier = self.notifiers.get(row.channel)
+                notice = Notice(row.dedupe_key, row.channel, json.loads(row.recipient), json.loads(row.payload))
+                try:
+                    if notifier is None:
+                        raise DeliveryFailed(f"no notifier is configured for channel {row.channel!r}")
+                    notifier.send(notice)
+                except Exception as exc:
+                    attempts = row.attempts + 1
+                    dead = attempts >= self.retry.attempts
+                    repo.outbox_update(
+                        row.id,
+                        attempts=attempts,
+                        last_error=str(exc)[:2000],
+                        status="dead" if dead else "pending",
+                        next_attempt_at=now + self.retry.delay(attempts),
+                    )
+                    report.failed += 1
+                    report.dead += dead
+                else:
+                    repo.outbox_update(
+                        row.id, status="delivered", attempts=row.attempts + 1, delivered_at=now, last_error=None
+                    )
+                    report.delivered += 1
+        return report
+
+    def outbox(self, *, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        with self._read() as conn:
+            return [
+                {
+                    "id": r.id,
+                    "channel": r.channel,
+                    "recipient": json.loads(r.recipient),
+                    "status": r.status,
+                    "attempts": r.attempts,
+                    "next_attempt_at": _iso(r.next_attempt_at),
+                    "last_error": r.last_error,
+                    "created_at": _iso(r.created_at),
+                    "delivered_at": _iso(r.delivered_at),
+                    "issue": json.loads(r.payload).get("issue"),
+                    "rule": json.loads(r.payload).get("rule"),
+                }
+                for r in Repository(conn).outbox_list(status, limit)
+            ]
+
+    def retry_dead(self, ids: list[int] | None = None) -> int:
+        """Put dead notices back in the queue (all of them, or these ids)."""
+        with self._write() as conn:
+            return Repository(conn).outbox_retry(ids, self.clock.now())
 
     # --- reading ------------------------------------------------------------------------
 

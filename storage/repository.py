@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .models import events, evidence, issues, measures, mechanisms, rounds, signoffs, workflows
+from .models import escalations, events, evidence, issues, measures, mechanisms, outbox, rounds, signoffs, workflows
 from .prepared import Prepared
 
 ISSUE_COLUMNS = (
@@ -60,6 +60,9 @@ _ISSUE_BY_CODE = Prepared(_ISSUE_SELECT.where(issues.c.code == bindparam("p_code
 _WRITE_COLUMNS = (
     issues.c.stage_fired,
     issues.c.light,
+    issues.c.title,
+    issues.c.last_activity_at,
+    issues.c.next_check_at,
     issues.c.id,
     issues.c.code,
     issues.c.workflow_id,
@@ -113,6 +116,7 @@ def _update_issue(columns: tuple[str, ...]) -> Prepared:
 
 
 _UPDATE_EDIT = _update_issue(_EDIT_COLUMNS)
+_UPDATE_ESCALATION = _update_issue((*_EDIT_COLUMNS, "stage_fired", "escalation_level"))
 _UPDATE_MOVE = _update_issue(_MOVE_COLUMNS)
 _EVENT_COLUMNS = [c.key for c in events.columns if c.key != "id"]
 _INSERT_EVENT = Prepared(
@@ -241,13 +245,90 @@ class Repository:
     def update_issue(self, issue_id: int, expected_version: int, **values: Any) -> None:
         """Write ``values`` only if nobody changed the issue since we read ``expected_version``."""
         params = {"p_id": issue_id, "p_version": expected_version, "version": expected_version + 1, **values}
-        stmt = _UPDATE_MOVE if "state" in values else _UPDATE_EDIT
+        if "state" in values:
+            stmt = _UPDATE_MOVE
+        elif "stage_fired" in values:
+            stmt = _UPDATE_ESCALATION
+        else:
+            stmt = _UPDATE_EDIT
         if stmt.rowcount(self.conn, params) != 1:
             raise StaleVersion()
 
     def set_people(self, issue_id: int, **values: Any) -> None:
         """Owner and lead only; the version check is done by the event's update_issue."""
         self.conn.execute(update(issues).where(issues.c.id == issue_id).values(**values))
+
+    # --- escalation sweep ---------------------------------------------------------------
+
+    def due_for_check(self, now: datetime, after: tuple[datetime, int] | None, limit: int) -> Sequence[Any]:
+        """Issues whose next check has come, oldest first, after the keyset ``after``.  On
+        PostgreSQL the rows are locked and rows another sweep holds are skipped, so sweeps on
+        several nodes split the work instead of queueing on it."""
+        q = (
+            select(*_WRITE_COLUMNS)
+            .join(rounds, rounds.c.id == issues.c.round_id)
+            .where(issues.c.next_check_at.is_not(None), issues.c.next_check_at <= now)
+            .order_by(issues.c.next_check_at, issues.c.id)
+            .limit(limit)
+        )
+        if after is not None:
+            q = q.where(
+                or_(
+                    issues.c.next_check_at > after[0],
+                    and_(issues.c.next_check_at == after[0], issues.c.id > after[1]),
+                )
+            )
+        if self.for_update:
+            q = q.with_for_update(of=issues, skip_locked=True)
+        return self.conn.execute(q).all()
+
+    def set_schedule(self, issue_id: int, light: str | None, next_check_at: datetime | None) -> None:
+        """Derived fields only (no event, no version bump): what time passing changes."""
+        self.conn.execute(
+            update(issues).where(issues.c.id == issue_id).values(light=light, next_check_at=next_check_at)
+        )
+
+    def record_escalation(self, **values: Any) -> None:
+        try:
+            self.conn.execute(insert(escalations).values(**values))
+        except IntegrityError as exc:
+            raise Duplicate(str(exc.orig)) from exc
+
+    def escalation_records(self, issue_id: int) -> Sequence[Row[Any]]:
+        q = select(escalations).where(escalations.c.issue_id == issue_id).order_by(escalations.c.id)
+        return self.conn.execute(q).all()
+
+    # --- outbox -------------------------------------------------------------------------
+
+    def enqueue(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self.conn.execute(insert(outbox), rows)
+
+    def outbox_due(self, now: datetime, limit: int) -> Sequence[Row[Any]]:
+        q = (
+            select(outbox)
+            .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= now)
+            .order_by(outbox.c.next_attempt_at, outbox.c.id)
+            .limit(limit)
+        )
+        if self.for_update:
+            q = q.with_for_update(skip_locked=True)
+        return self.conn.execute(q).all()
+
+    def outbox_update(self, outbox_id: int, **values: Any) -> None:
+        self.conn.execute(update(outbox).where(outbox.c.id == outbox_id).values(**values))
+
+    def outbox_list(self, status: str | None, limit: int) -> Sequence[Row[Any]]:
+        q = select(outbox).order_by(outbox.c.id.desc()).limit(limit)
+        if status:
+            q = q.where(outbox.c.status == status)
+        return self.conn.execute(q).all()
+
+    def outbox_retry(self, ids: list[int] | None, now: datetime) -> int:
+        q = update(outbox).where(outbox.c.status == "dead")
+        if ids:
+            q = q.where(outbox.c.id.in_(ids))
+        return self.conn.execute(q.values(status="pending", attempts=0, next_attempt_at=now, last_error=None)).rowcount
 
     # --- parts guards read --------------------------------------------------------------
 

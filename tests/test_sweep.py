@@ -1,0 +1,146 @@
+"""The escalation sweep over a simulated calendar: nothing sleeps, the clock is set."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import ClassVar
+
+import pytest
+from storyhelpers import add, started
+
+from zhenggai import Engine
+from zhenggai.engine.notify import WebhookNotifier, sign
+
+
+def fired(report) -> list[tuple[str, str]]:
+    return [(f["issue"], f["rule"]) for f in report.fired]
+
+
+@pytest.fixture
+def working(engine: Engine, cast, round_, clock):
+    """A phased item due Tuesday 30 June 2026, started on 12 March."""
+    clock.set("2026-03-12")
+    started(engine, cast, "P1", "phased", due="2026-06-30")
+    return "P1"
+
+
+def test_the_ladder_from_reminder_to_accountability(engine: Engine, cast, working):
+    r = engine.sweep("2026-06-22")
+    assert ("P1", "reminder") not in fired(r)
+    r = engine.sweep("2026-06-23")
+    assert ("P1", "reminder") in fired(r)
+    assert engine.issue("P1", cast.office).light == "yellow"
+    assert fired(engine.sweep("2026-06-23")) == []  # the same sweep again changes nothing
+
+    r = engine.sweep("2026-07-01")
+    [caution] = [f for f in r.fired if f["rule"] == "caution"]
+    assert caution["action"] == "warn" and caution["new_deadline"] == "2026-07-15"
+    assert engine.issue("P1", cast.office).light == "red"
+
+    r = engine.sweep("2026-07-15")
+    assert ("P1", "supervise") in fired(r)
+    v = engine.issue("P1", cast.office)
+    assert v.state == "supervised" and v.escalation_level == 0
+    last = engine.history("P1", cast.office)[-1]
+    assert (last["trigger"], last["actor"], last["role"], last["data"]["rule"]) == (
+        "escalate",
+        "system",
+        "system",
+        "supervise",
+    )
+
+    assert fired(engine.sweep("2026-08-11")) == []
+    r = engine.sweep("2026-08-12")
+    assert fired(r) == [("P1", "accountability")]
+    assert engine.issue("P1", cast.office).escalation_level == 1
+    assert engine.verify("P1", cast.office).ok
+
+
+def test_notices_go_to_the_people_the_rule_names(engine: Engine, cast, working):
+    engine.sweep("2026-06-23")
+    engine.sweep("2026-07-15")
+    notices = engine.outbox(limit=100)
+    by_rule = {}
+    for n in notices:
+        by_rule.setdefault(n["rule"], []).append(n["recipient"])
+    assert {"user": "li", "role": "owner"} in by_rule["reminder"]
+    assert {"role": "discipline", "unit": "省局/财务处"} in by_rule["supervise"]
+    assert {"role": "secretary", "unit": "省局/财务处"} in by_rule["supervise"]
+    report = engine.deliver()
+    assert report.delivered == len(notices) and report.failed == 0
+    assert all(n["status"] == "delivered" for n in engine.outbox(limit=100))
+
+
+def test_a_late_plan_is_reminded_once(engine: Engine, cast, round_):
+    add(engine, cast, "P2", "phased", due="2026-09-30")
+    assert fired(engine.sweep("2026-03-24")) == []
+    assert fired(engine.sweep("2026-03-25")) == [("P2", "plan_late")]
+    assert fired(engine.sweep("2026-03-26")) == []
+    assert engine.issue("P2", cast.office).light == "yellow"  # behind its plan
+
+
+def test_a_dry_run_shows_what_would_happen_and_changes_nothing(engine: Engine, cast, working):
+    before = engine.issue("P1", cast.office)
+    r = engine.sweep("2026-07-15", dry_run=True)
+    assert {"caution", "supervise"} <= {f["rule"] for f in r.fired}
+    after = engine.issue("P1", cast.office)
+    assert (after.state, after.version, after.light) == (before.state, before.version, before.light)
+    assert engine.outbox() == []
+    assert ("P1", "supervise") in fired(engine.sweep("2026-07-15"))  # and the real run still does it
+
+
+def test_the_sweep_reads_only_issues_whose_time_has_come(engine: Engine, cast, working):
+    for i in range(20):
+        add(engine, cast, f"Q{i}", "phased", due="2026-12-31")
+    r = engine.sweep("2026-03-13")
+    assert r.checked == 0  # nobody's time has come: not one issue read
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    fail_first = 2
+    seen: ClassVar[list[dict]] = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        cls = type(self)
+        if cls.fail_first > 0:
+            cls.fail_first -= 1
+            self.send_response(503)
+            self.end_headers()
+            return
+        ok = self.headers["X-Zhenggai-Signature"] == sign(
+            b"s3cret-s3cret-s3", self.headers["X-Zhenggai-Timestamp"], body
+        )
+        cls.seen.append({"ok": ok, **json.loads(body)})
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_webhook_that_fails_is_retried_with_backoff_until_delivered(engine: Engine, cast, working, clock):
+    _Receiver.fail_first, _Receiver.seen = 2, []
+    server = HTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        engine.notifiers.add(WebhookNotifier(f"http://127.0.0.1:{server.server_port}/hook", "s3cret-s3cret-s3"))
+        engine.channels = ["webhook"]
+        clock.set("2026-06-23 10:00")
+        engine.sweep()
+        n = len(engine.outbox())
+        assert n >= 1
+        first = engine.deliver()
+        assert first.failed >= 1 and first.delivered < n
+        assert engine.deliver().delivered == 0  # backoff: not yet
+        clock.advance(hours=3)
+        while engine.deliver().delivered:
+            pass
+        clock.advance(hours=3)
+        engine.deliver()
+        assert all(x["status"] == "delivered" for x in engine.outbox())
+        assert len(_Receiver.seen) == n and all(s["ok"] for s in _Receiver.seen)
+    finally:
+        server.shutdown()
