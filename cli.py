@@ -678,6 +678,7 @@ def issue_add(
 @click.option("--state", "states", multiple=True, help="Only these states, repeatable / 状态")
 @click.option("--category", "categories", multiple=True, help="Only these categories / 类别")
 @click.option("--owner", help="Only this owner / 责任人")
+@click.option("--light", "lights", multiple=True, help="Only this traffic light, e.g. red / 红黄绿灯")
 @click.option("--limit", type=click.IntRange(1, 10000), default=100, show_default=True)
 @click.option("--offset", type=click.IntRange(0), default=0)
 @actor_options(("admin",))
@@ -689,6 +690,7 @@ def issue_list(
     states: tuple[str, ...],
     categories: tuple[str, ...],
     owner: str | None,
+    lights: tuple[str, ...],
     limit: int,
     offset: int,
     actor: Actor,
@@ -703,6 +705,7 @@ def issue_list(
             states=states or None,
             categories=categories or None,
             owner=owner,
+            lights=lights or None,
             limit=limit,
             offset=offset,
         ),
@@ -728,6 +731,7 @@ def ledger_table(c: Ctx, eng: Engine, vs: Sequence[Any]) -> str:
             c.t("责任人", "owner"),
             c.t("时限", "due"),
             c.t("状态", "state"),
+            c.t("灯", "light"),
             c.t("再犯", "reopened"),
         ],
         [
@@ -739,11 +743,22 @@ def ledger_table(c: Ctx, eng: Engine, vs: Sequence[Any]) -> str:
                 v.owner,
                 v.due_date or "",
                 v.state_label.get(c.lang),
+                _light(v, c.lang),
                 v.recurrence_count or "",
             ]
             for v in vs
         ],
     )
+
+
+LIGHT_STYLE = {"green": "green", "yellow": "yellow", "red": "red", "blue": "blue", "orange": "yellow"}
+
+
+def _light(v: Any, lang: str) -> str:
+    if not v.light:
+        return ""
+    label = v.light_label.get(lang) if v.light_label else v.light
+    return click.style("●", fg=LIGHT_STYLE.get(v.light)) + label
 
 
 def _clip(s: str, n: int) -> str:
@@ -789,6 +804,8 @@ def issue_show(
             (c.t("责任人", "owner"), v.owner or "-"),
             (c.t("责任领导", "lead"), v.lead or "-"),
             (c.t("整改时限", "due"), v.due_date or "-"),
+            (c.t("红黄绿灯", "light"), _light(v, c.lang) or "-"),
+            (c.t("督办级别", "escalation level"), v.escalation_level),
             (c.t("轮次", "round"), v.round),
             (c.t("工作流", "workflow"), f"{v.workflow} v{v.workflow_version}"),
             (c.t("版本", "version"), v.version),
@@ -1103,6 +1120,166 @@ def history(
     out(c, data, text)
     if rep is not None and not rep.ok:
         sys.exit(EXIT_CODES["history_tampered"])
+
+
+@main.command("sweep")
+@click.option("--dry-run", is_flag=True, help="Show what would happen and change nothing / 只预演，不修改")
+@click.option("--batch", type=click.IntRange(1, 10000), default=200, show_default=True)
+@json_flag
+@pass_ctx
+def sweep(c: Ctx, dry_run: bool, batch: int) -> None:
+    """Apply every escalation rule whose time has come (reminders, cautions, supervised
+    handling, raising a level) and queue the notices / 执行到期的督办规则。
+
+    With the global --as-of DATE it shows what that day will bring (use with --dry-run)."""
+    eng = c.engine()
+    rep = run(c, lambda: eng.sweep(c.as_of, dry_run=dry_run, batch=batch))
+
+    def text() -> None:
+        zh, en = ("预演（未做任何修改）", "dry run (nothing changed)") if dry_run else ("已执行", "applied")
+        click.echo(
+            c.t(
+                f"{zh}：检查 {rep.checked} 个到期问题，触发 {len(rep.fired)} 条规则",
+                f"{en}: {rep.checked} issues due for a check, {len(rep.fired)} rules fired",
+            )
+        )
+        if rep.fired:
+            click.echo(
+                table(
+                    [
+                        c.t("编号", "code"),
+                        c.t("规则", "rule"),
+                        c.t("动作", "action"),
+                        c.t("结果", "outcome"),
+                        c.t("最后期限", "final deadline"),
+                    ],
+                    [[f["issue"], f["rule"], f["action"], f["outcome"], f.get("new_deadline", "")] for f in rep.fired],
+                )
+            )
+
+    out(c, rep.to_dict(), text)
+
+
+@main.group()
+def outbox() -> None:
+    """Notices waiting for, or done with, delivery (通知发件箱)."""
+
+
+@outbox.command("list")
+@click.option("--status", type=click.Choice(["pending", "delivered", "dead"]))
+@click.option("--limit", type=click.IntRange(1, 10000), default=50, show_default=True)
+@json_flag
+@pass_ctx
+def outbox_list(c: Ctx, status: str | None, limit: int) -> None:
+    """Newest notices first / 查看通知。"""
+    eng = c.engine()
+    rows = run(c, lambda: eng.outbox(status=status, limit=limit))
+    out(
+        c,
+        rows,
+        lambda: click.echo(
+            table(
+                [
+                    "id",
+                    c.t("问题", "issue"),
+                    c.t("规则", "rule"),
+                    c.t("渠道", "channel"),
+                    c.t("收件人", "to"),
+                    c.t("状态", "status"),
+                    c.t("次数", "tries"),
+                    c.t("错误", "error"),
+                ],
+                [
+                    [
+                        r["id"],
+                        r["issue"],
+                        r["rule"],
+                        r["channel"],
+                        r["recipient"].get("user") or r["recipient"].get("role"),
+                        r["status"],
+                        r["attempts"],
+                        _clip(r["last_error"] or "", 30),
+                    ]
+                    for r in rows
+                ],
+            )
+        ),
+    )
+
+
+@outbox.command("deliver")
+@click.option("--limit", type=click.IntRange(1, 10000), default=500, show_default=True)
+@json_flag
+@pass_ctx
+def outbox_deliver(c: Ctx, limit: int) -> None:
+    """Send the notices that are due now (for cron; the scheduler does this itself) / 发送通知。"""
+    eng = _with_notifiers(c, c.engine())
+    rep = run(c, lambda: eng.deliver(limit=limit))
+    out(
+        c,
+        rep.to_dict(),
+        c.t(
+            f"已送达 {rep.delivered}，失败 {rep.failed}（其中放弃 {rep.dead}）",
+            f"delivered {rep.delivered}, failed {rep.failed} ({rep.dead} given up)",
+        ),
+    )
+
+
+@outbox.command("retry")
+@click.argument("ids", nargs=-1, type=int)
+@json_flag
+@pass_ctx
+def outbox_retry(c: Ctx, ids: tuple[int, ...]) -> None:
+    """Queue dead notices again (all, or the given ids) / 重新发送失败的通知。"""
+    eng = c.engine()
+    n = run(c, lambda: eng.retry_dead(list(ids) or None))
+    out(c, {"requeued": n}, c.t(f"已重新排队 {n} 条通知", f"{n} notices queued again"))
+
+
+def _with_notifiers(c: Ctx, eng: Engine) -> Engine:
+    """Notifiers from the environment: ZHENGGAI_WEBHOOK_URL and ZHENGGAI_WEBHOOK_SECRET."""
+    import os
+
+    from .engine.notify import WebhookNotifier
+
+    url = os.environ.get("ZHENGGAI_WEBHOOK_URL")
+    if url:
+        eng.notifiers.add(WebhookNotifier(url, os.environ.get("ZHENGGAI_WEBHOOK_SECRET", "")))
+    return eng
+
+
+@main.group()
+def scheduler() -> None:
+    """The escalation scheduler (APScheduler) / 定时督办。"""
+
+
+@scheduler.command("run")
+@click.option(
+    "--cron",
+    default="0 * * * *",
+    show_default=True,
+    help="When to sweep (crontab; on days off the sweep does nothing) / 巡检时间",
+)
+@click.option("--every-day", is_flag=True, help="Sweep on days off too / 节假日也执行")
+@click.option("--interval", type=float, help="Sweep every N seconds instead of --cron (testing) / 间隔秒数")
+@click.option("--deliver-every", type=float, default=60, show_default=True, help="Seconds between deliveries")
+@pass_ctx
+def scheduler_run(c: Ctx, cron: str, every_day: bool, interval: float | None, deliver_every: float) -> None:
+    """Run the sweep and the outbox delivery until SIGTERM; safe on several nodes at once
+    (each keeps its jobs in memory; the jobs claim work with row locks) / 运行定时任务。"""
+    import logging
+
+    from .engine.scheduler import Scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    eng = _with_notifiers(c, c.engine())
+    try:
+        sched = Scheduler(
+            eng, cron=cron, interval=interval, deliver_every=deliver_every, working_days_only=not every_day
+        )
+    except ValueError as exc:
+        fail(c, "invalid_input", Text(f"--cron 无效：{exc}", f"--cron is not valid: {exc}"), {"field": "cron"})
+    sched.run()
 
 
 @main.command("demo")

@@ -138,8 +138,10 @@ class ChineseWorkingDays(Calendar):
         if day.year not in self._warned:
             self._warned.add(day.year)
             log.warning(
-                "chinese-calendar has no holiday schedule for %s: counting Monday-Friday as working days "
-                "(results are marked estimated; upgrade chinese-calendar once the schedule is published)",
+                "chinese-calendar 尚无 %s 年的节假日安排：暂按周一至周五为工作日计算（结果标记为估算；国务院公布安排后请升级 "
+                "chinese-calendar） / chinese-calendar has no holiday schedule for %s yet: counting Monday to Friday "
+                "as working days (results are marked estimated; upgrade chinese-calendar once it is published)",
+                day.year,
                 day.year,
             )
         return day.weekday() < 5, True
