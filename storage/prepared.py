@@ -108,6 +108,23 @@ class Prepared:
             # the same exception types (IntegrityError, OperationalError …) SQLAlchemy raises
             raise DBAPIError.instance(c.sql, args, exc, conn.dialect.loaded_dbapi.Error) from exc
 
+    def many(self, conn: Connection, rows: list[Mapping[str, Any]]) -> None:
+        """The same statement for many parameter sets (``executemany``)."""
+        if not rows:
+            return
+        c = self._for(conn.dialect)
+        if c.plan is not None:
+            args: Any = [[r[n] if f is None else f(r[n]) for n, f in c.plan] for r in rows]
+        else:
+            args = [{k: (c.binds[k](v) if k in c.binds else v) for k, v in r.items()} for r in rows]
+        raw = driver(conn)
+        try:
+            cur = raw.cursor()
+            cur.executemany(c.sql, args)
+            cur.close()
+        except conn.dialect.loaded_dbapi.Error as exc:
+            raise DBAPIError.instance(c.sql, args, exc, conn.dialect.loaded_dbapi.Error) from exc
+
     def rowcount(self, conn: Connection, params: Mapping[str, Any]) -> int:
         _, cur = self._execute(conn, params)
         n = cur.rowcount

@@ -122,6 +122,21 @@ _EVENT_COLUMNS = [c.key for c in events.columns if c.key != "id"]
 _INSERT_EVENT = Prepared(
     insert(events).values({c: bindparam(c) for c in _EVENT_COLUMNS}), {c: events.c[c].type for c in _EVENT_COLUMNS}
 )
+_ESCALATION_COLUMNS = [c.key for c in escalations.columns if c.key != "id"]
+_INSERT_ESCALATION = Prepared(
+    insert(escalations).values({c: bindparam(c) for c in _ESCALATION_COLUMNS}),
+    {c: escalations.c[c].type for c in _ESCALATION_COLUMNS},
+)
+_OUTBOX_COLUMNS = [c.key for c in outbox.columns if c.key not in ("id", "last_error", "delivered_at")]
+_INSERT_OUTBOX = Prepared(
+    insert(outbox).values({c: bindparam(c) for c in _OUTBOX_COLUMNS}), {c: outbox.c[c].type for c in _OUTBOX_COLUMNS}
+)
+_SET_SCHEDULE = Prepared(
+    update(issues)
+    .where(issues.c.id == bindparam("p_id"))
+    .values(light=bindparam("light"), next_check_at=bindparam("next_check_at")),
+    {"next_check_at": issues.c.next_check_at.type},
+)
 _MEASURES = Prepared(select(measures).where(measures.c.issue_id == bindparam("p_id")).order_by(measures.c.no))
 _SIGNOFFS = Prepared(select(signoffs).where(signoffs.c.issue_id == bindparam("p_id")).order_by(signoffs.c.id))
 _EVIDENCE_COUNT = Prepared(select(func.count()).where(evidence.c.issue_id == bindparam("p_id")))
@@ -284,13 +299,11 @@ class Repository:
 
     def set_schedule(self, issue_id: int, light: str | None, next_check_at: datetime | None) -> None:
         """Derived fields only (no event, no version bump): what time passing changes."""
-        self.conn.execute(
-            update(issues).where(issues.c.id == issue_id).values(light=light, next_check_at=next_check_at)
-        )
+        _SET_SCHEDULE.rowcount(self.conn, {"p_id": issue_id, "light": light, "next_check_at": next_check_at})
 
     def record_escalation(self, **values: Any) -> None:
         try:
-            self.conn.execute(insert(escalations).values(**values))
+            _INSERT_ESCALATION.rowcount(self.conn, values)
         except IntegrityError as exc:
             raise Duplicate(str(exc.orig)) from exc
 
@@ -301,8 +314,7 @@ class Repository:
     # --- outbox -------------------------------------------------------------------------
 
     def enqueue(self, rows: list[dict[str, Any]]) -> None:
-        if rows:
-            self.conn.execute(insert(outbox), rows)
+        _INSERT_OUTBOX.many(self.conn, rows)
 
     def outbox_due(self, now: datetime, limit: int) -> Sequence[Row[Any]]:
         q = (
