@@ -144,3 +144,39 @@ def test_a_webhook_that_fails_is_retried_with_backoff_until_delivered(engine: En
         assert len(_Receiver.seen) == n and all(s["ok"] for s in _Receiver.seen)
     finally:
         server.shutdown()
+
+
+def test_notices_by_e_mail_reach_a_real_smtp_server(engine: Engine, cast, working, clock):
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    from zhenggai.engine.notify import EmailNotifier
+
+    received: list[tuple[str, list[str], str]] = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            received.append((envelope.mail_from, envelope.rcpt_tos, envelope.content.decode("utf-8", "replace")))
+            return "250 OK"
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        engine.notifiers.add(
+            EmailNotifier(
+                "127.0.0.1", port, "zhenggai@bureau.example", {"li": "li@bureau.example", "zhao": "zhao@bureau.example"}
+            )
+        )
+        engine.channels = ["email"]
+        engine.sweep("2026-06-23")
+        report = engine.deliver()
+        assert report.delivered >= 1 and report.failed == 0
+        assert any(to == ["li@bureau.example"] for _, to, _ in received)
+        assert all(frm == "zhenggai@bureau.example" for frm, _, _ in received)
+        assert any("P1" in body for _, _, body in received)
+    finally:
+        controller.stop()
