@@ -73,30 +73,38 @@ class Calendar(ABC):
             left -= ok
         return DateResult(d, est)
 
+    # Deadlines repeat across issues and sweeps: working-day answers are memoised (bounded).
+    _MEMO_LIMIT = 100_000
+
     def add(self, start: date, duration: Duration) -> DateResult:
         if duration.unit == "days":
             return DateResult(start + timedelta(days=duration.amount))
-        return self._cached(("add", start, duration.amount), lambda: self.add_working_days(start, duration.amount))
+        return self._add_memo(start, duration.amount)
 
     def subtract(self, start: date, duration: Duration) -> DateResult:
         if duration.unit == "days":
             return DateResult(start - timedelta(days=duration.amount))
-        return self._cached(("add", start, -duration.amount), lambda: self.add_working_days(start, -duration.amount))
+        return self._add_memo(start, -duration.amount)
 
     def elapsed(self, start: date, end: date, unit: str) -> DayCount:
         """Days of ``unit`` from ``start`` to ``end``."""
         if unit == "days":
             return DayCount((end - start).days)
-        return self._cached(("between", start, end), lambda: self.working_days_between(start, end))
-
-    def _cached(self, key: tuple[object, ...], compute):  # type: ignore[no-untyped-def]
-        """Deadlines repeat across issues and sweeps; working-day answers are memoised."""
-        cache = self.__dict__.setdefault("_memo", {})
-        hit = cache.get(key)
+        memo = self.__dict__.setdefault("_between", {})
+        hit = memo.get((start, end))
         if hit is None:
-            if len(cache) > 100_000:
-                cache.clear()
-            hit = cache[key] = compute()
+            if len(memo) > self._MEMO_LIMIT:
+                memo.clear()
+            hit = memo[(start, end)] = self.working_days_between(start, end)
+        return hit
+
+    def _add_memo(self, start: date, n: int) -> DateResult:
+        memo = self.__dict__.setdefault("_adds", {})
+        hit = memo.get((start, n))
+        if hit is None:
+            if len(memo) > self._MEMO_LIMIT:
+                memo.clear()
+            hit = memo[(start, n)] = self.add_working_days(start, n)
         return hit
 
 

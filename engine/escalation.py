@@ -57,8 +57,34 @@ def local_day(at: datetime, tz: str) -> date:
     return at.astimezone(ZoneInfo(tz)).date()
 
 
+@dataclass(frozen=True, slots=True)
+class _Cond:
+    kind: str  # sla_exceeded | due_in | overdue | idle
+    dur: Duration | None
+
+
+def _compile(when: Mapping[str, Any]) -> tuple[_Cond, ...]:
+    return tuple(_Cond(k, None if k == "sla_exceeded" else Duration.of(v)) for k, v in when.items())
+
+
+_ONE_DAY = timedelta(days=1)
+
+
+class _Days:
+    """The local days one evaluation needs, worked out once."""
+
+    __slots__ = ("due", "entered", "last", "today")
+
+    def __init__(self, f: EscalationFacts, now: datetime) -> None:
+        tz = ZoneInfo(f.tz)
+        self.today = now.astimezone(tz).date()
+        self.entered = f.entered_at.astimezone(tz).date()
+        self.last = f.last_activity_at.astimezone(tz).date()
+        self.due = f.due_date
+
+
 class Evaluator:
-    """The escalation policy of one workflow version, with its calendar."""
+    """The escalation policy of one workflow version, with its calendar (compiled once)."""
 
     def __init__(self, d: WorkflowDefinition) -> None:
         self.d = d
@@ -66,84 +92,97 @@ class Evaluator:
         self.rules = esc.rules if esc else ()
         self.lights = esc.lights if esc else None
         self.cal: Calendar = calendars.get(esc.calendar if esc else "natural")
+        self._rules = [(r, _compile(r.when)) for r in self.rules]
+        self._lights = [(lr, _compile(lr.when)) for lr in self.lights.rules] if self.lights else []
+        self._sla = {name: st.sla for name, st in d.states.items()}
 
     # --- conditions ------------------------------------------------------------------------
 
-    def _holds(self, when: Mapping[str, Any], f: EscalationFacts, today: date) -> tuple[bool, bool]:
+    def _holds(self, conds: tuple[_Cond, ...], state: str, k: _Days) -> tuple[bool, bool]:
         est = False
-        for cond, raw in when.items():
-            if cond == "sla_exceeded":
-                sla = self.d.states[f.state].sla
+        cal, today = self.cal, k.today
+        for c in conds:
+            if c.kind == "sla_exceeded":
+                sla = self._sla[state]
                 if sla is None:
                     return False, est
-                deadline = self.cal.add(local_day(f.entered_at, f.tz), sla)
+                deadline = cal.add(k.entered, sla)
                 est |= deadline.estimated
                 if not today > deadline.value:
                     return False, est
                 continue
-            dur = Duration.of(raw)
-            if cond == "idle":
-                n = self.cal.elapsed(local_day(f.last_activity_at, f.tz), today, dur.unit)
+            dur = c.dur
+            assert dur is not None
+            if c.kind == "idle":
+                n = cal.elapsed(k.last, today, dur.unit)
                 est |= n.estimated
                 if n.value < dur.amount:
                     return False, est
                 continue
-            due = f.due_date
+            due = k.due
             if due is None:
                 return False, est
-            if cond == "due_in":
+            if c.kind == "due_in":
                 if today > due:
                     return False, est
-                n = self.cal.elapsed(today, due, dur.unit)
+                n = cal.elapsed(today, due, dur.unit)
                 est |= n.estimated
                 if n.value > dur.amount:
                     return False, est
-            elif cond == "overdue":
+            else:  # overdue
                 if today <= due:
                     return False, est
-                n = self.cal.elapsed(due, today, dur.unit)
+                n = cal.elapsed(due, today, dur.unit)
                 est |= n.estimated
                 if n.value <= dur.amount:
                     return False, est
         return True, est
 
-    def _starts(self, when: Mapping[str, Any], f: EscalationFacts) -> list[date]:
-        """Days on which a condition of ``when`` starts (or stops) holding: where to look next."""
-        days: list[date] = []
-        for cond, raw in when.items():
-            if cond == "sla_exceeded":
-                sla = self.d.states[f.state].sla
+    def _starts(self, conds: tuple[_Cond, ...], state: str, k: _Days, out: list[date]) -> None:
+        """Days on which a condition starts (or stops) holding: where to look next."""
+        cal = self.cal
+        for c in conds:
+            kind, dur = c.kind, c.dur
+            if kind == "sla_exceeded":
+                sla = self._sla[state]
                 if sla is not None:
-                    days.append(self.cal.add(local_day(f.entered_at, f.tz), sla).value + timedelta(days=1))
+                    end = (
+                        k.entered + timedelta(days=sla.amount) if sla.unit == "days" else cal.add(k.entered, sla).value
+                    )
+                    out.append(end + _ONE_DAY)
+            elif kind == "idle":
+                out.append(k.last + timedelta(days=dur.amount) if dur.unit == "days" else cal.add(k.last, dur).value)
+            elif k.due is None:
                 continue
-            dur = Duration.of(raw)
-            if cond == "idle":
-                days.append(self.cal.add(local_day(f.last_activity_at, f.tz), dur).value)
-            elif f.due_date is not None and cond == "due_in":
-                days.append(self.cal.subtract(f.due_date, dur).value)
-                days.append(f.due_date + timedelta(days=1))  # when it stops holding
-            elif f.due_date is not None and cond == "overdue":
-                step = Duration(dur.amount + 1, dur.unit) if dur.unit == "working_days" else dur
-                days.append(
-                    self.cal.add(f.due_date, step).value + (timedelta(days=1) if dur.unit == "days" else timedelta())
-                )
-        return days
+            elif kind == "due_in":
+                due = k.due
+                out.append(due - timedelta(days=dur.amount) if dur.unit == "days" else cal.subtract(due, dur).value)
+                out.append(due + _ONE_DAY)  # when it stops holding
+            elif dur.unit == "working_days":  # overdue by more than N working days
+                out.append(cal.add(k.due, Duration(dur.amount + 1, dur.unit)).value)
+            else:
+                out.append(k.due + timedelta(days=dur.amount + 1))
+
+    def _watching(self, f: EscalationFacts) -> list[tuple[EscalationRule, tuple[_Cond, ...]]]:
+        return [
+            (r, conds)
+            for r, conds in self._rules
+            if f.state in r.states and r.name not in f.fired and r.applies_to(f.category, f.severity)
+        ]
 
     # --- answers ---------------------------------------------------------------------------
 
     def due_rules(self, f: EscalationFacts, now: datetime) -> list[DueRule]:
         """Rules for the issue's state whose conditions hold now and that have not fired at
         this stage, in the order the workflow lists them."""
-        today = local_day(now, f.tz)
+        k = _Days(f, now)
         out: list[DueRule] = []
-        for rule in self.rules:
-            if f.state not in rule.states or rule.name in f.fired or not rule.applies_to(f.category, f.severity):
-                continue
-            ok, est = self._holds(rule.when, f, today)
+        for rule, conds in self._watching(f):
+            ok, est = self._holds(conds, f.state, k)
             if ok:
                 deadline = None
                 if rule.new_deadline is not None:
-                    r = self.cal.add(today, rule.new_deadline)
+                    r = self.cal.add(k.today, rule.new_deadline)
                     deadline, est = r.value, est or r.estimated
                 out.append(DueRule(rule, deadline, est))
         return out
@@ -151,28 +190,32 @@ class Evaluator:
     def light(self, f: EscalationFacts, now: datetime) -> str | None:
         if self.lights is None or self.d.states[f.state].final:
             return None
-        today = local_day(now, f.tz)
-        for lr in self.lights.rules:
-            if (lr.states is None or f.state in lr.states) and self._holds(lr.when, f, today)[0]:
+        k = _Days(f, now)
+        for lr, conds in self._lights:
+            if (lr.states is None or f.state in lr.states) and self._holds(conds, f.state, k)[0]:
                 return lr.light
         return self.lights.default
 
+    def schedule(self, f: EscalationFacts, now: datetime) -> tuple[str | None, datetime | None]:
+        """``(light, next_check)`` in one pass: what every write stores."""
+        return self.light(f, now), self.next_check(f, now)
+
     def next_check(self, f: EscalationFacts, now: datetime) -> datetime | None:
         """The first moment after ``now`` at which a rule not yet fired could become due or
-        the light could change; ``None`` if nothing ever can (a closed issue)."""
+        the light could change; ``now`` itself if a rule is due already; ``None`` if nothing
+        ever can (a closed issue)."""
         if self.d.states[f.state].final:
             return None
-        if self.due_rules(f, now):
-            return now  # a rule is due already (say, an overdue item sent back): look at once
-        today = local_day(now, f.tz)
+        k = _Days(f, now)
         days: list[date] = []
-        for rule in self.rules:
-            if f.state in rule.states and rule.name not in f.fired and rule.applies_to(f.category, f.severity):
-                days += self._starts(rule.when, f)
-        if self.lights is not None:
-            for lr in self.lights.rules:
-                if lr.states is None or f.state in lr.states:
-                    days += self._starts(lr.when, f)
+        for _rule, conds in self._watching(f):
+            if self._holds(conds, f.state, k)[0]:
+                return now  # a rule is due already (say, an overdue item sent back): look at once
+            self._starts(conds, f.state, k, days)
+        for lr, conds in self._lights:
+            if lr.states is None or f.state in lr.states:
+                self._starts(conds, f.state, k, days)
+        today = k.today
         future = [d for d in days if d > today]
         return start_of(min(future), f.tz) if future else None
 

@@ -1163,7 +1163,7 @@ class Engine:
             row.round_tz,
             _fired(values.get("stage_fired", row.stage_fired)),
         )
-        policy = evaluator_for(d)
+        light, check_at = evaluator_for(d).schedule(facts, now)
         try:
             repo.update_issue(
                 row.id,
@@ -1171,8 +1171,8 @@ class Engine:
                 seq=seq,
                 last_hash=ev["hash"],
                 last_activity_at=active_at,
-                next_check_at=policy.next_check(facts, now),
-                light=policy.light(facts, now),
+                next_check_at=check_at,
+                light=light,
                 **values,
             )
         except StaleVersion:

@@ -27,14 +27,16 @@ from sqlalchemy.types import Date, TypeEngine
 from .models import UTCDateTime
 
 
+def _naive_utc(v: datetime) -> datetime:
+    return (v if v.tzinfo is UTC else v.astimezone(UTC)).replace(tzinfo=None)
+
+
 def _bind_converter(type_: TypeEngine[Any], dialect: str) -> Callable[[Any], Any] | None:
     if isinstance(type_, UTCDateTime):
         if dialect == "sqlite":
             # the text SQLAlchemy's SQLite DateTime stores: "YYYY-MM-DD HH:MM:SS.ffffff"
-            return lambda v: (
-                None if v is None else v.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-            )
-        return lambda v: None if v is None else v.astimezone(UTC).replace(tzinfo=None)
+            return lambda v: None if v is None else _naive_utc(v).isoformat(" ", "microseconds")
+        return lambda v: None if v is None else _naive_utc(v)
     if isinstance(type_, Date) and dialect == "sqlite":
         return lambda v: None if v is None else v.isoformat()
     return None
