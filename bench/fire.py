@@ -92,48 +92,38 @@ def run_raw(path: Path, n_issues: int, n: int) -> float:
 
     def move(code: str, trigger: str, to: str, actor: str, role: str, comment: str | None) -> None:
         conn.execute("BEGIN IMMEDIATE")
-        iid, state, version, seq, last_hash = conn.execute(
-            "SELECT i.id, i.state, i.version, i.seq, i.last_hash FROM issues i JOIN rounds r ON r.id = i.round_id "
-            "WHERE i.code = ?",
+        # the same reads the engine's guards need: the issue with its round and evidence count,
+        # and for the self-check its measures and sign-offs
+        iid, state, version, seq, last_hash, _cat, _owner, _due, _period_end, n_ev = conn.execute(
+            "SELECT i.id, i.state, i.version, i.seq, i.last_hash, i.category, i.owner, i.due_date, r.period_end,"
+            " (SELECT count(*) FROM evidence e WHERE e.issue_id = i.id)"
+            " FROM issues i JOIN rounds r ON r.id = i.round_id WHERE i.code = ?",
             (code,),
         ).fetchone()
         if trigger == "submit_self_check":
-            open_ = [
-                m
-                for m in conn.execute("SELECT no, done_at FROM measures WHERE issue_id = ? ORDER BY no", (iid,))
-                if m[1] is None
-            ]
-            n_ev = conn.execute("SELECT count(*) FROM evidence WHERE issue_id = ?", (iid,)).fetchone()[0]
-            assert not open_ and n_ev >= 1
+            measures = conn.execute(
+                "SELECT no, owner, due_date, target, done_at FROM measures WHERE issue_id = ? ORDER BY no", (iid,)
+            ).fetchall()
+            signed = conn.execute("SELECT role FROM signoffs WHERE issue_id = ?", (iid,)).fetchall()
+            assert measures and all(m[1] and m[2] and m[3] and m[4] for m in measures)
+            assert n_ev >= 1 and ("unit_lead",) in signed
         body = json.dumps(
-            {
-                "seq": seq + 1,
-                "kind": "transition",
-                "trigger": trigger,
-                "from_state": state,
-                "to_state": to,
-                "actor_id": actor,
-                "role": role,
-                "at": now,
-                "comment": comment,
-                "data": "{}",
-                "request_id": None,
-                "issue": code,
-            },
-            sort_keys=True,
+            [seq + 1, "transition", trigger, state, to, actor, role, now, comment, "{}", None, code],
             ensure_ascii=False,
+            separators=(",", ":"),
         )
         h = hashlib.sha256((last_hash + body).encode()).hexdigest()
         cur = conn.execute(
-            "UPDATE issues SET version = ?, seq = ?, last_hash = ?, last_activity_at = ?, next_check_at = ?, "
-            "state = ?, state_seq = ?, state_entered_at = ?, state_entered_by = ? WHERE id = ? AND version = ?",
-            (version + 1, seq + 1, h, now, now, to, seq + 1, now, actor, iid, version),
+            "UPDATE issues SET version = ?, seq = ?, last_hash = ?, last_activity_at = ?, next_check_at = ?, light = ?, "
+            "state = ?, state_seq = ?, state_entered_at = ?, state_entered_by = ?, recurrence_count = ?, "
+            "escalation_level = ?, stage_fired = ? WHERE id = ? AND version = ?",
+            (version + 1, seq + 1, h, now, now, "green", to, seq + 1, now, actor, 0, 0, "", iid, version),
         )
         assert cur.rowcount == 1
         conn.execute(
             'INSERT INTO events (issue_id, seq, kind, "trigger", from_state, to_state, actor_id, role, at, comment, '
-            "data, request_id, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (iid, seq + 1, "transition", trigger, state, to, actor, role, now, comment, "{}", None, last_hash, h),
+            "data, request_id, prev_hash, hash, key_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (iid, seq + 1, "transition", trigger, state, to, actor, role, now, comment, "{}", None, last_hash, h, None),
         )
         conn.execute("COMMIT")
 

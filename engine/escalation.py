@@ -95,6 +95,7 @@ class Evaluator:
         self._rules = [(r, _compile(r.when)) for r in self.rules]
         self._lights = [(lr, _compile(lr.when)) for lr in self.lights.rules] if self.lights else []
         self._sla = {name: st.sla for name, st in d.states.items()}
+        self._memo: dict[tuple[Any, ...], tuple[str | None, datetime | None]] = {}
 
     # --- conditions ------------------------------------------------------------------------
 
@@ -197,8 +198,20 @@ class Evaluator:
         return self.lights.default
 
     def schedule(self, f: EscalationFacts, now: datetime) -> tuple[str | None, datetime | None]:
-        """``(light, next_check)`` in one pass: what every write stores."""
-        return self.light(f, now), self.next_check(f, now)
+        """``(light, next_check)``: what every write stores.
+
+        Both depend on the issue only through its state, category, severity, fired rules,
+        deadline and the days it entered its state and was last worked on, and on today's
+        date — and a day's writes share most of those (lists carry a few common deadlines, and
+        every write happens today), so answers are memoised per day (bounded)."""
+        k = _Days(f, now)
+        key = (f.state, f.category, f.severity, f.fired, f.due_date, k.entered, k.last, k.today, f.tz)
+        hit = self._memo.get(key)
+        if hit is None:
+            if len(self._memo) > 50_000:
+                self._memo.clear()
+            hit = self._memo[key] = (self.light(f, now), self.next_check(f, now))
+        return hit  # a "due at once" answer memoised earlier today is still in the past: still due
 
     def next_check(self, f: EscalationFacts, now: datetime) -> datetime | None:
         """The first moment after ``now`` at which a rule not yet fired could become due or
