@@ -749,9 +749,16 @@ def _escalation(
                 )
                 ok = False
         notify = c.names(r.get("notify", []), r.line_of("notify"), f"{key}.notify")
-        for n in notify:
+        for n in notify:  # a role, or a named person as user:ID
+            if n.startswith("user:") and len(n) > 5:
+                continue
             if n not in roles:
-                c.err(r.line_of("notify"), f"{key}.notify", f"未知的角色 {n}", f"unknown role {n}")
+                c.err(
+                    r.line_of("notify"),
+                    f"{key}.notify",
+                    f"未知的角色 {n}（指定个人请写 user:工号）",
+                    f"unknown role {n} (name a person as user:ID)",
+                )
                 ok = False
         cats = sevs = None
         if "categories" in r:

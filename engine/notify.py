@@ -9,7 +9,8 @@ stable ``id`` receivers can de-duplicate on.
 
 Notifiers are classes registered by name, like APScheduler's executors: ``log`` (always
 there), ``webhook`` (HTTP POST of JSON, signed with HMAC-SHA256 so the receiver can verify
-it), ``email`` (SMTP).  A host registers its own with :func:`register_notifier`.
+it), ``email`` (SMTP), ``oa_todo`` (an OA system's unified to-do list).  A host adds its own
+with ``engine.notifiers.add(...)``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import json
 import logging
 import smtplib
 import time
+import urllib.parse
 import urllib.request
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -65,7 +67,7 @@ def sign(secret: bytes, timestamp: str, body: bytes) -> str:
 
 
 class WebhookNotifier(Notifier):
-    """POSTs the notice as JSON; headers ``X-Zhenggai-Id``, ``X-Zhenggai-Timestamp`` and
+    """POSTs the notice as JSON; headers ``X-Zhenggai-Id`` (percent-encoded), ``X-Zhenggai-Timestamp`` and
     ``X-Zhenggai-Signature`` (see :func:`sign`) let the receiver check it came from us."""
 
     name = "webhook"
@@ -86,7 +88,7 @@ class WebhookNotifier(Notifier):
             method="POST",
             headers={
                 "Content-Type": "application/json; charset=utf-8",
-                "X-Zhenggai-Id": notice.id,
+                "X-Zhenggai-Id": urllib.parse.quote(notice.id, safe=""),  # headers are ASCII; ids may not be
                 "X-Zhenggai-Timestamp": ts,
                 "X-Zhenggai-Signature": sign(self.secret, ts, body),
             },
@@ -94,6 +96,15 @@ class WebhookNotifier(Notifier):
         with urllib.request.urlopen(req, timeout=self.timeout) as resp:
             if not 200 <= resp.status < 300:
                 raise DeliveryFailed(f"HTTP {resp.status}")
+
+
+class OATodoNotifier(WebhookNotifier):
+    """The OA "unified to-do" push: one to-do per issue and person (``todo.id``), opened for
+    whoever must act next and marked done when the issue moves on.  Every message carries the
+    issue's event ``seq`` and its time, so an OA system that applies a message only when its
+    ``seq`` is newer than the one it holds is never set back by a late or retried message."""
+
+    name = "oa_todo"
 
 
 class EmailNotifier(Notifier):

@@ -284,6 +284,9 @@ ACTION_LABELS = {
 }
 
 
+TODO_CHANNEL = "oa_todo"
+
+
 class _DryRun(Exception):
     """Raised inside a dry-run sweep's transaction so that everything it did rolls back."""
 
@@ -687,6 +690,8 @@ class Engine:
                 version=1,
             )
             repo.insert_event(issue_id=issue_id, **ev)
+            if TODO_CHANNEL in self.channels:
+                repo.enqueue(self._todo_notices(d, repo.issue_for_write(code), d.initial, d.initial, 1, now))
             return self._view(repo, repo.issue(code), actor, detail=False)
 
     def issue(self, code: str, actor: Actor) -> IssueView:
@@ -1052,6 +1057,8 @@ class Engine:
                 request_id=request_id,
                 issue_values=extra,
             )
+            if TODO_CHANNEL in self.channels:
+                repo.enqueue(self._todo_notices(d, row, row.state, dest, seq, now))
             return FireResult(code, trigger, row.state, dest, seq, row.version + 1)
 
     def _replayed(self, prior: Any, code: str, trigger: str, actor: Actor) -> FireResult:
@@ -1281,6 +1288,8 @@ class Engine:
                         stage_fired="",
                     ),
                 )
+                if TODO_CHANNEL in self.channels:
+                    repo.enqueue(self._todo_notices(d, row, row.state, result.dest, row.seq + 1, now))
             else:
                 outcome = "refused"
                 data["refused"] = [{"rule": r, "reason": t_.to_dict()} for r, t_ in result.reasons]
@@ -1340,10 +1349,9 @@ class Engine:
         )
         out = []
         for role in rule.notify:
-            holder = d.roles[role].holder if role in d.roles else None
-            recipient = {"user": getattr(row, holder)} if holder else {"role": role, "unit": row.unit}
+            recipient = _recipient(d, row, role)
             key = recipient.get("user") or f"{role}@{row.unit}"
-            for channel in self.channels:
+            for channel in (c for c in self.channels if c != TODO_CHANNEL):
                 notice_id = f"{row.code}:{seq}:{role}:{channel}"
                 out.append(
                     dict(
@@ -1351,7 +1359,7 @@ class Engine:
                         event_seq=seq,
                         channel=channel,
                         dedupe_key=notice_id[:200],
-                        recipient=json.dumps({**recipient, "role": role}, ensure_ascii=False),
+                        recipient=json.dumps(recipient, ensure_ascii=False),
                         payload=json.dumps(
                             {
                                 "issue": row.code,
@@ -1374,6 +1382,56 @@ class Engine:
                     )
                 )
         return out
+
+    def _todo_notices(
+        self, d: WorkflowDefinition, row: Any, source: str, dest: str, seq: int, now: datetime
+    ) -> list[dict[str, Any]]:
+        """To-dos for the OA system: done for whoever had to act before and no longer does,
+        open for whoever must act now (the roles of the triggers the new state offers)."""
+
+        def who_acts(state: str) -> dict[str, dict[str, Any]]:
+            out: dict[str, dict[str, Any]] = {}
+            for t in d.transitions_from(state):
+                for role in sorted(t.roles - {"system"}):
+                    rcp = _recipient(d, row, role)
+                    key = rcp.get("user") or f"{role}@{row.unit}"
+                    entry = out.setdefault(key, {"recipient": rcp, "triggers": []})
+                    entry["triggers"].append(t.trigger)
+            return out
+
+        before, after = who_acts(source), (who_acts(dest) if not d.states[dest].final else {})
+        label = d.label(dest)
+        rows = []
+        for key, action, entry in [
+            *((k, "done", e) for k, e in before.items() if k not in after),
+            *((k, "open", e) for k, e in after.items()),
+        ]:
+            notice_id = f"{row.code}:{seq}:todo:{key}"
+            payload = {
+                "todo": {"id": f"zhenggai:{row.code}:{key}", "action": action, "seq": seq, "ts": _iso(now)},
+                "issue": row.code,
+                "title": row.title,
+                "unit": row.unit,
+                "state": dest,
+                "state_label": label.to_dict(),
+                "due_date": _iso(row.due_date),
+                "triggers": entry["triggers"] if action == "open" else [],
+            }
+            rows.append(
+                dict(
+                    issue_id=row.id,
+                    event_seq=seq,
+                    channel=TODO_CHANNEL,
+                    dedupe_key=notice_id[:200],
+                    recipient=json.dumps(entry["recipient"], ensure_ascii=False),
+                    payload=json.dumps(payload, ensure_ascii=False),
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=min(now, self.clock.now()),
+                    created_at=now,
+                )
+            )
+        return rows
 
     def deliver(self, *, limit: int = 100, now: datetime | None = None) -> DeliveryReport:
         """Send due notices through their channel's notifier; retry failures with backoff."""
@@ -1578,6 +1636,17 @@ class Engine:
                 mechanisms=repo.mechanisms(row.id),
             )
             return rep
+
+
+def _recipient(d: WorkflowDefinition, row: Any, who: str) -> dict[str, Any]:
+    """``user:ID`` is that person; a role with a holder is the person the issue names for it
+    (its owner, its lead); any other role is that role within the issue's unit."""
+    if who.startswith("user:"):
+        return {"user": who[5:]}
+    holder = d.roles[who].holder if who in d.roles else None
+    if holder:
+        return {"user": getattr(row, holder), "role": who}
+    return {"role": who, "unit": row.unit}
 
 
 def _light_label(d: WorkflowDefinition, light: str | None) -> Text | None:

@@ -180,3 +180,66 @@ def test_notices_by_e_mail_reach_a_real_smtp_server(engine: Engine, cast, workin
         assert any("P1" in body for _, _, body in received)
     finally:
         controller.stop()
+
+
+class _TodoInbox(BaseHTTPRequestHandler):
+    """An OA system's to-do list: applies a message only if its seq is newer than what it has."""
+
+    todos: ClassVar[dict[str, dict]] = {}
+
+    def do_POST(self):
+        msg = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        todo = msg["todo"]
+        held = type(self).todos.get(todo["id"])
+        if held is None or todo["seq"] > held["seq"]:
+            type(self).todos[todo["id"]] = {**todo, "triggers": msg["triggers"], "user": msg["recipient"].get("user")}
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_oa_to_dos_follow_whoever_must_act_and_late_messages_never_win(engine: Engine, cast, round_):
+    from storyhelpers import SHA
+
+    from zhenggai.engine.notify import OATodoNotifier
+
+    _TodoInbox.todos = {}
+    server = HTTPServer(("127.0.0.1", 0), _TodoInbox)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        engine.notifiers.add(OATodoNotifier(f"http://127.0.0.1:{server.server_port}/todo", "s3cret-s3cret-s3"))
+        engine.channels = ["log", "oa_todo"]
+        add(engine, cast, "P1")
+        engine.add_measure("P1", "措施", owner="li", due_date="2026-05-01", actor=cast.owner)
+        engine.fire("P1", "plan", actor=cast.owner)
+        engine.sign_off("P1", "unit_lead", actor=cast.lead)
+        engine.fire("P1", "start", actor=cast.owner)
+        engine.complete_measure("P1", 1, actor=cast.owner)
+        engine.add_evidence("P1", "oa://f/1", SHA, actor=cast.owner)
+        engine.fire("P1", "submit_self_check", actor=cast.owner)
+        # delivered one by one; the OA side keeps, for each to-do, the message with the newest seq
+        pending = engine.outbox(status="pending", limit=1000)
+        assert any(n["channel"] == "oa_todo" for n in pending)
+        while engine.deliver(limit=1).delivered:
+            pass
+        todos = _TodoInbox.todos
+        assert all(n["status"] == "delivered" for n in engine.outbox(limit=1000))
+        owner_todo = todos["zhenggai:P1:li"]
+        assert owner_todo["action"] == "done"  # the owner has nothing more to do once self-checked
+        reviewer_todo = todos["zhenggai:P1:reviewer@省局/财务处"]
+        assert reviewer_todo["action"] == "open" and reviewer_todo["triggers"] == ["review", "send_back"]
+        stale = {**owner_todo, "seq": 2, "action": "open"}
+        _TodoInbox.todos["zhenggai:P1:li"] = owner_todo
+        import urllib.request
+
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{server.server_port}/todo",
+            method="POST",
+            data=json.dumps({"todo": stale, "triggers": [], "recipient": {"user": "li"}}).encode(),
+        )
+        urllib.request.urlopen(req, timeout=5).close()
+        assert _TodoInbox.todos["zhenggai:P1:li"]["action"] == "done"  # a late message did not win
+    finally:
+        server.shutdown()
