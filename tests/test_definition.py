@@ -148,7 +148,7 @@ def test_escalation_rules_are_checked():
     assert "state gone is not defined" in reasons
     assert any("unknown condition someday" in r for r in reasons)
     assert any("unknown action shout" in r for r in reasons)
-    assert "unknown role mayor" in reasons
+    assert "unknown role mayor (name a person as user:ID)" in reasons
 
 
 def test_yaml_syntax_errors_aliases_and_non_mappings_are_refused_with_a_line():
