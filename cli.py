@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -176,8 +177,12 @@ def out(c: Ctx, data: Any, text: Callable[[], None] | str) -> None:
         click.echo(text)
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def width(s: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
+    """Cells on screen: wide characters take two, colour codes none."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in _ANSI.sub("", s))
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:

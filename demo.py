@@ -14,7 +14,7 @@ from pathlib import Path
 from .engine.actors import Actor
 from .engine.clock import FixedClock
 from .engine.errors import Refused
-from .engine.service import Engine
+from .engine.service import ACTION_LABELS, Engine
 from .i18n import Text
 
 ORG = "省税务局"
@@ -301,6 +301,25 @@ def run_demo(path: str, *, lang: str = "zh", echo: Callable[[str], None] = print
     )
     clock.set("2026-10-15")
     eng.fire("XS03-01", "reopen", actor=discipline, comment="回头看发现10月仍有补贴未扣缴个税")
+
+    step(
+        "定时督办：红黄绿灯与逐级督办（2026-12-01 巡检）",
+        "Scheduled escalation: traffic lights and the ladder (the sweep of 2026-12-01)",
+    )
+    clock.set("2026-12-01")
+    report = eng.sweep()
+    for f in report.fired:
+        act = ACTION_LABELS[f["action"]]
+        until = f.get("new_deadline")
+        say(
+            f"  {f['issue']}：{act.zh}（规则 {f['rule']}）" + (f"，最后期限 {until}" if until else ""),
+            f"  {f['issue']}: {act.en} (rule {f['rule']})" + (f", final deadline {until}" if until else ""),
+        )
+    say(
+        f"  待发送通知 {len(eng.outbox(status='pending', limit=10_000))} 条；再次巡检不会重复督办",
+        f"  {len(eng.outbox(status='pending', limit=10_000))} notices queued; a second sweep repeats nothing",
+    )
+    assert not eng.sweep().fired
 
     step("整改台账", "Rectification ledger")
     from .cli import ledger_table, table

@@ -91,7 +91,7 @@ def test_two_sweeps_at_once_escalate_each_item_exactly_once(db_url: str, cast):
     eng = Engine(db_url, clock=clock)
     eng.init()
     eng.open_round("R1", title="t", org="省局", feedback_date="2026-06-01", actor=cast.office)
-    n = 1500 if db_url.startswith("postgresql") else 600
+    n = 2000 if db_url.startswith("postgresql") else 600
     for i in range(n):
         eng.add_issue(
             "R1",
