@@ -1128,17 +1128,23 @@ def history(
 
 
 @main.command("sweep")
+@click.option(
+    "--as-of",
+    "sweep_as_of",
+    callback=lambda ctx, p, v: _check_as_of(v),
+    help="Sweep as if it were this date (YYYY-MM-DD) / 按指定日期巡检",
+)
 @click.option("--dry-run", is_flag=True, help="Show what would happen and change nothing / 只预演，不修改")
 @click.option("--batch", type=click.IntRange(1, 10000), default=200, show_default=True)
 @json_flag
 @pass_ctx
-def sweep(c: Ctx, dry_run: bool, batch: int) -> None:
+def sweep(c: Ctx, sweep_as_of: str | None, dry_run: bool, batch: int) -> None:
     """Apply every escalation rule whose time has come (reminders, cautions, supervised
     handling, raising a level) and queue the notices / 执行到期的督办规则。
 
-    With the global --as-of DATE it shows what that day will bring (use with --dry-run)."""
+    With --as-of DATE it shows what that day will bring (use with --dry-run)."""
     eng = c.engine()
-    rep = run(c, lambda: eng.sweep(c.as_of, dry_run=dry_run, batch=batch))
+    rep = run(c, lambda: eng.sweep(sweep_as_of or c.as_of, dry_run=dry_run, batch=batch))
 
     def text() -> None:
         zh, en = ("预演（未做任何修改）", "dry run (nothing changed)") if dry_run else ("已执行", "applied")

@@ -195,3 +195,34 @@ def test_the_demo_never_overwrites_a_file_it_did_not_create(tmp_path: Path):
     demo_db = tmp_path / "demo.db"
     assert CliRunner().invoke(main, ["demo", "--db", str(demo_db)]).exit_code == 0
     assert CliRunner().invoke(main, ["demo", "--db", str(demo_db)]).exit_code == 0  # its own file: replaced
+
+
+def test_sweep_from_the_command_line_with_a_future_date(cli):
+    cli("init")
+    cli("round", "open", "R1", "--title", "t", "--org", "省局", "--feedback-date", "2026-03-10", "--as", "wang")
+    cli(
+        "issue",
+        "add",
+        "R1",
+        "P1",
+        "--title",
+        "迟迟未制定措施",
+        "--category",
+        "phased",
+        "--unit",
+        "省局/财务处",
+        "--owner",
+        "li",
+        "--lead",
+        "zhao",
+        "--due",
+        "2026-12-31",
+        "--as",
+        "wang",
+    )
+    r = cli("--json", "sweep", "--as-of", "2099-01-01", "--dry-run")
+    assert r.exit_code == 0, r.output
+    report = json.loads(r.output)
+    assert report["dry_run"] and [f["rule"] for f in report["fired"]] == ["plan_late"]
+    assert json.loads(cli("--json", "outbox", "list").output) == []  # a dry run queues nothing
+    assert cli("sweep", "--as-of", "2099-13-01").exit_code == 2
