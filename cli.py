@@ -130,16 +130,16 @@ def fail(c: Ctx, code: str, text: Text, extra: dict[str, Any] | None = None) -> 
 def run(c: Ctx, fn: Callable[[], Any]) -> Any:
     """Call the engine; turn its refusals into a message and an exit code."""
     from .engine.definition import WorkflowInvalid
-    from .engine.errors import Refused, ZhenggaiError
+    from .engine.errors import ImportInvalid, Refused, ZhenggaiError
 
     try:
         return fn()
-    except Refused as exc:
+    except (Refused, ImportInvalid) as exc:  # errors that list every reason
         if c.json:
             click.echo(json.dumps({"error": exc.to_dict()}, ensure_ascii=False))
         else:
             click.echo(click.style(exc.render(c.lang), fg="red"), err=True)
-        sys.exit(EXIT_CODES["refused"])
+        sys.exit(EXIT_CODES["refused" if isinstance(exc, Refused) else "invalid_input"])
     except ZhenggaiError as exc:
         fail(c, exc.code, exc.text, exc.details)
     except SQLAlchemyError as exc:  # anything the engine did not foresee: a message, not a traceback
@@ -768,6 +768,46 @@ def _light(v: Any, lang: str) -> str:
 
 def _clip(s: str, n: int) -> str:
     return s if len(s) <= n else s[: n - 1] + "…"
+
+
+@issue.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--round", "round_code", required=True, help="The round the list belongs to / 轮次")
+@click.option("--dry-run", is_flag=True, help="Check and show what would be created / 只检查不写入")
+@click.option("--encoding", help="CSV encoding if not UTF-8 or GBK (e.g. gb18030, big5)")
+@click.option(
+    "--map",
+    "maps",
+    multiple=True,
+    metavar="HEADER=FIELD",
+    help="Map one of the file's headers to a field (title, category, measures, unit, owner, lead, due_date, ...)",
+)
+@actor_options(("inspection_office",))
+@json_flag
+@pass_ctx
+def issue_import(
+    c: Ctx, file: Path, round_code: str, dry_run: bool, encoding: str | None, maps: tuple[str, ...], actor: Actor
+) -> None:
+    """Import a problem list (CSV or XLSX, Chinese headers), all or nothing / 导入问题清单。"""
+    mapping = {}
+    for m in maps:
+        if "=" not in m:
+            raise click.BadParameter(f"{m!r} 应写作 表头=字段 / must be HEADER=FIELD", param_hint="--map")
+        own, fld = m.split("=", 1)
+        mapping[own.strip()] = fld.strip()
+    eng = c.engine()
+    rep = run(
+        c, lambda: eng.import_issues(round_code, file, actor=actor, dry_run=dry_run, encoding=encoding, mapping=mapping)
+    )
+    verb = c.t("将新建", "would create") if dry_run else c.t("已新建", "created")
+    out(
+        c,
+        rep.to_dict(),
+        c.t(
+            f"{verb} {len(rep.created)} 个问题，已存在 {len(rep.existing)} 个",
+            f"{verb} {len(rep.created)} issues, {len(rep.existing)} already present",
+        ),
+    )
 
 
 @issue.command("assign")

@@ -80,3 +80,16 @@ class StorageUnavailable(ZhenggaiError):
     """The database cannot be reached or opened."""
 
     code = "storage_unavailable"
+
+
+class ImportInvalid(ZhenggaiError):
+    """An imported list was refused; ``details["errors"]`` lists every row and column."""
+
+    code = "import_invalid"
+
+    def render(self, lang: str | None = None) -> str:
+        lines = [self.text.render(lang)]
+        for e in self.details.get("errors", []):
+            reason = Text(e["reason"]["zh"], e["reason"]["en"]).render(lang)
+            lines.append(f"  - 第 {e['row']} 行 / row {e['row']} [{e['column']}] {reason}")
+        return "\n".join(lines)

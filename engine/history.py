@@ -185,6 +185,8 @@ class Replay:
                 k: data.get(k) for k in ("title", "category", "severity", "unit", "owner", "lead", "due_date")
             }
             self.state, self.state_seq = r.to_state, r.seq
+            for m in data.get("measures", ()):  # an imported list brings its measures along
+                self.measures[m["no"]] = [m["text"], m["owner"], m["due_date"], m["target"], False]
         elif kind == "transition":
             self.transitions.append((r.from_state, r.to_state))
             self.state, self.state_seq = r.to_state, r.seq

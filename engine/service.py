@@ -37,7 +37,16 @@ from .definition import (
     load_definition,
     parse_definition,
 )
-from .errors import Busy, ConcurrentUpdate, Forbidden, InvalidInput, NotFound, Refused, StorageUnavailable
+from .errors import (
+    Busy,
+    ConcurrentUpdate,
+    Forbidden,
+    ImportInvalid,
+    InvalidInput,
+    NotFound,
+    Refused,
+    StorageUnavailable,
+)
 from .escalation import DueRule, EscalationFacts, evaluator_for
 from .facts import GuardContext, IssueFacts, MeasureFacts, RoundFacts, SignoffFacts
 from .history import GENESIS, ChainKey, ChainReport, compare_records, event_hash, verify_chain
@@ -285,6 +294,21 @@ ACTION_LABELS = {
 
 
 TODO_CHANNEL = "oa_todo"
+
+
+@dataclass
+class ImportReport:
+    dry_run: bool
+    created: list[str] = field(default_factory=list)
+    existing: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _DryRunImport(Exception):
+    def __init__(self, report: ImportReport) -> None:
+        self.report = report
 
 
 class _DryRun(Exception):
@@ -644,15 +668,14 @@ class Engine:
             role = self._authorize_edit(d, "add_issue", actor, None)
             if repo.issue_exists(code):
                 raise InvalidInput(Text(f"问题编号 {code} 已存在", f"issue code {code} already exists"), field="code")
-            facts = EscalationFacts(d.initial, category, severity, now, now, due, r.tz)
-            policy = evaluator_for(d)
-            values = dict(
-                next_check_at=policy.next_check(facts, now),
-                light=policy.light(facts, now),
-                stage_fired="",
+            self._create_issue(
+                repo,
+                d,
+                r,
+                actor,
+                role,
+                now,
                 code=code,
-                round_id=r.id,
-                workflow_id=r.workflow_id,
                 title=title,
                 description=description,
                 category=category,
@@ -660,39 +683,223 @@ class Engine:
                 unit=unit,
                 owner=owner,
                 lead=lead,
-                due_date=due,
-                state=d.initial,
-                state_seq=1,
-                state_entered_at=now,
-                state_entered_by=actor.id,
-                last_activity_at=now,
-                escalation_level=0,
-                recurrence_count=0,
-                created_at=now,
+                due=due,
             )
-            data = {
-                "title": title,
-                "category": category,
-                "severity": severity,
-                "unit": unit,
-                "owner": owner,
-                "lead": lead,
-                "due_date": _iso(due),
-                "round": round_code,
-            }
-            ev = self._event_values(code, GENESIS, 1, "created", actor, role, now, to_state=d.initial, data=data)
-            issue_id = self._insert_once(
-                repo.insert_issue,
-                Text(f"问题编号 {code} 已存在", f"issue code {code} already exists"),
-                **values,
-                seq=1,
-                last_hash=ev["hash"],
-                version=1,
-            )
-            repo.insert_event(issue_id=issue_id, **ev)
-            if TODO_CHANNEL in self.channels:
-                repo.enqueue(self._todo_notices(d, repo.issue_for_write(code), d.initial, d.initial, 1, now))
             return self._view(repo, repo.issue(code), actor, detail=False)
+
+    def _create_issue(
+        self,
+        repo: Repository,
+        d: WorkflowDefinition,
+        r: Any,
+        actor: Actor,
+        role: str,
+        now: datetime,
+        *,
+        code: str,
+        title: str,
+        description: str,
+        category: str,
+        severity: str,
+        unit: str,
+        owner: str,
+        lead: str,
+        due: date | None,
+        measures: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """Insert an issue (and, for an imported list, its measures) with its first event."""
+        round_code = r.code
+        facts = EscalationFacts(d.initial, category, severity, now, now, due, r.tz)
+        policy = evaluator_for(d)
+        values = dict(
+            next_check_at=policy.next_check(facts, now),
+            light=policy.light(facts, now),
+            stage_fired="",
+            code=code,
+            round_id=r.id,
+            workflow_id=r.workflow_id,
+            title=title,
+            description=description,
+            category=category,
+            severity=severity,
+            unit=unit,
+            owner=owner,
+            lead=lead,
+            due_date=due,
+            state=d.initial,
+            state_seq=1,
+            state_entered_at=now,
+            state_entered_by=actor.id,
+            last_activity_at=now,
+            escalation_level=0,
+            recurrence_count=0,
+            created_at=now,
+        )
+        data = {
+            "title": title,
+            "category": category,
+            "severity": severity,
+            "unit": unit,
+            "owner": owner,
+            "lead": lead,
+            "due_date": _iso(due),
+            "round": round_code,
+        }
+        if measures:
+            data["measures"] = measures
+        ev = self._event_values(code, GENESIS, 1, "created", actor, role, now, to_state=d.initial, data=data)
+        issue_id = self._insert_once(
+            repo.insert_issue,
+            Text(f"问题编号 {code} 已存在", f"issue code {code} already exists"),
+            **values,
+            seq=1,
+            last_hash=ev["hash"],
+            version=1,
+        )
+        repo.insert_event(issue_id=issue_id, **ev)
+        for m in measures or ():
+            repo.insert_measure(
+                issue_id=issue_id,
+                no=m["no"],
+                text=m["text"],
+                owner=m["owner"],
+                due_date=date.fromisoformat(m["due_date"]) if m["due_date"] else None,
+                target=m["target"],
+            )
+        if TODO_CHANNEL in self.channels:
+            repo.enqueue(self._todo_notices(d, repo.issue_for_write(code), d.initial, d.initial, 1, now))
+
+    def import_issues(
+        self,
+        round_code: str,
+        path: str | Path,
+        *,
+        actor: Actor,
+        dry_run: bool = False,
+        encoding: str | None = None,
+        mapping: dict[str, str] | None = None,
+    ) -> ImportReport:
+        """Import a problem list (CSV or XLSX) into a round, all or nothing.
+
+        Every bad row is reported with its row and column and nothing is written; issues whose
+        code (``<round>-<序号>``) is already present are left alone, so importing the same file
+        again adds nothing.  ``dry_run`` checks and reports what would be created."""
+        try:
+            return self._import(round_code, Path(path), actor, dry_run, encoding, mapping)
+        except _DryRunImport as done:
+            return done.report
+
+    def _import(
+        self,
+        round_code: str,
+        path: Path,
+        actor: Actor,
+        dry_run: bool,
+        encoding: str | None,
+        mapping: dict[str, str] | None,
+    ) -> ImportReport:
+        from .importing import ImportRefused, drafts_from_rows, read_table
+
+        now = self.clock.now()
+        with self._write() as conn:
+            repo = Repository(conn)
+            r = repo.round(round_code)
+            if r is None:
+                raise NotFound(Text(f"没有轮次 {round_code}", f"no round {round_code}"))
+            d = self._definition(repo, r.workflow_id)
+            role = self._authorize_edit(d, "add_issue", actor, None)
+            try:
+                rows, _ = read_table(path, encoding=encoding)
+                drafts = drafts_from_rows(
+                    rows,
+                    categories=d.categories,
+                    severities=d.severities,
+                    org=r.org,
+                    feedback_date=r.feedback_date,
+                    period_end=r.period_end,
+                    mapping=mapping,
+                )
+            except ImportRefused as exc:
+                raise ImportInvalid(
+                    Text(
+                        f"导入被拒绝：{len(exc.errors)} 处错误，未写入任何内容",
+                        f"import refused: {len(exc.errors)} errors, nothing was written",
+                    ),
+                    errors=[e.to_dict() for e in exc.errors],
+                ) from None
+            except OSError as exc:
+                raise InvalidInput(Text(f"无法读取文件：{exc}", f"cannot read the file: {exc}"), field="file") from None
+            report = ImportReport(dry_run=dry_run)
+            problems: list[dict[str, Any]] = []
+            for draft in drafts:
+                code = f"{round_code}-{draft.no}"
+                if not CODE_RE.match(code):
+                    problems.append(
+                        {
+                            "row": draft.row,
+                            "column": "序号",
+                            "reason": Text(
+                                f"序号 {draft.no!r} 不能用作编号（字母、数字或 . _ - /）",
+                                f"number {draft.no!r} cannot be part of a code (letters, digits or . _ - /)",
+                            ).to_dict(),
+                        }
+                    )
+                    continue
+                if not actor.covers(draft.unit):
+                    problems.append(
+                        {
+                            "row": draft.row,
+                            "column": "责任部门",
+                            "reason": Text(
+                                f"单位 {draft.unit} 不在 {actor.id} 的组织范围内",
+                                f"unit {draft.unit} is outside {actor.id}'s scope",
+                            ).to_dict(),
+                        }
+                    )
+                    continue
+                if repo.issue_exists(code):
+                    report.existing.append(code)
+                    continue
+                report.created.append(code)
+                measures = [
+                    {
+                        "no": i,
+                        "text": m.text,
+                        "owner": draft.owner,
+                        "due_date": draft.due_date.isoformat(),
+                        "target": m.target,
+                    }
+                    for i, m in enumerate(draft.measures, start=1)
+                ]
+                self._create_issue(
+                    repo,
+                    d,
+                    r,
+                    actor,
+                    role,
+                    now,
+                    code=code,
+                    title=draft.title[:MAX_TEXT],
+                    description=draft.description,
+                    category=draft.category,
+                    severity=draft.severity,
+                    unit=draft.unit,
+                    owner=draft.owner[:128],
+                    lead=draft.lead[:128],
+                    due=draft.due_date,
+                    measures=measures,
+                )
+            if problems:
+                raise ImportInvalid(
+                    Text(
+                        f"导入被拒绝：{len(problems)} 处错误，未写入任何内容",
+                        f"import refused: {len(problems)} errors, nothing was written",
+                    ),
+                    errors=problems,
+                )
+            if dry_run:
+                raise _DryRunImport(report)  # leaving the transaction this way rolls it back
+            return report
 
     def issue(self, code: str, actor: Actor) -> IssueView:
         """An issue with its measures, evidence, sign-offs, mechanisms and, for this actor, each

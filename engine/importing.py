@@ -1,0 +1,325 @@
+"""Reading problem lists as offices write them: CSV and XLSX with Chinese headers.
+
+A list arrives as a spreadsheet with headers such as 序号, 问题, 问题类别, 整改措施, 责任领导,
+责任部门, 责任人, 整改时限, 量化目标, 备注 (or their English names, or any names mapped with
+``--map``); CSV in UTF-8, UTF-8 with BOM, or GBK / GB18030 as Excel on a Chinese Windows saves
+it; dates as ``2026-06-30``, ``2026/6/30``, ``2026年6月30日`` or Excel date cells; several
+measures in one cell (one per line) or on repeated rows with the same 序号.
+
+This module only reads and checks: it turns a file into :class:`Draft` issues or a list of
+:class:`RowError` (row, column, reason) — all of them, not the first.  The Engine writes the
+drafts in one transaction, or nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from ..i18n import Text
+
+#: canonical field -> header names offices use (Chinese first), compared without spaces
+HEADERS: dict[str, tuple[str, ...]] = {
+    "no": ("序号", "编号", "问题编号", "no", "number", "code"),
+    "title": ("问题", "问题描述", "存在问题", "问题表现", "title", "problem", "issue"),
+    "category": ("问题类别", "类别", "类型", "整改类别", "整改类型", "category", "type"),
+    "measures": ("整改措施", "措施", "measures", "measure"),
+    "lead": ("责任领导", "分管领导", "lead", "leader"),
+    "unit": ("责任部门", "责任单位", "牵头部门", "unit", "department"),
+    "owner": ("责任人", "具体责任人", "owner", "responsible"),
+    "due_date": ("整改时限", "完成时限", "时限", "due", "deadline", "due_date"),
+    "target": ("量化目标", "量化标准", "目标", "target"),
+    "severity": ("严重程度", "severity"),
+    "note": ("备注", "说明", "note", "remarks"),
+}
+REQUIRED = ("no", "title", "category", "unit", "owner", "lead", "due_date")
+MAX_CELL = 20_000
+MAX_ROWS = 200_000
+DATE_RE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*$")
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int  # as a spreadsheet shows it (the header is row 1 unless it spans more)
+    column: str
+    reason: Text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "column": self.column, "reason": self.reason.to_dict()}
+
+    def render(self, lang: str | None = None) -> str:
+        return (
+            f"第 {self.row} 行 [{self.column}] {self.reason.render(lang)}"
+            if (lang or "zh") == "zh"
+            else f"row {self.row} [{self.column}] {self.reason.render(lang)}"
+        )
+
+
+@dataclass
+class DraftMeasure:
+    text: str
+    target: str | None
+
+
+@dataclass
+class Draft:
+    no: str
+    row: int
+    title: str
+    category: str
+    unit: str
+    owner: str
+    lead: str
+    due_date: date
+    severity: str
+    description: str
+    measures: list[DraftMeasure] = field(default_factory=list)
+
+
+class ImportRefused(Exception):
+    def __init__(self, errors: list[RowError]) -> None:
+        super().__init__(f"{len(errors)} errors")
+        self.errors = errors
+
+
+# --- reading files ----------------------------------------------------------------------
+
+
+def read_table(path: Path, *, encoding: str | None = None) -> tuple[list[list[Any]], int]:
+    """The file's rows as lists of cell values, and the row number of the first data row."""
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        return _read_xlsx(path)
+    if suffix in (".csv", ".txt"):
+        return _read_csv(path.read_bytes(), encoding), 2
+    raise ImportRefused(
+        [
+            RowError(
+                0,
+                "-",
+                Text(
+                    f"不支持的文件类型 {suffix}（支持 .csv、.xlsx）",
+                    f"unsupported file type {suffix} (use .csv or .xlsx)",
+                ),
+            )
+        ]
+    )
+
+
+def _read_csv(raw: bytes, encoding: str | None) -> list[list[Any]]:
+    tried = [encoding] if encoding else ["utf-8-sig", "gb18030"]
+    for enc in tried:
+        try:
+            text = raw.decode(enc)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        return list(csv.reader(io.StringIO(text)))
+    raise ImportRefused(
+        [
+            RowError(
+                0,
+                "-",
+                Text(
+                    f"无法识别文件编码（已尝试 {', '.join(tried)}），请用 --encoding 指定",
+                    f"cannot tell the file's encoding (tried {', '.join(tried)}); name it with --encoding",
+                ),
+            )
+        ]
+    )
+
+
+def _read_xlsx(path: Path) -> tuple[list[list[Any]], int]:
+    """The first sheet; merged header cells (a title row above, or a header spanning two rows)
+    are filled from their top-left cell so every column has a name."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, data_only=True)
+    ws = wb.worksheets[0]
+    rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    for rng in ws.merged_cells.ranges:
+        value = ws.cell(rng.min_row, rng.min_col).value
+        for r in range(rng.min_row, rng.max_row + 1):
+            for c in range(rng.min_col, rng.max_col + 1):
+                if r - 1 < len(rows) and c - 1 < len(rows[r - 1]):
+                    rows[r - 1][c - 1] = value
+    wb.close()
+    return rows, 0  # the data row is found with the header below
+
+
+# --- headers ----------------------------------------------------------------------------
+
+
+def _norm(h: Any) -> str:
+    return re.sub(r"\s+", "", str(h or "")).lower()
+
+
+def find_header(rows: list[list[Any]], mapping: Mapping[str, str] | None = None) -> tuple[int, dict[str, int]]:
+    """The header row (among the first five) that names the most known columns, and where
+    each field is.  ``mapping`` maps a file's own header names to fields."""
+    names = {f: {_norm(n) for n in ns} for f, ns in HEADERS.items()}
+    for own, fld in (mapping or {}).items():
+        names.setdefault(fld, set()).add(_norm(own))
+    best: tuple[int, dict[str, int]] = (-1, {})
+    for i, row in enumerate(rows[:5]):
+        found: dict[str, int] = {}
+        for j, cell in enumerate(row):
+            key = _norm(cell)
+            for fld, ns in names.items():
+                if key in ns and fld not in found:
+                    found[fld] = j
+        if len(found) > len(best[1]):
+            best = (i, found)
+    return best
+
+
+# --- checking ---------------------------------------------------------------------------
+
+
+def parse_date(value: Any) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if value is None or str(value).strip() == "":
+        return None
+    m = DATE_RE.match(str(value))
+    if not m:
+        raise ValueError(str(value))
+    return date(int(m[1]), int(m[2]), int(m[3]))
+
+
+def _cell(row: list[Any], idx: int | None) -> Any:
+    if idx is None or idx >= len(row):
+        return None
+    v = row[idx]
+    return v.strip() if isinstance(v, str) else v
+
+
+def drafts_from_rows(
+    rows: list[list[Any]],
+    *,
+    categories: Mapping[str, Text],
+    severities: Mapping[str, Text],
+    org: str,
+    feedback_date: date,
+    period_end: date,
+    mapping: Mapping[str, str] | None = None,
+    immediate_categories: Iterable[str] = ("immediate",),
+) -> list[Draft]:
+    """Check every row and build drafts; raise :class:`ImportRefused` with every error."""
+    errors: list[RowError] = []
+    if len(rows) > MAX_ROWS:
+        raise ImportRefused([RowError(0, "-", Text(f"超过 {MAX_ROWS} 行", f"more than {MAX_ROWS} rows"))])
+    header_at, cols = find_header(rows, mapping)
+    header_row = rows[header_at] if header_at >= 0 else []
+    missing = [f for f in REQUIRED if f not in cols]
+    if header_at < 0 or missing:
+        want = "、".join(HEADERS[f][0] for f in missing)
+        raise ImportRefused(
+            [
+                RowError(
+                    header_at + 1,
+                    "-",
+                    Text(
+                        f"缺少必需的列：{want}（可用 --map 指定列名）",
+                        f"required columns missing: {', '.join(missing)} (map them with --map)",
+                    ),
+                )
+            ]
+        )
+    label = {f: str(header_row[j]) for f, j in cols.items()}
+    by_label = {_norm(t.zh): name for name, t in categories.items()}
+    by_label.update({_norm(t.en): name for name, t in categories.items()})
+    by_label.update({_norm(name): name for name in categories})
+    sev_label = {_norm(t.zh): n for n, t in severities.items()} | {_norm(n): n for n in severities}
+    drafts: dict[str, Draft] = {}
+    immediate = set(immediate_categories)
+    for i, row in enumerate(rows[header_at + 1 :], start=header_at + 2):
+        if all(c is None or str(c).strip() == "" for c in row):
+            continue
+
+        def err(fld: str, zh: str, en: str, row_no: int = i) -> None:
+            errors.append(RowError(row_no, label.get(fld, fld), Text(zh, en)))
+
+        values: dict[str, Any] = {}
+        for fld in cols:
+            v = _cell(row, cols[fld])
+            if isinstance(v, str):
+                if len(v) > MAX_CELL:
+                    err(fld, f"内容过长（{len(v)} 字）", f"too long ({len(v)} characters)")
+                    v = v[:MAX_CELL]
+                if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in v):
+                    err(fld, "含有控制字符", "contains control characters")
+            values[fld] = v
+        no = values.get("no")
+        no = str(int(no)) if isinstance(no, float) and no.is_integer() else (str(no).strip() if no is not None else "")
+        if not no:
+            err("no", "序号为空", "the number is empty")
+            continue
+        measures = [m.strip() for m in str(values.get("measures") or "").splitlines() if m.strip()]
+        target = str(values["target"]).strip() if values.get("target") not in (None, "") else None
+        if no in drafts:  # a repeated row: further measures of the same problem
+            drafts[no].measures += [DraftMeasure(m, target) for m in measures]
+            continue
+        for fld in ("title", "unit", "owner", "lead"):
+            if not values.get(fld):
+                err(fld, "不能为空", "must not be empty")
+        cat_raw = values.get("category")
+        category = by_label.get(_norm(cat_raw))
+        if category is None:
+            err(
+                "category",
+                f"未知的问题类别 {cat_raw!r}（可用：{'、'.join(t.zh for t in categories.values())}）",
+                f"unknown category {cat_raw!r} (known: {', '.join(categories)})",
+            )
+        severity = "normal"
+        if values.get("severity"):
+            severity = sev_label.get(_norm(values["severity"]), "")
+            if not severity:
+                err("severity", f"未知的严重程度 {values['severity']!r}", f"unknown severity {values['severity']!r}")
+        due = None
+        try:
+            due = parse_date(values.get("due_date"))
+            if due is None:
+                err("due_date", "整改时限为空", "the deadline is empty")
+        except ValueError:
+            err("due_date", f"{values.get('due_date')!r} 不是日期", f"{values.get('due_date')!r} is not a date")
+        if due is not None and due < feedback_date:
+            err(
+                "due_date",
+                f"整改时限 {due} 早于反馈日 {feedback_date}",
+                f"deadline {due} is before the feedback date {feedback_date}",
+            )
+        if due is not None and category in immediate and due > period_end:
+            err(
+                "due_date",
+                f"立行立改问题的时限 {due} 超出集中整改期（至 {period_end}）",
+                f"an immediate item's deadline {due} is after the concentrated period ends ({period_end})",
+            )
+        unit = str(values.get("unit") or "")
+        if unit and "/" not in unit:
+            unit = f"{org}/{unit}"  # a department of the inspected body
+        drafts[no] = Draft(
+            no=no,
+            row=i,
+            title=str(values.get("title") or ""),
+            category=category or "",
+            unit=unit,
+            owner=str(values.get("owner") or ""),
+            lead=str(values.get("lead") or ""),
+            due_date=due or feedback_date,
+            severity=severity or "normal",
+            description=str(values.get("note") or ""),
+            measures=[DraftMeasure(m, target) for m in measures],
+        )
+    if errors:
+        raise ImportRefused(errors)
+    if not drafts:
+        raise ImportRefused([RowError(header_at + 2, "-", Text("文件中没有问题", "the file lists no problems"))])
+    return list(drafts.values())
