@@ -1167,6 +1167,52 @@ def history(
         sys.exit(EXIT_CODES["history_tampered"])
 
 
+@main.group()
+def ledger() -> None:
+    """The rectification ledger (整改台账): export."""
+
+
+@ledger.command("export")
+@click.option("--round", "round_code", required=True)
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), help="Default: from the file name")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--unit", help="Only this unit and below / 责任部门")
+@click.option("--state", "states", multiple=True)
+@click.option("--category", "categories", multiple=True)
+@click.option("--light", "lights", multiple=True)
+@actor_options(("admin",))
+@json_flag
+@pass_ctx
+def ledger_export(
+    c: Ctx,
+    round_code: str,
+    fmt: str | None,
+    output: Path,
+    unit: str | None,
+    states: tuple[str, ...],
+    categories: tuple[str, ...],
+    lights: tuple[str, ...],
+    actor: Actor,
+) -> None:
+    """Export the ledger as XLSX (coloured lights, frozen header, summary sheet) or CSV
+    (UTF-8 with BOM for Excel) / 导出整改台账。"""
+    eng = c.engine()
+    n = run(
+        c,
+        lambda: eng.export_ledger(
+            round_code,
+            output,
+            actor=actor,
+            fmt=fmt,
+            states=states or None,
+            categories=categories or None,
+            lights=lights or None,
+            unit=unit,
+        ),
+    )
+    out(c, {"rows": n, "output": str(output)}, c.t(f"已导出 {n} 个问题到 {output}", f"exported {n} issues to {output}"))
+
+
 @main.command("sweep")
 @click.option(
     "--as-of",

@@ -198,7 +198,11 @@ def _cell(row: list[Any], idx: int | None) -> Any:
     if idx is None or idx >= len(row):
         return None
     v = row[idx]
-    return v.strip() if isinstance(v, str) else v
+    if isinstance(v, str):
+        v = v.strip()
+        if v[:2] in ("'=", "'+", "'-", "'@"):  # a ledger we exported kept formula-like text as text
+            v = v[1:]
+    return v
 
 
 def drafts_from_rows(

@@ -108,3 +108,53 @@ def test_import_from_the_command_line(db_url: str, cast):
     assert r.exit_code == 2 and "row 5 [整改时限]" in r.output and "nothing was written" in r.output
     r = cli("--json", "issue", "import", str(DATA / "problems-gbk.csv"), "--round", "R3")
     assert r.exit_code == 0 and json.loads(r.output)["created"] == ["R3-1", "R3-2", "R3-3", "R3-4"]
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_an_exported_ledger_imports_again_unchanged(engine: Engine, cast, listed, tmp_path, fmt):
+    engine.import_issues(listed, DATA / "problems-merged-header.xlsx", actor=cast.office)
+    engine.add_issue(
+        listed,
+        "R3-5",
+        title="=HYPERLINK(1)",
+        category="phased",
+        unit="省税务局/财务处",
+        owner="李明",
+        lead="赵刚",
+        due_date="2026-09-30",
+        actor=cast.office,
+    )
+    out = tmp_path / f"ledger.{fmt}"
+    assert engine.export_ledger(listed, out, actor=cast.office) == 5
+    engine.open_round("R4", title="复核", org="省税务局", feedback_date="2026-03-10", actor=cast.office)
+    # the same list into another round: every issue comes back the same
+    text = out.read_bytes()
+    assert fmt == "xlsx" or text.startswith(b"\xef\xbb\xbf")  # a BOM, for Excel
+    report = engine.import_issues("R4", out, actor=cast.office)
+    assert len(report.created) == 5
+    for code in ["1", "2", "3", "4", "5"]:
+        a, b = engine.issue(f"R3-{code}", cast.office), engine.issue(f"R4-{code}", cast.office)
+        assert (a.title, a.category, a.unit, a.owner, a.lead, a.due_date) == (
+            b.title,
+            b.category,
+            b.unit,
+            b.owner,
+            b.lead,
+            b.due_date,
+        )
+        assert [m["text"] for m in a.measures] == [m["text"] for m in b.measures]
+    assert engine.issue("R4-5", cast.office).title.startswith("=HYPERLINK")  # kept as text, not run
+
+
+def test_the_xlsx_ledger_has_coloured_lights_a_frozen_header_and_a_summary(engine: Engine, cast, listed, tmp_path):
+    import openpyxl
+
+    engine.import_issues(listed, DATA / "problems-gbk.csv", actor=cast.office)
+    out = tmp_path / "ledger.xlsx"
+    engine.export_ledger(listed, out, actor=cast.office)
+    wb = openpyxl.load_workbook(out)
+    ws = wb["整改台账"]
+    assert ws.freeze_panes == "A2" and ws.cell(1, 1).value == "序号"
+    light = [c.value for c in ws[1]].index("红黄绿灯") + 1
+    assert ws.cell(2, light).value == "绿灯" and ws.cell(2, light).fill.start_color.rgb.endswith("C6EFCE")
+    assert wb["汇总"]["A1"].value.endswith("整改台账")
