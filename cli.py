@@ -1213,6 +1213,71 @@ def ledger_export(
     out(c, {"rows": n, "output": str(output)}, c.t(f"已导出 {n} 个问题到 {output}", f"exported {n} issues to {output}"))
 
 
+@main.command("stats")
+@click.option("--round", "round_code", required=True)
+@click.option("--by", type=click.Choice(["unit", "category", "state"]), help="Break down by / 分组")
+@actor_options(("admin",))
+@json_flag
+@pass_ctx
+def stats(c: Ctx, round_code: str, by: str | None, actor: Actor) -> None:
+    """Counts, completion rates, overdue and supervised items, lights, recurrences and the
+    weekly burn-down of open items / 整改统计。With the global --as-of, that day's numbers."""
+    eng = c.engine()
+    st = run(c, lambda: eng.stats(round_code, actor=actor, by=by, as_of=c.as_of))
+
+    def pct(x: float | None) -> str:
+        return "-" if x is None else f"{x * 100:.1f}%"
+
+    def text() -> None:
+        click.echo(
+            c.t(
+                f"轮次 {round_code}（截至 {st['as_of']}，集中整改期至 {st['period_end']}）",
+                f"round {round_code} (as of {st['as_of']}, concentrated period ends {st['period_end']})",
+            )
+        )
+        rows = [
+            [c.t("问题总数", "issues"), st["total"]],
+            [c.t("已销号", "closed"), st["closed"]],
+            [c.t("整改完成率", "completion rate"), pct(st["completion_rate"])],
+            [c.t("立行立改完成率", "immediate items completed"), pct(st["immediate_completion_rate"])],
+            [c.t("逾期", "overdue"), st["overdue"]],
+            [c.t("挂牌督办", "supervised"), st["supervised"]],
+            [c.t("提级办理", "raised a level"), st["raised_a_level"]],
+            [c.t("再犯次数", "recurrences"), st["recurrences"]],
+            [c.t("平均销号天数", "average days to close"), st.get("average_days_to_close", "-")],
+            [c.t("红黄绿灯", "lights"), ", ".join(f"{k}:{v}" for k, v in st["lights"].items()) or "-"],
+        ]
+        click.echo(table([c.t("指标", "measure"), c.t("数值", "value")], rows))
+        if "by" in st:
+            click.echo()
+            groups = st["by"]["groups"]
+            click.echo(
+                table(
+                    [
+                        by or "",
+                        c.t("总数", "total"),
+                        c.t("已销号", "closed"),
+                        c.t("完成率", "rate"),
+                        c.t("逾期", "overdue"),
+                        c.t("督办", "supervised"),
+                    ],
+                    [
+                        [k, g["total"], g["closed"], pct(g["completion_rate"]), g["overdue"], g["supervised"]]
+                        for k, g in groups.items()
+                    ],
+                )
+            )
+        click.echo()
+        click.echo(
+            table(
+                [c.t("周末日期", "week ending"), c.t("未销号", "open")],
+                [[w["week_ending"], w["open"]] for w in st["burn_down"]],
+            )
+        )
+
+    out(c, st, text)
+
+
 @main.command("sweep")
 @click.option(
     "--as-of",

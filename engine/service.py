@@ -13,6 +13,7 @@ import json
 import os
 import re
 import threading
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
@@ -968,6 +969,72 @@ class Engine:
         except OSError as exc:
             raise InvalidInput(Text(f"无法写入文件：{exc}", f"cannot write the file: {exc}"), field="output") from None
         return len(rows_out)
+
+    def stats(
+        self, round_code: str, *, actor: Actor, by: str | None = None, as_of: datetime | date | str | None = None
+    ) -> dict[str, Any]:
+        """Statistics for a round within the actor's scope; the burn-down replays the history,
+        so ``as_of`` a past date reproduces that day's numbers for the weeks up to it."""
+        from .reports import IssueFact, burn_down, summarise
+
+        if by not in (None, "unit", "category", "state"):
+            raise InvalidInput(
+                Text("--by 只能是 unit、category 或 state", "--by must be unit, category or state"), field="by"
+            )
+        now = to_utc(as_of) if as_of is not None else self.clock.now()
+        with self._read() as conn:
+            repo = Repository(conn)
+            r = repo.round(round_code)
+            if r is None:
+                raise NotFound(Text(f"没有轮次 {round_code}", f"no round {round_code}"))
+            d = self._definition(repo, r.workflow_id)
+            prefixes = None if "*" in actor.scope else list(actor.scope)
+            rows = repo.round_issue_facts(r.id, prefixes)
+            visible = {row.id for row in rows}
+            changes: dict[int, list[tuple[datetime, bool]]] = {}
+            final = frozenset(s.name for s in d.states.values() if s.final)
+            close_days: list[float] = []
+            created = {row.id: row.created_at for row in rows}
+            state_at: dict[int, str] = {}  # each issue's state on the day asked, from its history
+            reopened: Counter[int] = Counter()
+            for t in repo.round_transitions(r.id):
+                if t.issue_id in visible and t.at <= now:
+                    changes.setdefault(t.issue_id, []).append((t.at, t.to_state not in final))
+                    state_at[t.issue_id] = t.to_state
+                    if t.to_state in final and t.from_state not in final:
+                        close_days.append((t.at - created[t.issue_id]).total_seconds() / 86400)
+                    if t.from_state in final and t.to_state not in final:
+                        reopened[t.issue_id] += 1
+        tz = ZoneInfo(r.tz)
+        today = now.astimezone(tz).date()
+        facts = [
+            IssueFact(
+                row.code,
+                row.category,
+                row.unit,
+                state_at.get(row.id, d.initial),
+                row.light,
+                row.due_date,
+                reopened[row.id],
+                row.escalation_level,
+            )
+            for row in rows
+            if row.created_at <= now
+        ]
+        supervised = frozenset(t.dest for t in d.transitions if t.trigger == "escalate")
+        out = summarise(
+            facts, final_states=final, supervised_states=supervised, today=today, by=by, close_days=close_days
+        )
+        out["round"] = round_code
+        out["as_of"] = today.isoformat()
+        out["period_end"] = r.period_end.isoformat()
+        out["burn_down"] = burn_down(
+            ((row.created_at, changes.get(row.id, [])) for row in rows if row.created_at <= now),
+            start=r.feedback_date,
+            end=min(today, max(today, r.period_end)),
+            tz=tz,
+        )
+        return out
 
     def issue(self, code: str, actor: Actor) -> IssueView:
         """An issue with its measures, evidence, sign-offs, mechanisms and, for this actor, each

@@ -273,6 +273,42 @@ class Repository:
         """Owner and lead only; the version check is done by the event's update_issue."""
         self.conn.execute(update(issues).where(issues.c.id == issue_id).values(**values))
 
+    # --- statistics ---------------------------------------------------------------------
+
+    def round_issue_facts(self, round_id: int, unit_prefixes: Iterable[str] | None) -> Sequence[Row[Any]]:
+        q = (
+            select(
+                issues.c.id,
+                issues.c.code,
+                issues.c.category,
+                issues.c.unit,
+                issues.c.state,
+                issues.c.light,
+                issues.c.due_date,
+                issues.c.recurrence_count,
+                issues.c.escalation_level,
+                issues.c.created_at,
+            )
+            .where(issues.c.round_id == round_id)
+            .order_by(issues.c.id)
+        )
+        if unit_prefixes is not None:
+            conds = []
+            for p in unit_prefixes:
+                conds += [issues.c.unit == p, issues.c.unit.startswith(p + "/", autoescape=True)]
+            q = q.where(or_(*conds) if conds else issues.c.id.is_(None))
+        return self.conn.execute(q).all()
+
+    def round_transitions(self, round_id: int) -> Sequence[Row[Any]]:
+        """Every state change of the round's issues, in order (for the burn-down)."""
+        q = (
+            select(events.c.issue_id, events.c.at, events.c.from_state, events.c.to_state)
+            .join(issues, issues.c.id == events.c.issue_id)
+            .where(issues.c.round_id == round_id, events.c.kind == "transition")
+            .order_by(events.c.issue_id, events.c.seq)
+        )
+        return self.conn.execute(q).all()
+
     # --- escalation sweep ---------------------------------------------------------------
 
     def due_for_check(self, now: datetime, after: tuple[datetime, int] | None, limit: int) -> Sequence[Any]:
