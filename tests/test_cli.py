@@ -226,3 +226,17 @@ def test_sweep_from_the_command_line_with_a_future_date(cli):
     assert report["dry_run"] and [f["rule"] for f in report["fired"]] == ["plan_late"]
     assert json.loads(cli("--json", "outbox", "list").output) == []  # a dry run queues nothing
     assert cli("sweep", "--as-of", "2099-13-01").exit_code == 2
+
+
+def test_stats_and_ledger_from_the_command_line(cli, tmp_path: Path):
+    cli("init")
+    cli("round", "open", "R1", "--title", "t", "--org", "省局", "--feedback-date", "2026-03-10", "--as", "wang")
+    cli("issue", "add", "R1", "P1", "--title", "问题", "--category", "phased", "--unit", "省局/财务处",
+        "--owner", "li", "--lead", "zhao", "--due", "2026-12-31", "--as", "wang")
+    r = cli("stats", "--round", "R1", "--by", "category")
+    assert r.exit_code == 0 and "completion rate" in r.output and "week ending" in r.output
+    st = json.loads(cli("--json", "stats", "--round", "R1").output)
+    assert st["total"] == 1 and st["completion_rate"] == 0.0
+    out = tmp_path / "台账.csv"
+    r = cli("ledger", "export", "--round", "R1", "-o", str(out))
+    assert r.exit_code == 0 and out.read_bytes().startswith(b"\xef\xbb\xbf")
