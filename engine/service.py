@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -1197,6 +1197,12 @@ class Engine:
             if not changes:
                 raise InvalidInput(Text("没有任何变化", "nothing would change"), field="owner")
             repo.set_people(row.id, **changes)
+            if TODO_CHANNEL in self.channels:  # the to-dos move with the people
+                repo.enqueue(
+                    self._todo_notices(
+                        d, row, row.state, row.state, row.seq + 1, self.clock.now(), after_row=row._replace(**changes)
+                    )
+                )
             return "assigned", {k: {"from": getattr(row, k), "to": v} for k, v in changes.items()}
 
         self._edit(code, actor, "assign", apply, comment=comment)
@@ -1726,12 +1732,19 @@ class Engine:
         return out
 
     def _todo_notices(
-        self, d: WorkflowDefinition, row: Any, source: str, dest: str, seq: int, now: datetime
+        self,
+        d: WorkflowDefinition,
+        row: Any,
+        source: str,
+        dest: str,
+        seq: int,
+        now: datetime,
+        after_row: Any = None,
     ) -> list[dict[str, Any]]:
         """To-dos for the OA system: done for whoever had to act before and no longer does,
         open for whoever must act now (the roles of the triggers the new state offers)."""
 
-        def who_acts(state: str) -> dict[str, dict[str, Any]]:
+        def who_acts(state: str, row: Any) -> dict[str, dict[str, Any]]:
             out: dict[str, dict[str, Any]] = {}
             for t in d.transitions_from(state):
                 for role in sorted(t.roles - {"system"}):
@@ -1741,7 +1754,8 @@ class Engine:
                     entry["triggers"].append(t.trigger)
             return out
 
-        before, after = who_acts(source), (who_acts(dest) if not d.states[dest].final else {})
+        before = who_acts(source, row)
+        after = who_acts(dest, after_row if after_row is not None else row) if not d.states[dest].final else {}
         label = d.label(dest)
         rows = []
         for key, action, entry in [
@@ -1775,36 +1789,54 @@ class Engine:
             )
         return rows
 
-    def deliver(self, *, limit: int = 100, now: datetime | None = None) -> DeliveryReport:
-        """Send due notices through their channel's notifier; retry failures with backoff."""
+    def deliver(
+        self, *, limit: int = 100, now: datetime | None = None, lease: timedelta = timedelta(minutes=5)
+    ) -> DeliveryReport:
+        """Send due notices through their channel's notifier; retry failures with backoff.
+
+        Notices are claimed in one short transaction (their next attempt moved ``lease`` ahead,
+        so a concurrent deliverer skips them), sent with no transaction open — a slow receiver
+        must not hold the database — and their outcome recorded in another.  A process that dies
+        in between leaves them to be sent again when the lease runs out: at least once."""
         now = now or self.clock.now()
         report = DeliveryReport()
         with self._write() as conn:
             repo = Repository(conn)
-            for row in repo.outbox_due(now, limit):
-                notifier = self.notifiers.get(row.channel)
-                notice = Notice(row.dedupe_key, row.channel, json.loads(row.recipient), json.loads(row.payload))
-                try:
-                    if notifier is None:
-                        raise DeliveryFailed(f"no notifier is configured for channel {row.channel!r}")
-                    notifier.send(notice)
-                except Exception as exc:
-                    attempts = row.attempts + 1
-                    dead = attempts >= self.retry.attempts
-                    repo.outbox_update(
-                        row.id,
-                        attempts=attempts,
-                        last_error=str(exc)[:2000],
-                        status="dead" if dead else "pending",
-                        next_attempt_at=now + self.retry.delay(attempts),
-                    )
-                    report.failed += 1
-                    report.dead += dead
-                else:
-                    repo.outbox_update(
-                        row.id, status="delivered", attempts=row.attempts + 1, delivered_at=now, last_error=None
-                    )
+            claimed = list(repo.outbox_due(now, limit))
+            for row in claimed:
+                repo.outbox_update(row.id, next_attempt_at=now + lease)
+        outcomes: list[tuple[Any, Exception | None]] = []
+        for row in claimed:
+            notifier = self.notifiers.get(row.channel)
+            notice = Notice(row.dedupe_key, row.channel, json.loads(row.recipient), json.loads(row.payload))
+            try:
+                if notifier is None:
+                    raise DeliveryFailed(f"no notifier is configured for channel {row.channel!r}")
+                notifier.send(notice)
+            except Exception as exc:
+                outcomes.append((row, exc))
+            else:
+                outcomes.append((row, None))
+        if not outcomes:
+            return report
+        with self._write() as conn:
+            repo = Repository(conn)
+            for row, exc in outcomes:
+                attempts = row.attempts + 1
+                if exc is None:
+                    repo.outbox_update(row.id, status="delivered", attempts=attempts, delivered_at=now, last_error=None)
                     report.delivered += 1
+                    continue
+                dead = attempts >= self.retry.attempts
+                repo.outbox_update(
+                    row.id,
+                    attempts=attempts,
+                    last_error=str(exc)[:2000],
+                    status="dead" if dead else "pending",
+                    next_attempt_at=now + self.retry.delay(attempts),
+                )
+                report.failed += 1
+                report.dead += dead
         return report
 
     def outbox(self, *, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:

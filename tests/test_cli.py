@@ -231,8 +231,26 @@ def test_sweep_from_the_command_line_with_a_future_date(cli):
 def test_stats_and_ledger_from_the_command_line(cli, tmp_path: Path):
     cli("init")
     cli("round", "open", "R1", "--title", "t", "--org", "省局", "--feedback-date", "2026-03-10", "--as", "wang")
-    cli("issue", "add", "R1", "P1", "--title", "问题", "--category", "phased", "--unit", "省局/财务处",
-        "--owner", "li", "--lead", "zhao", "--due", "2026-12-31", "--as", "wang")
+    cli(
+        "issue",
+        "add",
+        "R1",
+        "P1",
+        "--title",
+        "问题",
+        "--category",
+        "phased",
+        "--unit",
+        "省局/财务处",
+        "--owner",
+        "li",
+        "--lead",
+        "zhao",
+        "--due",
+        "2026-12-31",
+        "--as",
+        "wang",
+    )
     r = cli("stats", "--round", "R1", "--by", "category")
     assert r.exit_code == 0 and "completion rate" in r.output and "week ending" in r.output
     st = json.loads(cli("--json", "stats", "--round", "R1").output)

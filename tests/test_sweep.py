@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import ClassVar
 
@@ -243,3 +244,49 @@ def test_oa_to_dos_follow_whoever_must_act_and_late_messages_never_win(engine: E
         assert _TodoInbox.todos["zhenggai:P1:li"]["action"] == "done"  # a late message did not win
     finally:
         server.shutdown()
+
+
+class _SlowReceiver(BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        time.sleep(1.0)
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_slow_receiver_does_not_hold_the_database(engine: Engine, cast, working, clock):
+    from http.server import ThreadingHTTPServer
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowReceiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        engine.notifiers.add(WebhookNotifier(f"http://127.0.0.1:{server.server_port}/", "s3cret-s3cret-s3"))
+        engine.channels = ["webhook"]
+        engine.sweep("2026-07-15")
+        clock.set("2026-07-15 10:00")
+        delivering = threading.Thread(target=engine.deliver)
+        delivering.start()
+        time.sleep(0.3)  # a notice is being sent now
+        t0 = time.perf_counter()
+        engine.add_mechanism("P1", "制度", actor=cast.owner)  # an ordinary write meanwhile
+        assert time.perf_counter() - t0 < 0.5
+        delivering.join(60)
+        assert all(n["status"] == "delivered" for n in engine.outbox(limit=100))
+    finally:
+        server.shutdown()
+
+
+def test_to_dos_move_with_the_people_when_an_issue_is_reassigned(engine: Engine, cast, working):
+    from sqlalchemy import text
+
+    engine.channels = ["log", "oa_todo"]
+    engine.assign("P1", owner="wu", actor=cast.office)
+    with engine.db.engine.connect() as conn:
+        payloads = [
+            json.loads(p) for (p,) in conn.execute(text("SELECT payload FROM outbox WHERE channel = 'oa_todo'"))
+        ]
+    actions = {t["todo"]["id"]: t["todo"]["action"] for t in payloads}
+    assert actions["zhenggai:P1:li"] == "done" and actions["zhenggai:P1:wu"] == "open"
