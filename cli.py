@@ -87,6 +87,7 @@ class Ctx:
                 Text(f"数据库地址不可用：{exc}", f"the database URL is not usable: {exc}"),
                 {"field": "db"},
             )
+        _with_notifiers(self, eng)
         if check_schema:
             try:
                 cur, head = eng.db.current_revision(), eng.db.head_revision()
@@ -1375,7 +1376,7 @@ def outbox_list(c: Ctx, status: str | None, limit: int) -> None:
 @pass_ctx
 def outbox_deliver(c: Ctx, limit: int) -> None:
     """Send the notices that are due now (for cron; the scheduler does this itself) / 发送通知。"""
-    eng = _with_notifiers(c, c.engine())
+    eng = c.engine()
     rep = run(c, lambda: eng.deliver(limit=limit))
     out(
         c,
@@ -1399,14 +1400,47 @@ def outbox_retry(c: Ctx, ids: tuple[int, ...]) -> None:
 
 
 def _with_notifiers(c: Ctx, eng: Engine) -> Engine:
-    """Notifiers from the environment: ZHENGGAI_WEBHOOK_URL and ZHENGGAI_WEBHOOK_SECRET."""
+    """Notifiers from the environment; each one configured also becomes a channel every
+    notice is sent to (the log always is one):
+
+    ZHENGGAI_WEBHOOK_URL + ZHENGGAI_WEBHOOK_SECRET, ZHENGGAI_OA_TODO_URL + ZHENGGAI_OA_TODO_SECRET,
+    ZHENGGAI_SMTP_HOST [+ ZHENGGAI_SMTP_PORT, ZHENGGAI_SMTP_FROM, ZHENGGAI_EMAIL_ADDRESSES (JSON:
+    {"user id" or "role@unit": "address"})]."""
     import os
 
-    from .engine.notify import WebhookNotifier
+    from .engine.notify import EmailNotifier, OATodoNotifier, WebhookNotifier
 
-    url = os.environ.get("ZHENGGAI_WEBHOOK_URL")
-    if url:
-        eng.notifiers.add(WebhookNotifier(url, os.environ.get("ZHENGGAI_WEBHOOK_SECRET", "")))
+    env = os.environ
+    for prefix, cls in (("ZHENGGAI_WEBHOOK", WebhookNotifier), ("ZHENGGAI_OA_TODO", OATodoNotifier)):
+        url = env.get(f"{prefix}_URL")
+        if url:
+            secret = env.get(f"{prefix}_SECRET", "")
+            if len(secret) < 16:
+                fail(
+                    c,
+                    "invalid_input",
+                    Text(
+                        f"{prefix}_SECRET 须至少 16 个字符（接收方据此验证签名）",
+                        f"{prefix}_SECRET must have at least 16 characters (receivers verify with it)",
+                    ),
+                    {"field": f"{prefix}_SECRET"},
+                )
+            eng.notifiers.add(cls(url, secret))
+            eng.channels.append(cls.name)
+    host = env.get("ZHENGGAI_SMTP_HOST")
+    if host:
+        try:
+            addresses = json.loads(env.get("ZHENGGAI_EMAIL_ADDRESSES", "{}"))
+            port = int(env.get("ZHENGGAI_SMTP_PORT", "25"))
+        except ValueError as exc:
+            fail(
+                c,
+                "invalid_input",
+                Text(f"邮件配置有误：{exc}", f"the e-mail settings are wrong: {exc}"),
+                {"field": "ZHENGGAI_EMAIL_ADDRESSES"},
+            )
+        eng.notifiers.add(EmailNotifier(host, port, env.get("ZHENGGAI_SMTP_FROM", "zhenggai@localhost"), addresses))
+        eng.channels.append("email")
     return eng
 
 
@@ -1423,8 +1457,10 @@ def scheduler() -> None:
     help="When to sweep (crontab; on days off the sweep does nothing) / 巡检时间",
 )
 @click.option("--every-day", is_flag=True, help="Sweep on days off too / 节假日也执行")
-@click.option("--interval", type=float, help="Sweep every N seconds instead of --cron (testing) / 间隔秒数")
-@click.option("--deliver-every", type=float, default=60, show_default=True, help="Seconds between deliveries")
+@click.option("--interval", type=click.FloatRange(min=0.1), help="Sweep every N seconds instead of --cron / 间隔秒数")
+@click.option(
+    "--deliver-every", type=click.FloatRange(min=0.1), default=60, show_default=True, help="Seconds between deliveries"
+)
 @pass_ctx
 def scheduler_run(c: Ctx, cron: str, every_day: bool, interval: float | None, deliver_every: float) -> None:
     """Run the sweep and the outbox delivery until SIGTERM; safe on several nodes at once
@@ -1434,7 +1470,7 @@ def scheduler_run(c: Ctx, cron: str, every_day: bool, interval: float | None, de
     from .engine.scheduler import Scheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    eng = _with_notifiers(c, c.engine())
+    eng = c.engine()
     try:
         sched = Scheduler(
             eng, cron=cron, interval=interval, deliver_every=deliver_every, working_days_only=not every_day

@@ -244,8 +244,8 @@ class _Checker:
         if unit not in DURATION_UNITS:
             self.err(line, key, f"未知的期限单位 {unit}", f"unknown duration unit {unit}")
             return None
-        if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
-            self.err(line, key, "期限应为非负整数", "a duration must be a non-negative whole number")
+        if not isinstance(amount, int) or isinstance(amount, bool) or not 0 <= amount <= 3650:
+            self.err(line, key, "期限应为 0-3650 的整数", "a duration must be a whole number from 0 to 3650")
             return None
         return Duration(amount, unit)
 

@@ -157,7 +157,10 @@ class Evaluator:
                 continue
             elif kind == "due_in":
                 due = k.due
-                out.append(due - timedelta(days=dur.amount) if dur.unit == "days" else cal.subtract(due, dur).value)
+                if dur.unit == "days":
+                    out.append(due - timedelta(days=dur.amount))
+                else:  # the (N+1)th working day at or before the deadline: exact when it is a rest day too
+                    out.append(cal.subtract(due + _ONE_DAY, Duration(dur.amount + 1, dur.unit)).value)
                 out.append(due + _ONE_DAY)  # when it stops holding
             elif dur.unit == "working_days":  # overdue by more than N working days
                 out.append(cal.add(k.due, Duration(dur.amount + 1, dur.unit)).value)

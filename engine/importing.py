@@ -191,7 +191,10 @@ def parse_date(value: Any) -> date | None:
     m = DATE_RE.match(str(value))
     if not m:
         raise ValueError(str(value))
-    return date(int(m[1]), int(m[2]), int(m[3]))
+    d = date(int(m[1]), int(m[2]), int(m[3]))
+    if not 1900 <= d.year <= 2200:
+        raise ValueError(str(value))
+    return d
 
 
 def _cell(row: list[Any], idx: int | None) -> Any:

@@ -108,7 +108,8 @@ class OATodoNotifier(WebhookNotifier):
 
 
 class EmailNotifier(Notifier):
-    """Sends a short bilingual e-mail; ``addresses`` maps user ids (and roles) to addresses."""
+    """Sends a short bilingual e-mail; ``addresses`` maps user ids, ``role@unit`` and roles
+    (in that order of preference) to addresses."""
 
     name = "email"
 
@@ -116,11 +117,11 @@ class EmailNotifier(Notifier):
         self.host, self.port, self.sender, self.addresses, self.timeout = host, port, sender, addresses, timeout
 
     def send(self, notice: Notice) -> None:
-        who = notice.recipient.get("user") or notice.recipient.get("role")
-        to = self.addresses.get(str(who))
-        if not to:
-            log.warning("notice %s: no e-mail address for %s; not sent by e-mail", notice.id, who)
-            return
+        rcp = notice.recipient
+        keys = [rcp["user"]] if rcp.get("user") else [f"{rcp.get('role')}@{rcp.get('unit')}", str(rcp.get("role"))]
+        to = next((self.addresses[k] for k in keys if k in self.addresses), None)
+        if not to:  # undeliverable: fail, so that it ends up dead and visible, never silently "delivered"
+            raise DeliveryFailed(f"no e-mail address for {' or '.join(keys)}")
         msg = EmailMessage()
         msg["From"], msg["To"] = self.sender, to
         msg["Subject"] = notice.payload.get("subject", "zhenggai")

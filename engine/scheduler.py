@@ -78,11 +78,13 @@ class Scheduler:
             log.info("  %s %s -> %s (%s)", f["issue"], f["rule"], f["action"], f["outcome"])
 
     def deliver_job(self) -> None:
-        if self.stopping.is_set():
-            return
-        report = self.engine.deliver()
-        if report.delivered or report.failed:
-            log.info("delivery: %d delivered, %d failed, %d given up", report.delivered, report.failed, report.dead)
+        """Deliver until nothing is due (not just one batch), or until told to stop."""
+        while not self.stopping.is_set():
+            report = self.engine.deliver(should_stop=self.stopping.is_set)
+            if report.delivered or report.failed:
+                log.info("delivery: %d delivered, %d failed, %d given up", report.delivered, report.failed, report.dead)
+            if report.delivered + report.failed == 0:
+                break
 
     def stop(self, *_: Any) -> None:
         log.info("stopping: finishing the current batch")

@@ -10,6 +10,7 @@ can never disagree and a concurrent writer is refused rather than overwritten.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import threading
@@ -53,6 +54,8 @@ from .facts import GuardContext, IssueFacts, MeasureFacts, RoundFacts, SignoffFa
 from .history import GENESIS, ChainKey, ChainReport, compare_records, event_hash, verify_chain
 from .machine import Outcome, machine_for
 from .notify import DeliveryFailed, Notice, NotifierRegistry, RetryPolicy
+
+log = logging.getLogger("zhenggai.engine")
 
 SOURCES = {
     "inspection": Text("巡视", "inspection"),
@@ -226,16 +229,25 @@ def _need_date(value: Any, fld: str, *, required: bool = False) -> date | None:
             raise InvalidInput(Text(f"{fld} 不能为空", f"{fld} must not be empty"), field=fld)
         return None
     if isinstance(value, datetime):
-        return value.date()
+        return _bounded_date(value.date(), fld)
     if isinstance(value, date):
-        return value
+        return _bounded_date(value, fld)
     try:
-        return date.fromisoformat(str(value).strip())
+        parsed = date.fromisoformat(str(value).strip())
     except ValueError:
         raise InvalidInput(
             Text(f"{fld} {value!r} 不是日期（应为 YYYY-MM-DD）", f"{fld} {value!r} is not a date (YYYY-MM-DD)"),
             field=fld,
         ) from None
+    return _bounded_date(parsed, fld)
+
+
+def _bounded_date(value: date, fld: str) -> date:
+    if not 1900 <= value.year <= 2200:
+        raise InvalidInput(
+            Text(f"{fld} {value} 超出合理范围（1900-2200 年）", f"{fld} {value} is out of range (1900-2200)"), field=fld
+        )
+    return value
 
 
 def add_months(d: date, months: int) -> date:
@@ -323,6 +335,7 @@ class SweepReport:
     checked: int = 0
     batches: int = 0
     fired: list[dict[str, Any]] = field(default_factory=list)
+    failed: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -331,6 +344,7 @@ class SweepReport:
             "checked": self.checked,
             "batches": self.batches,
             "fired": self.fired,
+            "failed": self.failed,
         }
 
 
@@ -1388,7 +1402,8 @@ class Engine:
                 state_entered_by=actor.id,
                 recurrence_count=row.recurrence_count + (1 if reopened else 0),
                 escalation_level=row.escalation_level,
-                stage_fired="",  # a new stage: every escalation rule may fire again
+                # escalation rules fire once per episode: a reopened item starts a new one
+                stage_fired="" if reopened else row.stage_fired,
             )
             self._append(
                 repo,
@@ -1564,7 +1579,13 @@ class Engine:
                     repo = Repository(conn)
                     rows = repo.due_for_check(now, after, batch)
                     for row in rows:
-                        self._sweep_issue(repo, row, now, report)
+                        try:
+                            with conn.begin_nested():  # one issue's failure must not stop the rest
+                                self._sweep_issue(repo, row, now, report)
+                        except Exception as exc:
+                            log.exception("sweep: issue %s failed; retrying it in an hour", row.code)
+                            report.failed.append({"issue": row.code, "error": str(exc)[:500]})
+                            repo.set_schedule(row.id, row.light, now + timedelta(hours=1))
                     report.batches += 1
                     if rows:
                         after = (rows[-1].next_check_at, rows[-1].id)
@@ -1633,7 +1654,7 @@ class Engine:
                         state_entered_by=SYSTEM.id,
                         recurrence_count=row.recurrence_count,
                         escalation_level=row.escalation_level,
-                        stage_fired="",
+                        stage_fired=fired,
                     ),
                 )
                 if TODO_CHANNEL in self.channels:
@@ -1660,10 +1681,10 @@ class Engine:
             )
         seq = row.seq + 1
         try:
-            repo.record_escalation(
+            repo.record_escalation(  # once per episode (reopening starts the next)
                 issue_id=row.id,
                 rule=rule.name,
-                stage_seq=row.state_seq,
+                stage_seq=row.recurrence_count,
                 action=rule.action,
                 fired_at=now,
                 event_seq=seq,
@@ -1790,14 +1811,20 @@ class Engine:
         return rows
 
     def deliver(
-        self, *, limit: int = 100, now: datetime | None = None, lease: timedelta = timedelta(minutes=5)
+        self,
+        *,
+        limit: int = 100,
+        now: datetime | None = None,
+        lease: timedelta = timedelta(minutes=5),
+        should_stop: Any = None,
     ) -> DeliveryReport:
         """Send due notices through their channel's notifier; retry failures with backoff.
 
-        Notices are claimed in one short transaction (their next attempt moved ``lease`` ahead,
-        so a concurrent deliverer skips them), sent with no transaction open — a slow receiver
-        must not hold the database — and their outcome recorded in another.  A process that dies
-        in between leaves them to be sent again when the lease runs out: at least once."""
+        Notices are claimed in a short transaction (their next attempt moved ``lease`` ahead,
+        so a concurrent deliverer skips them), each is sent with no transaction open — a slow
+        receiver must not hold the database — and its outcome recorded at once.  A process that
+        dies in between leaves it to be sent again when the lease runs out: at least once.
+        ``should_stop()`` is asked between notices (a scheduler shutting down)."""
         now = now or self.clock.now()
         report = DeliveryReport()
         with self._write() as conn:
@@ -1805,38 +1832,35 @@ class Engine:
             claimed = list(repo.outbox_due(now, limit))
             for row in claimed:
                 repo.outbox_update(row.id, next_attempt_at=now + lease)
-        outcomes: list[tuple[Any, Exception | None]] = []
         for row in claimed:
+            if should_stop and should_stop():
+                break  # the rest keep their lease and are sent after it runs out
             notifier = self.notifiers.get(row.channel)
             notice = Notice(row.dedupe_key, row.channel, json.loads(row.recipient), json.loads(row.payload))
+            error: Exception | None = None
             try:
                 if notifier is None:
                     raise DeliveryFailed(f"no notifier is configured for channel {row.channel!r}")
                 notifier.send(notice)
             except Exception as exc:
-                outcomes.append((row, exc))
-            else:
-                outcomes.append((row, None))
-        if not outcomes:
-            return report
-        with self._write() as conn:
-            repo = Repository(conn)
-            for row, exc in outcomes:
-                attempts = row.attempts + 1
-                if exc is None:
+                error = exc
+            attempts = row.attempts + 1
+            with self._write() as conn:
+                repo = Repository(conn)
+                if error is None:
                     repo.outbox_update(row.id, status="delivered", attempts=attempts, delivered_at=now, last_error=None)
                     report.delivered += 1
-                    continue
-                dead = attempts >= self.retry.attempts
-                repo.outbox_update(
-                    row.id,
-                    attempts=attempts,
-                    last_error=str(exc)[:2000],
-                    status="dead" if dead else "pending",
-                    next_attempt_at=now + self.retry.delay(attempts),
-                )
-                report.failed += 1
-                report.dead += dead
+                else:
+                    dead = attempts >= self.retry.attempts
+                    repo.outbox_update(
+                        row.id,
+                        attempts=attempts,
+                        last_error=str(error)[:2000],
+                        status="dead" if dead else "pending",
+                        next_attempt_at=now + self.retry.delay(attempts),
+                    )
+                    report.failed += 1
+                    report.dead += dead
         return report
 
     def outbox(self, *, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:

@@ -121,7 +121,7 @@ class Issue(Base):
     state_entered_by: Mapped[str | None] = mapped_column(String(128))
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime)
     next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    light: Mapped[str | None] = mapped_column(String(32))  # traffic light as of the last write or sweep
+    light: Mapped[str | None] = mapped_column(String(64))  # traffic light as of the last write or sweep
     stage_fired: Mapped[str] = mapped_column(
         String(1000), default="", server_default=""
     )  # escalation rules fired this stage
@@ -261,7 +261,7 @@ class Outbox(Base):
     issue_id: Mapped[int | None] = mapped_column(ForeignKey("issues.id"))
     event_seq: Mapped[int | None] = mapped_column(Integer)
     channel: Mapped[str] = mapped_column(String(64))
-    recipient: Mapped[str] = mapped_column(String(500))  # JSON: {"user": id} or {"role": r, "unit": path}
+    recipient: Mapped[str] = mapped_column(Text)  # JSON: {"user": id} or {"role": r, "unit": path}
     payload: Mapped[str] = mapped_column(Text)  # JSON
     dedupe_key: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16))  # pending | delivered | dead

@@ -96,9 +96,9 @@ def test_overdue_items_are_cautioned_then_supervised_then_raised_a_level():
     assert caution.new_deadline == date(2026, 7, 15)  # ten working days on: the last deadline
     assert POLICY.light(f, at("2026-07-01")) == "red"
     cautioned = facts(due="2026-06-30", fired=["reminder", "caution", "idle"])
-    assert due(cautioned, "2026-07-14") == []
-    assert due(cautioned, "2026-07-15") == ["supervise"]  # more than ten working days overdue
-    supervised = facts("supervised", entered="2026-07-15", due="2026-06-30")
+    assert due(cautioned, "2026-07-15") == []  # the last deadline itself
+    assert due(cautioned, "2026-07-16") == ["supervise"]  # more than eleven working days overdue
+    supervised = facts("supervised", entered="2026-07-16", due="2026-06-30")
     assert due(supervised, "2026-08-11") == []
     assert due(supervised, "2026-08-12") == ["accountability"]  # thirty working days overdue
 
@@ -134,4 +134,4 @@ def test_the_next_check_is_now_when_a_rule_is_already_due():
     now = at("2026-07-05")
     assert POLICY.next_check(facts(due="2026-06-30"), now) == now  # overdue, not yet cautioned
     later = POLICY.next_check(facts(due="2026-06-30", fired=["idle", "reminder", "caution"]), now)
-    assert later.astimezone(UTC) == datetime(2026, 7, 15, tzinfo=SH).astimezone(UTC)  # then: supervise
+    assert later.astimezone(UTC) == datetime(2026, 7, 16, tzinfo=SH).astimezone(UTC)  # then: supervise

@@ -40,7 +40,8 @@ def test_the_ladder_from_reminder_to_accountability(engine: Engine, cast, workin
     assert caution["action"] == "warn" and caution["new_deadline"] == "2026-07-15"
     assert engine.issue("P1", cast.office).light == "red"
 
-    r = engine.sweep("2026-07-15")
+    assert ("P1", "supervise") not in fired(engine.sweep("2026-07-15"))  # the last deadline is today
+    r = engine.sweep("2026-07-16")
     assert ("P1", "supervise") in fired(r)
     v = engine.issue("P1", cast.office)
     assert v.state == "supervised" and v.escalation_level == 0
@@ -61,7 +62,7 @@ def test_the_ladder_from_reminder_to_accountability(engine: Engine, cast, workin
 
 def test_notices_go_to_the_people_the_rule_names(engine: Engine, cast, working):
     engine.sweep("2026-06-23")
-    engine.sweep("2026-07-15")
+    engine.sweep("2026-07-16")
     notices = engine.outbox(limit=100)
     by_rule = {}
     for n in notices:
@@ -84,12 +85,12 @@ def test_a_late_plan_is_reminded_once(engine: Engine, cast, round_):
 
 def test_a_dry_run_shows_what_would_happen_and_changes_nothing(engine: Engine, cast, working):
     before = engine.issue("P1", cast.office)
-    r = engine.sweep("2026-07-15", dry_run=True)
+    r = engine.sweep("2026-07-16", dry_run=True)
     assert {"caution", "supervise"} <= {f["rule"] for f in r.fired}
     after = engine.issue("P1", cast.office)
     assert (after.state, after.version, after.light) == (before.state, before.version, before.light)
     assert engine.outbox() == []
-    assert ("P1", "supervise") in fired(engine.sweep("2026-07-15"))  # and the real run still does it
+    assert ("P1", "supervise") in fired(engine.sweep("2026-07-16"))  # and the real run still does it
 
 
 def test_the_sweep_reads_only_issues_whose_time_has_come(engine: Engine, cast, working):
@@ -265,8 +266,8 @@ def test_a_slow_receiver_does_not_hold_the_database(engine: Engine, cast, workin
     try:
         engine.notifiers.add(WebhookNotifier(f"http://127.0.0.1:{server.server_port}/", "s3cret-s3cret-s3"))
         engine.channels = ["webhook"]
-        engine.sweep("2026-07-15")
-        clock.set("2026-07-15 10:00")
+        engine.sweep("2026-07-16")
+        clock.set("2026-07-16 10:00")
         delivering = threading.Thread(target=engine.deliver)
         delivering.start()
         time.sleep(0.3)  # a notice is being sent now
@@ -290,3 +291,50 @@ def test_to_dos_move_with_the_people_when_an_issue_is_reassigned(engine: Engine,
         ]
     actions = {t["todo"]["id"]: t["todo"]["action"] for t in payloads}
     assert actions["zhenggai:P1:li"] == "done" and actions["zhenggai:P1:wu"] == "open"
+
+
+def test_lifted_supervision_is_not_imposed_again_and_the_ladder_does_not_restart(engine: Engine, cast, working):
+    engine.sweep("2026-07-01")
+    engine.sweep("2026-07-16")
+    assert engine.issue("P1", cast.office).state == "supervised"
+    engine.fire("P1", "resume", actor=cast.discipline, comment="已落实整改条件，解除督办")
+    assert fired(engine.sweep("2026-07-17")) == []  # still overdue, but each rule fires once per episode
+
+
+def test_a_rest_day_deadline_warns_on_the_right_working_day():
+    from zhenggai.engine.definition import builtin
+    from zhenggai.engine.escalation import EscalationFacts, Evaluator
+
+    policy = Evaluator(builtin())
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    sh = ZoneInfo("Asia/Shanghai")
+    f = EscalationFacts(
+        "in_progress",
+        "phased",
+        "normal",
+        datetime(2026, 3, 10, 9, tzinfo=sh),
+        datetime(2026, 5, 19, 9, tzinfo=sh),
+        date(2026, 5, 31),
+        "Asia/Shanghai",
+        frozenset({"idle"}),
+    )
+    check = policy.next_check(f, datetime(2026, 5, 20, 10, tzinfo=sh))
+    first_yellow = next(d for d in range(20, 32) if policy.light(f, datetime(2026, 5, d, 10, tzinfo=sh)) == "yellow")
+    assert check == datetime(2026, 5, first_yellow, tzinfo=sh)  # due on a Sunday: not late
+
+
+def test_one_failing_issue_does_not_stop_the_sweep(engine: Engine, cast, working, monkeypatch):
+    add(engine, cast, "P2", "phased", due="2026-09-30")
+    original = Engine._sweep_issue
+
+    def flaky(self, repo, row, now, report):
+        if row.code == "P1":
+            raise RuntimeError("boom")
+        return original(self, repo, row, now, report)
+
+    monkeypatch.setattr(Engine, "_sweep_issue", flaky)
+    r = engine.sweep("2026-07-01")  # both are due: P1 overdue, P2 never planned
+    assert [f["issue"] for f in r.failed] == ["P1"] and ("P2", "plan_late") in fired(r)
+    assert engine.verify("P1", cast.office).ok

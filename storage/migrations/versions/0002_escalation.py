@@ -36,7 +36,7 @@ def upgrade() -> None:
         sa.Column("issue_id", sa.Integer(), nullable=True),
         sa.Column("event_seq", sa.Integer(), nullable=True),
         sa.Column("channel", sa.String(length=64), nullable=False),
-        sa.Column("recipient", sa.String(length=500), nullable=False),
+        sa.Column("recipient", sa.Text(), nullable=False),
         sa.Column("payload", sa.Text(), nullable=False),
         sa.Column("dedupe_key", sa.String(length=200), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
@@ -53,7 +53,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_outbox_due", ["status", "next_attempt_at"], unique=False)
 
     with op.batch_alter_table("issues", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("light", sa.String(length=32), nullable=True))
+        batch_op.add_column(sa.Column("light", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("stage_fired", sa.String(length=1000), nullable=False, server_default=""))
 
 
