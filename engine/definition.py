@@ -26,7 +26,7 @@ from .yamlsrc import LDict, LList
 NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_")
 REQUIRABLE_FIELDS = frozenset({"comment"})
 ACTIONS = frozenset({"remind", "warn", "escalate", "elevate", "notify"})
-CONDITIONS = frozenset({"sla_exceeded", "due_in", "overdue", "idle"})
+CONDITIONS = frozenset({"sla_exceeded", "due_in", "overdue", "idle", "past_final_deadline"})
 SYSTEM_ROLE = "system"
 
 
@@ -804,9 +804,9 @@ def _when_ok(c: _Checker, when: Any, line: int, key: str) -> bool:
                 f"unknown condition {cond} (known: {', '.join(sorted(CONDITIONS))})",
             )
             ok = False
-        elif cond == "sla_exceeded":
+        elif cond in ("sla_exceeded", "past_final_deadline"):
             if v is not True:
-                c.err(cl, f"{key}.when.{cond}", "sla_exceeded 只能写 true", "sla_exceeded can only be true")
+                c.err(cl, f"{key}.when.{cond}", f"{cond} 只能写 true", f"{cond} can only be true")
                 ok = False
         elif c.duration(v, cl, f"{key}.when.{cond}") is None:
             ok = False

@@ -38,6 +38,7 @@ class EscalationFacts:
     due_date: date | None
     tz: str
     fired: frozenset[str] = frozenset()
+    final_deadline: date | None = None  # set by a caution (warn with new_deadline)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +65,9 @@ class _Cond:
 
 
 def _compile(when: Mapping[str, Any]) -> tuple[_Cond, ...]:
-    return tuple(_Cond(k, None if k == "sla_exceeded" else Duration.of(v)) for k, v in when.items())
+    return tuple(
+        _Cond(k, None if k in ("sla_exceeded", "past_final_deadline") else Duration.of(v)) for k, v in when.items()
+    )
 
 
 _ONE_DAY = timedelta(days=1)
@@ -73,7 +76,7 @@ _ONE_DAY = timedelta(days=1)
 class _Days:
     """The local days one evaluation needs, worked out once."""
 
-    __slots__ = ("due", "entered", "last", "today")
+    __slots__ = ("due", "entered", "final", "last", "today")
 
     def __init__(self, f: EscalationFacts, now: datetime) -> None:
         tz = ZoneInfo(f.tz)
@@ -81,6 +84,7 @@ class _Days:
         self.entered = f.entered_at.astimezone(tz).date()
         self.last = f.last_activity_at.astimezone(tz).date()
         self.due = f.due_date
+        self.final = f.final_deadline
 
 
 class Evaluator:
@@ -103,6 +107,10 @@ class Evaluator:
         est = False
         cal, today = self.cal, k.today
         for c in conds:
+            if c.kind == "past_final_deadline":
+                if k.final is None or not today > k.final:
+                    return False, est
+                continue
             if c.kind == "sla_exceeded":
                 sla = self._sla[state]
                 if sla is None:
@@ -144,7 +152,10 @@ class Evaluator:
         cal = self.cal
         for c in conds:
             kind, dur = c.kind, c.dur
-            if kind == "sla_exceeded":
+            if kind == "past_final_deadline":
+                if k.final is not None:
+                    out.append(k.final + _ONE_DAY)
+            elif kind == "sla_exceeded":
                 sla = self._sla[state]
                 if sla is not None:
                     end = (
@@ -208,7 +219,7 @@ class Evaluator:
         date — and a day's writes share most of those (lists carry a few common deadlines, and
         every write happens today), so answers are memoised per day (bounded)."""
         k = _Days(f, now)
-        key = (f.state, f.category, f.severity, f.fired, f.due_date, k.entered, k.last, k.today, f.tz)
+        key = (f.state, f.category, f.severity, f.fired, f.due_date, f.final_deadline, k.entered, k.last, k.today, f.tz)
         hit = self._memo.get(key)
         if hit is None:
             if len(self._memo) > 50_000:

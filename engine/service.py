@@ -368,6 +368,7 @@ def _escalation_facts(row: Any) -> EscalationFacts:
         row.due_date,
         row.round_tz,
         _fired(row.stage_fired),
+        row.final_deadline,
     )
 
 
@@ -1404,6 +1405,7 @@ class Engine:
                 escalation_level=row.escalation_level,
                 # escalation rules fire once per episode: a reopened item starts a new one
                 stage_fired="" if reopened else row.stage_fired,
+                final_deadline=None if reopened else row.final_deadline,
             )
             self._append(
                 repo,
@@ -1532,6 +1534,7 @@ class Engine:
             row.due_date,
             row.round_tz,
             _fired(values.get("stage_fired", row.stage_fired)),
+            values.get("final_deadline", row.final_deadline),
         )
         light, check_at = evaluator_for(d).schedule(facts, now)
         try:
@@ -1655,6 +1658,7 @@ class Engine:
                         recurrence_count=row.recurrence_count,
                         escalation_level=row.escalation_level,
                         stage_fired=fired,
+                        final_deadline=row.final_deadline,
                     ),
                 )
                 if TODO_CHANNEL in self.channels:
@@ -1677,7 +1681,11 @@ class Engine:
                 now,
                 data=data,
                 activity=False,
-                issue_values={"stage_fired": fired, "escalation_level": level},
+                issue_values={
+                    "stage_fired": fired,
+                    "escalation_level": level,
+                    "final_deadline": due.new_deadline or row.final_deadline,
+                },
             )
         seq = row.seq + 1
         try:

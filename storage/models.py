@@ -122,9 +122,9 @@ class Issue(Base):
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime)
     next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     light: Mapped[str | None] = mapped_column(String(64))  # traffic light as of the last write or sweep
-    stage_fired: Mapped[str] = mapped_column(
-        String(1000), default="", server_default=""
-    )  # escalation rules fired this stage
+    # escalation rules fired this episode, and the last deadline a caution (告诫) set
+    stage_fired: Mapped[str] = mapped_column(String(1000), default="", server_default="")
+    final_deadline: Mapped[date | None] = mapped_column(Date)
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     recurrence_count: Mapped[int] = mapped_column(Integer, default=0)
     seq: Mapped[int] = mapped_column(Integer)

@@ -39,6 +39,7 @@ ISSUE_COLUMNS = (
     issues.c.next_check_at,
     issues.c.light,
     issues.c.stage_fired,
+    issues.c.final_deadline,
     issues.c.escalation_level,
     issues.c.recurrence_count,
     issues.c.seq,
@@ -58,6 +59,7 @@ _ISSUE_BY_CODE = Prepared(_ISSUE_SELECT.where(issues.c.code == bindparam("p_code
 # evidence and mechanism counts some guards read come along as subqueries (index lookups)
 # instead of statements of their own.
 _WRITE_COLUMNS = (
+    issues.c.final_deadline,
     issues.c.stage_fired,
     issues.c.light,
     issues.c.title,
@@ -103,6 +105,7 @@ _MOVE_COLUMNS = (
     "recurrence_count",
     "escalation_level",
     "stage_fired",
+    "final_deadline",
 )
 
 
@@ -116,7 +119,7 @@ def _update_issue(columns: tuple[str, ...]) -> Prepared:
 
 
 _UPDATE_EDIT = _update_issue(_EDIT_COLUMNS)
-_UPDATE_ESCALATION = _update_issue((*_EDIT_COLUMNS, "stage_fired", "escalation_level"))
+_UPDATE_ESCALATION = _update_issue((*_EDIT_COLUMNS, "stage_fired", "escalation_level", "final_deadline"))
 _UPDATE_MOVE = _update_issue(_MOVE_COLUMNS)
 _EVENT_COLUMNS = [c.key for c in events.columns if c.key != "id"]
 _INSERT_EVENT = Prepared(

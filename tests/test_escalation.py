@@ -23,7 +23,14 @@ def at(day: str, hour: int = 10) -> datetime:
 
 
 def facts(
-    state="in_progress", *, entered="2026-03-10", last=None, due="2026-09-30", fired=("idle",), category="phased"
+    state="in_progress",
+    *,
+    entered="2026-03-10",
+    last=None,
+    due="2026-09-30",
+    fired=("idle",),
+    category="phased",
+    final=None,
 ):
     """An issue's escalation facts; by default its idle reminder has fired already, so that the
     tests of the other rules are not interrupted by it (it has a test of its own)."""
@@ -36,6 +43,7 @@ def facts(
         date.fromisoformat(due) if due else None,
         "Asia/Shanghai",
         frozenset(fired),
+        date.fromisoformat(final) if final else None,
     )
 
 
@@ -95,9 +103,9 @@ def test_overdue_items_are_cautioned_then_supervised_then_raised_a_level():
     assert caution.rule.name == "caution" and caution.rule.action == "warn"
     assert caution.new_deadline == date(2026, 7, 15)  # ten working days on: the last deadline
     assert POLICY.light(f, at("2026-07-01")) == "red"
-    cautioned = facts(due="2026-06-30", fired=["reminder", "caution", "idle"])
+    cautioned = facts(due="2026-06-30", fired=["reminder", "caution", "idle"], final="2026-07-15")
     assert due(cautioned, "2026-07-15") == []  # the last deadline itself
-    assert due(cautioned, "2026-07-16") == ["supervise"]  # more than eleven working days overdue
+    assert due(cautioned, "2026-07-16") == ["supervise"]  # the caution's last deadline has passed
     supervised = facts("supervised", entered="2026-07-16", due="2026-06-30")
     assert due(supervised, "2026-08-11") == []
     assert due(supervised, "2026-08-12") == ["accountability"]  # thirty working days overdue
@@ -133,5 +141,5 @@ def test_the_next_check_is_never_later_than_the_next_change(day):
 def test_the_next_check_is_now_when_a_rule_is_already_due():
     now = at("2026-07-05")
     assert POLICY.next_check(facts(due="2026-06-30"), now) == now  # overdue, not yet cautioned
-    later = POLICY.next_check(facts(due="2026-06-30", fired=["idle", "reminder", "caution"]), now)
+    later = POLICY.next_check(facts(due="2026-06-30", fired=["idle", "reminder", "caution"], final="2026-07-15"), now)
     assert later.astimezone(UTC) == datetime(2026, 7, 16, tzinfo=SH).astimezone(UTC)  # then: supervise

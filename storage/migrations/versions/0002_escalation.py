@@ -55,10 +55,12 @@ def upgrade() -> None:
     with op.batch_alter_table("issues", schema=None) as batch_op:
         batch_op.add_column(sa.Column("light", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("stage_fired", sa.String(length=1000), nullable=False, server_default=""))
+        batch_op.add_column(sa.Column("final_deadline", sa.Date(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("issues", schema=None) as batch_op:
+        batch_op.drop_column("final_deadline")
         batch_op.drop_column("stage_fired")
         batch_op.drop_column("light")
 
