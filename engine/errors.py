@@ -66,10 +66,6 @@ class Refused(ZhenggaiError):
         return d
 
 
-class HistoryTampered(ZhenggaiError):
-    code = "history_tampered"
-
-
 class Busy(ZhenggaiError):
     """Other writers held the database for longer than the wait allows; nothing was written."""
 

@@ -9,7 +9,7 @@ rather than ORM sessions here because a fire touches one row and an identity map
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, bindparam, func, insert, or_, select, update
@@ -151,6 +151,15 @@ _EVENT_BY_REQUEST = Prepared(
 )
 
 
+def _within_units(prefixes: Iterable[str]) -> Any:
+    """Issues in these org units or below them, segment by segment (as ``Actor.covers``):
+    ``省局/稽查局`` takes ``省局/稽查局/一科`` but not ``省局/稽查局二``."""
+    conds = []
+    for p in prefixes:
+        conds += [issues.c.unit == p, issues.c.unit.startswith(p + "/", autoescape=True)]
+    return or_(*conds) if conds else issues.c.id.is_(None)
+
+
 class Duplicate(Exception):
     """A row with the same unique key exists (a concurrent twin won the insert)."""
 
@@ -232,7 +241,6 @@ class Repository:
         states: Iterable[str] | None = None,
         categories: Iterable[str] | None = None,
         unit_prefixes: Iterable[str] | None = None,
-        units_exact: Iterable[str] | None = None,
         owner: str | None = None,
         lights: Iterable[str] | None = None,
         limit: int = 100,
@@ -250,13 +258,7 @@ class Repository:
         if lights:
             q = q.where(issues.c.light.in_(list(lights)))
         if unit_prefixes is not None:
-            conds = []
-            for p in unit_prefixes:
-                conds.append(issues.c.unit == p)
-                conds.append(issues.c.unit.startswith(p + "/", autoescape=True))
-            q = q.where(or_(*conds) if conds else issues.c.id.is_(None))
-        if units_exact:
-            q = q.where(issues.c.unit.in_(list(units_exact)))
+            q = q.where(_within_units(unit_prefixes))
         q = q.order_by(rounds.c.code, issues.c.id).limit(limit).offset(offset)
         return self.conn.execute(q).all()
 
@@ -296,10 +298,7 @@ class Repository:
             .order_by(issues.c.id)
         )
         if unit_prefixes is not None:
-            conds = []
-            for p in unit_prefixes:
-                conds += [issues.c.unit == p, issues.c.unit.startswith(p + "/", autoescape=True)]
-            q = q.where(or_(*conds) if conds else issues.c.id.is_(None))
+            q = q.where(_within_units(unit_prefixes))
         return self.conn.execute(q).all()
 
     def round_transitions(self, round_id: int) -> Sequence[Row[Any]]:
@@ -443,11 +442,3 @@ class Repository:
 
     def event_by_request(self, request_id: str) -> Row[Any] | None:
         return _EVENT_BY_REQUEST.first(self.conn, {"p_request": request_id})
-
-    def issue_ids(self, after_id: int = 0, limit: int = 1000) -> list[tuple[int, str]]:
-        q = select(issues.c.id, issues.c.code).where(issues.c.id > after_id).order_by(issues.c.id).limit(limit)
-        return [(r.id, r.code) for r in self.conn.execute(q)]
-
-
-def day(d: date | None) -> str | None:
-    return d.isoformat() if d else None
