@@ -258,3 +258,9 @@ def test_stats_and_ledger_from_the_command_line(cli, tmp_path: Path):
     out = tmp_path / "台账.csv"
     r = cli("ledger", "export", "--round", "R1", "-o", str(out))
     assert r.exit_code == 0 and out.read_bytes().startswith(b"\xef\xbb\xbf")
+
+
+def test_zhenggai_lang_puts_english_first(tmp_path: Path):
+    db = str(tmp_path / "z.db")
+    r = CliRunner().invoke(main, ["--db", db, "init"], env={"ZHENGGAI_LANG": "en"})
+    assert r.exit_code == 0 and r.output.startswith("database ready") and "数据库已就绪" in r.output
