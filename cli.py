@@ -505,9 +505,7 @@ def round_() -> None:
 @click.option("--title", required=True, help="e.g. 省委第三巡视组反馈意见")
 @click.option("--org", required=True, help="The inspected body / 被巡视单位, e.g. 省税务局")
 @click.option("--feedback-date", required=True, help="Date the findings were handed over / 反馈日期 (YYYY-MM-DD)")
-@click.option(
-    "--source", type=click.Choice(["inspection", "audit", "special_check"]), default="inspection", show_default=True
-)
+@click.option("--source", help="What found the problems / 问题来源, one of the workflow's sources (default: its first)")
 @click.option("--months", type=int, default=3, show_default=True, help="Concentrated period length / 集中整改期（月）")
 @click.option("--period-end", help="Explicit end of the concentrated period / 集中整改期截止日")
 @click.option("--workflow", "workflow_name", default="rectification", show_default=True)
@@ -520,7 +518,7 @@ def round_open(
     title: str,
     org: str,
     feedback_date: str,
-    source: str,
+    source: str | None,
     months: int,
     period_end: str | None,
     workflow_name: str,
@@ -641,6 +639,8 @@ def issue() -> None:
 @click.option("--due", "due_date", help="Deadline / 整改时限 (YYYY-MM-DD)")
 @click.option("--severity", default="normal", show_default=True)
 @click.option("--description", default="")
+@click.option("--source", help="Where it was found / 问题来源 (default: the round's source), e.g. audit")
+@click.option("--confidential", is_flag=True, help="Exempt from public disclosure / 不予公开")
 @actor_options(("inspection_office",))
 @json_flag
 @pass_ctx
@@ -656,6 +656,8 @@ def issue_add(
     due_date: str | None,
     severity: str,
     description: str,
+    source: str | None,
+    confidential: bool,
     actor: Actor,
 ) -> None:
     """Add a problem to a round / 录入问题。"""
@@ -673,6 +675,8 @@ def issue_add(
             due_date=due_date,
             severity=severity,
             description=description,
+            source=source,
+            confidential=confidential,
             actor=actor,
         ),
     )
@@ -1181,6 +1185,7 @@ def ledger() -> None:
 @click.option("--state", "states", multiple=True)
 @click.option("--category", "categories", multiple=True)
 @click.option("--light", "lights", multiple=True)
+@click.option("--source", "sources", multiple=True, help="Only this source / 问题来源, e.g. audit")
 @actor_options(("admin",))
 @json_flag
 @pass_ctx
@@ -1193,6 +1198,7 @@ def ledger_export(
     states: tuple[str, ...],
     categories: tuple[str, ...],
     lights: tuple[str, ...],
+    sources: tuple[str, ...],
     actor: Actor,
 ) -> None:
     """Export the ledger as XLSX (coloured lights, frozen header, summary sheet) or CSV
@@ -1208,6 +1214,7 @@ def ledger_export(
             states=states or None,
             categories=categories or None,
             lights=lights or None,
+            sources=sources or None,
             unit=unit,
         ),
     )
@@ -1216,7 +1223,7 @@ def ledger_export(
 
 @main.command("stats")
 @click.option("--round", "round_code", required=True)
-@click.option("--by", type=click.Choice(["unit", "category", "state"]), help="Break down by / 分组")
+@click.option("--by", type=click.Choice(["unit", "category", "source", "state"]), help="Break down by / 分组")
 @actor_options(("admin",))
 @json_flag
 @pass_ctx

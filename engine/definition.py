@@ -141,6 +141,31 @@ class Escalation:
     lights: Lights | None = None
 
 
+#: the fields of a problem a report can show; ``disclosure.public`` picks those the public
+#: version may print (people's names and internal comments are left out unless listed)
+REPORT_FIELDS = frozenset(
+    {
+        "number",
+        "title",
+        "category",
+        "source",
+        "unit",
+        "due_date",
+        "state",
+        "light",
+        "measures",
+        "mechanisms",
+        "owner",
+        "lead",
+        "measure_owners",
+        "note",
+        "signoffs",
+        "evidence",
+    }
+)
+DEFAULT_PUBLIC_FIELDS = frozenset({"number", "title", "category", "source", "unit", "due_date", "state", "measures"})
+
+
 @dataclass(frozen=True)
 class WorkflowDefinition:
     name: str
@@ -156,6 +181,25 @@ class WorkflowDefinition:
     actions: Mapping[str, frozenset[str]]
     source: str = field(repr=False)
     digest: str = ""
+    #: where problems come from (问题来源): inspection feedback, audit findings, special checks
+    sources: Mapping[str, Text] = field(default_factory=dict)
+    #: the report fields the public version discloses
+    public_fields: frozenset[str] = DEFAULT_PUBLIC_FIELDS
+
+    @property
+    def default_source(self) -> str:
+        return next(iter(self.sources), "")
+
+    @property
+    def period_bound_categories(self) -> frozenset[str]:
+        """Categories whose deadline must fall inside the concentrated period (立行立改), as
+        the workflow's ``due_within_period`` guards declare them."""
+        out: set[str] = set()
+        for t in self.transitions:
+            for g in t.guards:
+                if g.name == "due_within_period":
+                    out |= set(self.categories) if g.params is None else set(g.params)
+        return frozenset(out)
 
     def triggers(self) -> list[str]:
         seen: dict[str, None] = {}
@@ -274,7 +318,10 @@ TOP_KEYS = {
     "escalation",
     "description",
     "actions",
+    "sources",
+    "disclosure",
 }
+
 
 #: edits other than transitions, and who may make them (declared under ``actions:``)
 EDIT_ACTIONS = frozenset(
@@ -354,6 +401,8 @@ def parse_definition(text: str, file: str = "<workflow>") -> WorkflowDefinition:
         _check_graph(c, doc, states, edges, initial)
     escalation = _escalation(c, doc, states, roles, vocab, transitions)
     actions = _actions(c, doc, roles)
+    sources = _labelled_names(c, doc, "sources", required=False)
+    public_fields = _disclosure(c, doc)
 
     if c.problems:
         raise WorkflowInvalid(c.problems)
@@ -369,6 +418,8 @@ def parse_definition(text: str, file: str = "<workflow>") -> WorkflowDefinition:
         transitions=tuple(transitions),
         escalation=escalation,
         actions=MappingProxyType(actions),
+        sources=MappingProxyType(sources),
+        public_fields=public_fields,
         source=text,
         digest=hashlib.sha256(text.encode("utf-8")).hexdigest(),
     )
@@ -397,8 +448,30 @@ def _actions(c: _Checker, doc: LDict, roles: dict[str, RoleDef]) -> dict[str, fr
     return out
 
 
-def _labelled_names(c: _Checker, doc: LDict, key: str) -> dict[str, Text]:
-    m = c.mapping_of(doc, key)
+def _disclosure(c: _Checker, doc: LDict) -> frozenset[str]:
+    m = c.mapping_of(doc, "disclosure", required=False)
+    if m is None:
+        return DEFAULT_PUBLIC_FIELDS
+    for k in m:
+        if k != "public":
+            c.err(m.line_of(k), f"disclosure.{k}", f"未知的键 {k}（可用：public）", f"unknown key {k} (known: public)")
+    if "public" not in m:
+        c.err(m.line, "disclosure.public", "缺少 public", "public is missing")
+        return DEFAULT_PUBLIC_FIELDS
+    names = c.names(m["public"], m.line_of("public"), "disclosure.public")
+    for n in names:
+        if n not in REPORT_FIELDS:
+            c.err(
+                m.line_of("public"),
+                "disclosure.public",
+                f"未知的字段 {n}（可用：{', '.join(sorted(REPORT_FIELDS))}）",
+                f"unknown field {n} (known: {', '.join(sorted(REPORT_FIELDS))})",
+            )
+    return frozenset(n for n in names if n in REPORT_FIELDS)
+
+
+def _labelled_names(c: _Checker, doc: LDict, key: str, required: bool = True) -> dict[str, Text]:
+    m = c.mapping_of(doc, key, required)
     out: dict[str, Text] = {}
     for n, raw in (m or {}).items():
         if c.name_ok(n, m.line_of(n), f"{key}.{n}"):

@@ -243,13 +243,12 @@ def closable_param(raw: Any, vocab: Vocabulary) -> ClosableParams:
     """``{anytime: [immediate]}``: categories that may close inside the concentrated period."""
     labels = {c: vocab.label(c) for c in vocab.categories}
     if raw is None:
-        if "immediate" not in vocab.categories:
-            raise ParamError(
-                Text(
-                    "工作流没有 immediate 类别，请用 anytime 指明", "no immediate category here; name them with anytime"
-                )
+        raise ParamError(
+            Text(
+                "请用 anytime 指明集中整改期内可以销号的类别",
+                "name with anytime the categories that may close inside the period",
             )
-        return ClosableParams(frozenset({"immediate"}), labels)
+        )
     m = _mapping(raw, {"anytime"}, {"anytime"})
     return ClosableParams(_names(m["anytime"], vocab.categories, _CATEGORY), labels)
 

@@ -184,6 +184,9 @@ class Replay:
             self.fields = {
                 k: data.get(k) for k in ("title", "category", "severity", "unit", "owner", "lead", "due_date")
             }
+            # issues created before sources and disclosure existed carry neither
+            self.fields["source"] = data.get("source", "")
+            self.fields["confidential"] = bool(data.get("confidential", False))
             self.state, self.state_seq = r.to_state, r.seq
             for m in data.get("measures", ()):  # an imported list brings its measures along
                 self.measures[m["no"]] = [m["text"], m["owner"], m["due_date"], m["target"], False]

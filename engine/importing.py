@@ -37,7 +37,12 @@ HEADERS: dict[str, tuple[str, ...]] = {
     "target": ("量化目标", "量化标准", "目标", "target"),
     "severity": ("严重程度", "severity"),
     "note": ("备注", "说明", "note", "remarks"),
+    "source": ("问题来源", "来源", "source"),
+    "disclosure": ("是否公开", "公开", "disclosure", "public"),
 }
+#: what an office writes in the 是否公开 column for a problem that must not be disclosed
+NOT_PUBLIC = frozenset({"否", "不公开", "不予公开", "涉密", "no", "n", "false", "0", "confidential", "exempt"})
+PUBLIC = frozenset({"", "是", "公开", "yes", "y", "true", "1", "public"})
 REQUIRED = ("no", "title", "category", "unit", "owner", "lead", "due_date")
 MAX_CELL = 20_000
 MAX_ROWS = 200_000
@@ -80,6 +85,8 @@ class Draft:
     severity: str
     description: str
     measures: list[DraftMeasure] = field(default_factory=list)
+    source: str = ""  # empty: the round's own source
+    confidential: bool = False
 
 
 class ImportRefused(Exception):
@@ -217,7 +224,8 @@ def drafts_from_rows(
     feedback_date: date,
     period_end: date,
     mapping: Mapping[str, str] | None = None,
-    immediate_categories: Iterable[str] = ("immediate",),
+    period_bound: Iterable[str] = (),
+    sources: Mapping[str, Text] | None = None,
 ) -> list[Draft]:
     """Check every row and build drafts; raise :class:`ImportRefused` with every error."""
     errors: list[RowError] = []
@@ -245,8 +253,11 @@ def drafts_from_rows(
     by_label.update({_norm(t.en): name for name, t in categories.items()})
     by_label.update({_norm(name): name for name in categories})
     sev_label = {_norm(t.zh): n for n, t in severities.items()} | {_norm(n): n for n in severities}
+    src_label = {_norm(t.zh): n for n, t in (sources or {}).items()}
+    src_label.update({_norm(t.en): n for n, t in (sources or {}).items()})
+    src_label.update({_norm(n): n for n in sources or {}})
     drafts: dict[str, Draft] = {}
-    immediate = set(immediate_categories)
+    immediate = set(period_bound)
     for i, row in enumerate(rows[header_at + 1 :], start=header_at + 2):
         if all(c is None or str(c).strip() == "" for c in row):
             continue
@@ -306,8 +317,25 @@ def drafts_from_rows(
         if due is not None and category in immediate and due > period_end:
             err(
                 "due_date",
-                f"立行立改问题的时限 {due} 超出集中整改期（至 {period_end}）",
-                f"an immediate item's deadline {due} is after the concentrated period ends ({period_end})",
+                f"{categories[category].zh}问题的时限 {due} 超出集中整改期（至 {period_end}）",
+                f"a {categories[category].en} item's deadline {due} is after the concentrated period ends ({period_end})",
+            )
+        source = ""
+        if values.get("source"):
+            source = src_label.get(_norm(values["source"]), "")
+            if not source:
+                known = "、".join(t.zh for t in (sources or {}).values())
+                err(
+                    "source",
+                    f"未知的问题来源 {values['source']!r}（可用：{known}）",
+                    f"unknown source {values['source']!r} (known: {', '.join(sources or {})})",
+                )
+        disclosure = _norm(values.get("disclosure"))
+        if disclosure not in NOT_PUBLIC and disclosure not in PUBLIC:
+            err(
+                "disclosure",
+                f"{values.get('disclosure')!r} 应为“是”或“否”",
+                f"{values.get('disclosure')!r} should be yes or no",
             )
         unit = str(values.get("unit") or "")
         if unit and "/" not in unit:
@@ -324,6 +352,8 @@ def drafts_from_rows(
             severity=severity or "normal",
             description=str(values.get("note") or ""),
             measures=[DraftMeasure(m, target) for m in measures],
+            source=source,
+            confidential=disclosure in NOT_PUBLIC,
         )
     if errors:
         raise ImportRefused(errors)

@@ -11,7 +11,6 @@ as a string cell in XLSX, prefixed with ``'`` in CSV.
 from __future__ import annotations
 
 import csv
-import io
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -21,6 +20,7 @@ COLUMNS = [
     ("序号", 6),
     ("问题", 40),
     ("问题类别", 10),
+    ("问题来源", 14),
     ("整改措施", 50),
     ("责任领导", 10),
     ("责任部门", 22),
@@ -30,8 +30,10 @@ COLUMNS = [
     ("整改状态", 10),
     ("红黄绿灯", 8),
     ("再犯次数", 8),
+    ("是否公开", 8),
     ("备注", 20),
 ]
+HEADERS = [c for c, _ in COLUMNS]
 LIGHT_FILL = {"green": "C6EFCE", "yellow": "FFEB9C", "red": "FFC7CE", "blue": "BDD7EE", "orange": "F8CBAD"}
 
 
@@ -42,83 +44,92 @@ def _safe(value: Any) -> Any:
     return value
 
 
-def ledger_rows(views: Iterable[Any], definition_of: Any, round_code: str) -> list[dict[str, Any]]:
-    """One row per issue; measures one per line, the first measure's target for the row."""
-    rows = []
-    for v in views:
-        d = definition_of(v)
-        no = v.code[len(round_code) + 1 :] if v.code.startswith(round_code + "-") else v.code
-        rows.append(
-            {
-                "序号": no,
-                "问题": v.title,
-                "问题类别": d.categories[v.category].zh if v.category in d.categories else v.category,
-                "整改措施": "\n".join(m["text"] for m in v.measures),
-                "责任领导": v.lead,
-                "责任部门": v.unit,
-                "责任人": v.owner,
-                "整改时限": v.due_date,
-                "量化目标": next((m["target"] for m in v.measures if m.get("target")), ""),
-                "整改状态": v.state_label.zh,
-                "红黄绿灯": v.light_label.zh if v.light_label else "",
-                "再犯次数": v.recurrence_count,
-                "备注": v.description,
-                "_light": v.light,
-                "_state": v.state,
-            }
-        )
-    return rows
+def ledger_row(issue: Any, measures: list[Any], d: Any, round_code: str) -> dict[str, Any]:
+    """One issue as a ledger row; measures one per line, the first measure's target for the row."""
+    code = issue.code
+    lights = d.escalation.lights.colours if d.escalation and d.escalation.lights else {}
+    sources = d.sources
+    return {
+        "序号": code[len(round_code) + 1 :] if code.startswith(round_code + "-") else code,
+        "问题": issue.title,
+        "问题类别": d.categories[issue.category].zh if issue.category in d.categories else issue.category,
+        "问题来源": sources[issue.source].zh if issue.source in sources else issue.source,
+        "整改措施": "\n".join(m.text for m in measures),
+        "责任领导": issue.lead,
+        "责任部门": issue.unit,
+        "责任人": issue.owner,
+        "整改时限": issue.due_date,
+        "量化目标": next((m.target for m in measures if m.target), ""),
+        "整改状态": d.label(issue.state).zh,
+        "红黄绿灯": lights[issue.light].zh if issue.light in lights else "",
+        "再犯次数": issue.recurrence_count,
+        "是否公开": "否" if issue.confidential else "是",
+        "备注": issue.description,
+        "_light": issue.light,
+    }
 
 
-def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow([c for c, _ in COLUMNS])
-    for r in rows:
-        w.writerow([_safe("" if r[c] is None else str(r[c])) for c, _ in COLUMNS])
-    path.write_bytes(buf.getvalue().encode("utf-8-sig"))
+def write_csv(rows: Iterable[dict[str, Any]], path: Path) -> int:
+    n = 0
+    with path.open("w", encoding="utf-8-sig", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(HEADERS)
+        for r in rows:
+            w.writerow([_safe("" if r[c] is None else str(r[c])) for c in HEADERS])
+            n += 1
+    return n
 
 
-def write_xlsx(rows: list[dict[str, Any]], path: Path, *, title: str) -> None:
+def write_xlsx(rows: Iterable[dict[str, Any]], path: Path, *, title: str) -> int:
+    """Streamed (openpyxl's write-only mode): memory stays flat however long the ledger is."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "整改台账"
-    ws.append([c for c, _ in COLUMNS])
-    bold = Font(bold=True)
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("整改台账")
     for i, (_, width) in enumerate(COLUMNS, start=1):
-        ws.cell(1, i).font = bold
-        ws.cell(1, i).alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         ws.column_dimensions[get_column_letter(i)].width = width
     ws.freeze_panes = "A2"
-    light_col = [c for c, _ in COLUMNS].index("红黄绿灯") + 1
+    bold, centre = Font(bold=True), Alignment(horizontal="center", vertical="center", wrap_text=True)
+    wrap = Alignment(vertical="top", wrap_text=True)
+    fills = {k: PatternFill("solid", start_color=v, end_color=v) for k, v in LIGHT_FILL.items()}
+
+    def cell(value: Any, **style: Any) -> WriteOnlyCell:
+        c = WriteOnlyCell(ws, value=value)
+        if c.data_type == "f":  # text that looks like a formula stays text (no injection)
+            c.data_type = "s"
+        for k, v in style.items():
+            setattr(c, k, v)
+        return c
+
+    ws.append([cell(h, font=bold, alignment=centre) for h in HEADERS])
+    states: Counter[str] = Counter()
+    cats: Counter[str] = Counter()
+    sources: Counter[str] = Counter()
     for r in rows:
-        ws.append([r[c] for c, _ in COLUMNS])
-        row = ws.max_row
-        for i in range(1, len(COLUMNS) + 1):
-            cell = ws.cell(row, i)
-            cell.alignment = Alignment(vertical="top", wrap_text=True)
-            if cell.data_type == "f":  # text that looks like a formula stays text (no injection)
-                cell.data_type = "s"
-        ws.cell(row, [c for c, _ in COLUMNS].index("整改时限") + 1).number_format = "yyyy-mm-dd"
-        fill = LIGHT_FILL.get(r["_light"] or "")
-        if fill:
-            ws.cell(row, light_col).fill = PatternFill("solid", start_color=fill, end_color=fill)
+        out = []
+        for h in HEADERS:
+            c = cell(r[h], alignment=wrap)
+            if h == "整改时限":
+                c.number_format = "yyyy-mm-dd"
+            elif h == "红黄绿灯" and r["_light"] in fills:
+                c.fill = fills[r["_light"]]
+            out.append(c)
+        ws.append(out)
+        states[r["整改状态"]] += 1
+        cats[r["问题类别"]] += 1
+        sources[r["问题来源"]] += 1
     summary = wb.create_sheet("汇总")
-    summary.append([title])
-    summary["A1"].font = Font(bold=True, size=14)
-    summary.append([])
-    summary.append(["整改状态", "数量"])
-    for state, n in Counter(r["整改状态"] for r in rows).most_common():
-        summary.append([state, n])
-    summary.append([])
-    summary.append(["问题类别", "数量"])
-    for cat, n in Counter(r["问题类别"] for r in rows).most_common():
-        summary.append([cat, n])
-    summary.append([])
-    summary.append(["合计", len(rows)])
     summary.column_dimensions["A"].width = 24
+    summary.append([cell(title, font=Font(bold=True, size=14))])
+    for head, counts in (("整改状态", states), ("问题类别", cats), ("问题来源", sources)):
+        summary.append([])
+        summary.append([cell(head, font=bold), cell("数量", font=bold)])
+        for k, n in counts.most_common():
+            summary.append([k, n])
+    summary.append([])
+    summary.append([cell("合计", font=bold), sum(states.values())])
     wb.save(path)
+    return sum(states.values())

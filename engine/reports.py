@@ -19,6 +19,7 @@ class IssueFact:
     code: str
     category: str
     unit: str
+    source: str
     state: str
     light: str | None
     due_date: date | None
@@ -31,18 +32,19 @@ def summarise(
     *,
     final_states: frozenset[str],
     supervised_states: frozenset[str],
-    immediate: str = "immediate",
+    immediate: frozenset[str],
     today: date,
     by: str | None = None,
     close_days: list[float] | None = None,
 ) -> dict[str, Any]:
-    """Counts per state, completion rates (整改完成率), overdue, supervised, lights, recurrences,
-    average days to close; and the same per ``by`` (unit, category or state) if asked."""
+    """Counts per state, completion rates (整改完成率, and for the ``immediate`` categories that
+    must finish inside the concentrated period), overdue, supervised, lights, recurrences,
+    average days to close; and the same per ``by`` (unit, category, source or state) if asked."""
 
     def block(items: list[IssueFact]) -> dict[str, Any]:
         total = len(items)
         closed = sum(1 for i in items if i.state in final_states)
-        imm = [i for i in items if i.category == immediate]
+        imm = [i for i in items if i.category in immediate]
         imm_closed = sum(1 for i in imm if i.state in final_states)
         return {
             "total": total,

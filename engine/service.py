@@ -15,7 +15,7 @@ import os
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -57,11 +57,54 @@ from .notify import DeliveryFailed, Notice, NotifierRegistry, RetryPolicy
 
 log = logging.getLogger("zhenggai.engine")
 
-SOURCES = {
+#: sources for a workflow deployed before workflows declared their own (``sources:``)
+LEGACY_SOURCES = {
     "inspection": Text("巡视", "inspection"),
     "audit": Text("审计", "audit"),
     "special_check": Text("专项检查", "special check"),
 }
+
+
+def sources_of(d: WorkflowDefinition) -> Mapping[str, Text]:
+    return d.sources or LEGACY_SOURCES
+
+
+def _need_source(d: WorkflowDefinition, source: str) -> str:
+    known = sources_of(d)
+    if source not in known:
+        raise InvalidInput(
+            Text(
+                f"未知的问题来源 {source}（可用：{', '.join(known)}）",
+                f"unknown source {source} (known: {', '.join(known)})",
+            ),
+            field="source",
+        )
+    return source
+
+
+@dataclass(frozen=True)
+class NewIssue:
+    """A checked problem about to be stored, typed in or imported."""
+
+    code: str
+    title: str
+    description: str
+    category: str
+    severity: str
+    unit: str
+    owner: str
+    lead: str
+    due: date | None
+    source: str
+    confidential: bool = False
+    measures: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _round_source(d: WorkflowDefinition, r: Any) -> str:
+    """A problem comes from its round's source unless it says otherwise."""
+    return r.source if r.source in sources_of(d) else next(iter(sources_of(d)))
+
+
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-/]{0,63}$")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 EVIDENCE_SCHEMES = frozenset({"https", "http", "oa", "s3"})
@@ -119,6 +162,9 @@ class IssueView:
     escalation_level: int
     recurrence_count: int
     version: int
+    source: str = ""
+    source_label: Text | None = None
+    confidential: bool = False
     measures: list[dict[str, Any]] = field(default_factory=list)
     evidence: list[dict[str, Any]] = field(default_factory=list)
     signoffs: list[dict[str, Any]] = field(default_factory=list)
@@ -134,6 +180,7 @@ class IssueView:
         d["state_entered_at"] = _iso(self.state_entered_at)
         d["next_check_at"] = _iso(self.next_check_at)
         d["light_label"] = self.light_label.to_dict() if self.light_label else None
+        d["source_label"] = self.source_label.to_dict() if self.source_label else None
         d["triggers"] = [t.to_dict() for t in self.triggers]
         return _jsonable(d)
 
@@ -517,7 +564,7 @@ class Engine:
         org: str,
         feedback_date: date | str,
         actor: Actor,
-        source: str = "inspection",
+        source: str | None = None,
         period_months: int = 3,
         period_end: date | str | None = None,
         workflow: str = "rectification",
@@ -527,14 +574,6 @@ class Engine:
         code = _need_code(code, "code")
         title = _need_text(title, "title")
         org = _need_text(org, "org")
-        if source not in SOURCES:
-            raise InvalidInput(
-                Text(
-                    f"未知的来源 {source}（可用：{', '.join(SOURCES)}）",
-                    f"unknown source {source} (known: {', '.join(SOURCES)})",
-                ),
-                field="source",
-            )
         fb = _need_date(feedback_date, "feedback_date", required=True)
         assert fb is not None
         if period_end is not None:
@@ -568,6 +607,7 @@ class Engine:
                     )
                 )
             d = self._definition(repo, wf.id)
+            source = _need_source(d, source or next(iter(sources_of(d))))
             self._authorize_edit(d, "open_round", actor, None)
             if repo.round(code) is not None:
                 raise InvalidInput(Text(f"轮次 {code} 已存在", f"round {code} already exists"), field="code")
@@ -635,8 +675,13 @@ class Engine:
         due_date: date | str | None = None,
         severity: str = "normal",
         description: str = "",
+        source: str | None = None,
+        confidential: bool = False,
     ) -> IssueView:
-        """Record a problem from the list; it starts in the workflow's initial state."""
+        """Record a problem from the list; it starts in the workflow's initial state.
+
+        ``source`` says where it was found (the round's own source unless given);
+        ``confidential`` exempts it from the public version of reports (不予公开)."""
         code = _need_code(code, "code")
         title = _need_text(title, "title")
         category = _need_text(category, "category", limit=64)
@@ -681,16 +726,11 @@ class Engine:
                     ),
                     field="due_date",
                 )
+            source = _need_source(d, source or _round_source(d, r))
             role = self._authorize_edit(d, "add_issue", actor, None)
             if repo.issue_exists(code):
                 raise InvalidInput(Text(f"问题编号 {code} 已存在", f"issue code {code} already exists"), field="code")
-            self._create_issue(
-                repo,
-                d,
-                r,
-                actor,
-                role,
-                now,
+            new = NewIssue(
                 code=code,
                 title=title,
                 description=description,
@@ -700,7 +740,10 @@ class Engine:
                 owner=owner,
                 lead=lead,
                 due=due,
+                source=source,
+                confidential=bool(confidential),
             )
+            self._create_issue(repo, d, r, actor, role, now, new)
             return self._view(repo, repo.issue(code), actor, detail=False)
 
     def _create_issue(
@@ -711,21 +754,11 @@ class Engine:
         actor: Actor,
         role: str,
         now: datetime,
-        *,
-        code: str,
-        title: str,
-        description: str,
-        category: str,
-        severity: str,
-        unit: str,
-        owner: str,
-        lead: str,
-        due: date | None,
-        measures: list[dict[str, Any]] | None = None,
+        new: NewIssue,
     ) -> None:
         """Insert an issue (and, for an imported list, its measures) with its first event."""
-        round_code = r.code
-        facts = EscalationFacts(d.initial, category, severity, now, now, due, r.tz)
+        round_code, code, measures = r.code, new.code, new.measures
+        facts = EscalationFacts(d.initial, new.category, new.severity, now, now, new.due, r.tz)
         policy = evaluator_for(d)
         values = dict(
             next_check_at=policy.next_check(facts, now),
@@ -734,14 +767,16 @@ class Engine:
             code=code,
             round_id=r.id,
             workflow_id=r.workflow_id,
-            title=title,
-            description=description,
-            category=category,
-            severity=severity,
-            unit=unit,
-            owner=owner,
-            lead=lead,
-            due_date=due,
+            title=new.title,
+            description=new.description,
+            category=new.category,
+            severity=new.severity,
+            unit=new.unit,
+            source=new.source,
+            confidential=new.confidential,
+            owner=new.owner,
+            lead=new.lead,
+            due_date=new.due,
             state=d.initial,
             state_seq=1,
             state_entered_at=now,
@@ -751,16 +786,19 @@ class Engine:
             recurrence_count=0,
             created_at=now,
         )
-        data = {
-            "title": title,
-            "category": category,
-            "severity": severity,
-            "unit": unit,
-            "owner": owner,
-            "lead": lead,
-            "due_date": _iso(due),
+        data: dict[str, Any] = {
+            "title": new.title,
+            "category": new.category,
+            "severity": new.severity,
+            "unit": new.unit,
+            "owner": new.owner,
+            "lead": new.lead,
+            "due_date": _iso(new.due),
             "round": round_code,
+            "source": new.source,
         }
+        if new.confidential:
+            data["confidential"] = True
         if measures:
             data["measures"] = measures
         ev = self._event_values(code, GENESIS, 1, "created", actor, role, now, to_state=d.initial, data=data)
@@ -830,10 +868,12 @@ class Engine:
                     rows,
                     categories=d.categories,
                     severities=d.severities,
+                    sources=sources_of(d),
                     org=r.org,
                     feedback_date=r.feedback_date,
                     period_end=r.period_end,
                     mapping=mapping,
+                    period_bound=d.period_bound_categories,
                 )
             except ImportRefused as exc:
                 raise ImportInvalid(
@@ -847,6 +887,8 @@ class Engine:
                 raise InvalidInput(Text(f"无法读取文件：{exc}", f"cannot read the file: {exc}"), field="file") from None
             report = ImportReport(dry_run=dry_run)
             problems: list[dict[str, Any]] = []
+            default_source = _round_source(d, r)
+            existing = repo.existing_codes(f"{round_code}-{draft.no}" for draft in drafts)
             for draft in drafts:
                 code = f"{round_code}-{draft.no}"
                 if not CODE_RE.match(code):
@@ -873,7 +915,7 @@ class Engine:
                         }
                     )
                     continue
-                if repo.issue_exists(code):
+                if code in existing:
                     report.existing.append(code)
                     continue
                 report.created.append(code)
@@ -887,13 +929,7 @@ class Engine:
                     }
                     for i, m in enumerate(draft.measures, start=1)
                 ]
-                self._create_issue(
-                    repo,
-                    d,
-                    r,
-                    actor,
-                    role,
-                    now,
+                new = NewIssue(
                     code=code,
                     title=draft.title[:MAX_TEXT],
                     description=draft.description,
@@ -903,8 +939,11 @@ class Engine:
                     owner=draft.owner[:128],
                     lead=draft.lead[:128],
                     due=draft.due_date,
+                    source=draft.source or default_source,
+                    confidential=draft.confidential,
                     measures=measures,
                 )
+                self._create_issue(repo, d, r, actor, role, now, new)
             if problems:
                 raise ImportInvalid(
                     Text(
@@ -927,11 +966,12 @@ class Engine:
         states: Iterable[str] | None = None,
         categories: Iterable[str] | None = None,
         lights: Iterable[str] | None = None,
+        sources: Iterable[str] | None = None,
         unit: str | None = None,
     ) -> int:
         """Write the round's ledger (整改台账) as CSV or XLSX; only issues inside the actor's
         scope (and ``unit``, if given) appear.  Returns the number of rows."""
-        from .ledger import ledger_rows, write_csv, write_xlsx
+        from .ledger import ledger_row, write_csv, write_xlsx
 
         target = Path(path)
         fmt = (fmt or target.suffix.lstrip(".") or "xlsx").lower()
@@ -939,51 +979,43 @@ class Engine:
             raise InvalidInput(
                 Text(f"不支持的格式 {fmt}（csv 或 xlsx）", f"unsupported format {fmt} (csv or xlsx)"), field="format"
             )
-        scope = actor
+        with self._read() as conn:
+            repo = Repository(conn)
+            r, prefixes = self._round_in_scope(repo, round_code, actor, unit)
+
+            def rows() -> Iterator[dict[str, Any]]:
+                for chunk in repo.round_issues(
+                    r.id, states=states, categories=categories, lights=lights, sources=sources, unit_prefixes=prefixes
+                ):
+                    measures = repo.measures_of([i.id for i in chunk])
+                    for i in chunk:
+                        yield ledger_row(i, measures.get(i.id, []), self._definition(repo, i.workflow_id), round_code)
+
+            try:
+                if fmt == "csv":
+                    return write_csv(rows(), target)
+                return write_xlsx(rows(), target, title=f"{r.title} 整改台账")
+            except OSError as exc:
+                raise InvalidInput(
+                    Text(f"无法写入文件：{exc}", f"cannot write the file: {exc}"), field="output"
+                ) from None
+
+    def _round_in_scope(
+        self, repo: Repository, round_code: str, actor: Actor, unit: str | None
+    ) -> tuple[Any, list[str] | None]:
+        """The round, and the unit prefixes a read of it is limited to: the actor's scope,
+        narrowed to ``unit`` if given (which must lie inside it)."""
+        r = repo.round(round_code)
+        if r is None:
+            raise NotFound(Text(f"没有轮次 {round_code}", f"no round {round_code}"))
         if unit:
             unit = _need_unit(unit)
             if not actor.covers(unit):
                 raise Forbidden(
                     Text(f"单位 {unit} 不在 {actor.id} 的组织范围内", f"unit {unit} is outside {actor.id}'s scope")
                 )
-            scope = Actor(actor.id, actor.roles, (unit,))
-        r = self.round(round_code)
-        views: list[IssueView] = []
-        with self._read() as conn:
-            repo = Repository(conn)
-            offset = 0
-            prefixes = None if "*" in scope.scope else list(scope.scope)
-            while True:
-                rows = repo.list_issues(
-                    round_code=round_code,
-                    states=states,
-                    categories=categories,
-                    lights=lights,
-                    unit_prefixes=prefixes,
-                    limit=1000,
-                    offset=offset,
-                )
-                views += [self._view(repo, row, actor, detail=False, measures=True) for row in rows]
-                if len(rows) < 1000:
-                    break
-                offset += 1000
-        defs: dict[tuple[str, int], WorkflowDefinition] = {}
-
-        def definition_of(v: IssueView) -> WorkflowDefinition:
-            key = (v.workflow, v.workflow_version)
-            if key not in defs:
-                defs[key] = self.workflow(*key)
-            return defs[key]
-
-        rows_out = ledger_rows(views, definition_of, round_code)
-        try:
-            if fmt == "csv":
-                write_csv(rows_out, target)
-            else:
-                write_xlsx(rows_out, target, title=f"{r['title']} 整改台账")
-        except OSError as exc:
-            raise InvalidInput(Text(f"无法写入文件：{exc}", f"cannot write the file: {exc}"), field="output") from None
-        return len(rows_out)
+            return r, [unit]
+        return r, None if "*" in actor.scope else list(actor.scope)
 
     def stats(
         self, round_code: str, *, actor: Actor, by: str | None = None, as_of: datetime | date | str | None = None
@@ -992,9 +1024,10 @@ class Engine:
         so ``as_of`` a past date reproduces that day's numbers for the weeks up to it."""
         from .reports import IssueFact, burn_down, summarise
 
-        if by not in (None, "unit", "category", "state"):
+        if by not in (None, "unit", "category", "source", "state"):
             raise InvalidInput(
-                Text("--by 只能是 unit、category 或 state", "--by must be unit, category or state"), field="by"
+                Text("--by 只能是 unit、category、source 或 state", "--by must be unit, category, source or state"),
+                field="by",
             )
         now = to_utc(as_of) if as_of is not None else self.clock.now()
         with self._read() as conn:
@@ -1027,6 +1060,7 @@ class Engine:
                 row.code,
                 row.category,
                 row.unit,
+                row.source,
                 state_at.get(row.id, d.initial),
                 row.light,
                 row.due_date,
@@ -1038,7 +1072,13 @@ class Engine:
         ]
         supervised = frozenset(t.dest for t in d.transitions if t.trigger == "escalate")
         out = summarise(
-            facts, final_states=final, supervised_states=supervised, today=today, by=by, close_days=close_days
+            facts,
+            final_states=final,
+            supervised_states=supervised,
+            immediate=d.period_bound_categories,
+            today=today,
+            by=by,
+            close_days=close_days,
         )
         out["round"] = round_code
         out["as_of"] = today.isoformat()
@@ -1907,22 +1947,10 @@ class Engine:
             )
         return row
 
-    def _view(self, repo: Repository, row: Any, actor: Actor, *, detail: bool, measures: bool = False) -> IssueView:
+    def _view(self, repo: Repository, row: Any, actor: Actor, *, detail: bool) -> IssueView:
         d = self._definition(repo, row.workflow_id)
         wf = self._defs[row.workflow_id]
         kw: dict[str, Any] = {}
-        if measures and not detail:
-            kw["measures"] = [
-                {
-                    "no": m.no,
-                    "text": m.text,
-                    "owner": m.owner,
-                    "due_date": _iso(m.due_date),
-                    "target": m.target,
-                    "done": m.done_at is not None,
-                }
-                for m in repo.measures(row.id)
-            ]
         if detail:
             kw["measures"] = [
                 {
@@ -1988,6 +2016,9 @@ class Engine:
             escalation_level=row.escalation_level,
             recurrence_count=row.recurrence_count,
             version=row.version,
+            source=row.source,
+            source_label=sources_of(d).get(row.source),
+            confidential=row.confidential,
             **kw,
         )
 

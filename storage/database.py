@@ -185,8 +185,8 @@ class Database:
         cfg.attributes["connection"] = connection
         return cfg
 
-    def upgrade(self) -> str:
-        """Create or upgrade the schema to the newest revision; returns it."""
+    def upgrade(self, target: str = "head") -> str:
+        """Create or upgrade the schema to ``target`` (the newest revision); returns it."""
         from alembic import command
 
         # Alembic keeps its migration context in module globals: one upgrade per process at a time
@@ -196,7 +196,7 @@ class Database:
                 conn.connection.driver_connection.execute("BEGIN IMMEDIATE")
             else:
                 conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7423351049)")
-            command.upgrade(self.alembic_config(conn), "head")
+            command.upgrade(self.alembic_config(conn), target)
             conn.commit()
             raw = conn.connection.driver_connection
             if self.is_sqlite and raw.in_transaction:

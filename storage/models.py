@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -112,6 +113,10 @@ class Issue(Base):
     category: Mapped[str] = mapped_column(String(32))
     severity: Mapped[str] = mapped_column(String(32))
     unit: Mapped[str] = mapped_column(String(500))
+    # where the problem was found (问题来源: one of the workflow's sources), and whether it is
+    # exempt from public disclosure (不予公开: state secrets, cases under investigation)
+    source: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    confidential: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     owner: Mapped[str | None] = mapped_column(String(128))
     lead: Mapped[str | None] = mapped_column(String(128))
     due_date: Mapped[date | None] = mapped_column(Date)

@@ -8,7 +8,7 @@ rather than ORM sessions here because a fire touches one row and an identity map
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +28,8 @@ ISSUE_COLUMNS = (
     issues.c.category,
     issues.c.severity,
     issues.c.unit,
+    issues.c.source,
+    issues.c.confidential,
     issues.c.owner,
     issues.c.lead,
     issues.c.due_date,
@@ -160,6 +162,29 @@ def _within_units(prefixes: Iterable[str]) -> Any:
     return or_(*conds) if conds else issues.c.id.is_(None)
 
 
+def _filtered(
+    q: Any,
+    *,
+    states: Iterable[str] | None = None,
+    categories: Iterable[str] | None = None,
+    lights: Iterable[str] | None = None,
+    sources: Iterable[str] | None = None,
+    unit_prefixes: Iterable[str] | None = None,
+) -> Any:
+    """The filters lists, ledgers and reports share; ``unit_prefixes`` None means everywhere."""
+    for column, wanted in (
+        (issues.c.state, states),
+        (issues.c.category, categories),
+        (issues.c.light, lights),
+        (issues.c.source, sources),
+    ):
+        if wanted:
+            q = q.where(column.in_(list(wanted)))
+    if unit_prefixes is not None:
+        q = q.where(_within_units(unit_prefixes))
+    return q
+
+
 class Duplicate(Exception):
     """A row with the same unique key exists (a concurrent twin won the insert)."""
 
@@ -234,6 +259,15 @@ class Repository:
     def issue_exists(self, code: str) -> bool:
         return self.conn.execute(select(issues.c.id).where(issues.c.code == code)).first() is not None
 
+    def existing_codes(self, codes: Iterable[str]) -> set[str]:
+        """Which of these codes are taken, asked in chunks rather than once per code."""
+        wanted = list(codes)
+        out: set[str] = set()
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i : i + 500]
+            out.update(self.conn.execute(select(issues.c.code).where(issues.c.code.in_(chunk))).scalars())
+        return out
+
     def list_issues(
         self,
         *,
@@ -249,18 +283,55 @@ class Repository:
         q = _ISSUE_SELECT
         if round_code:
             q = q.where(rounds.c.code == round_code)
-        if states:
-            q = q.where(issues.c.state.in_(list(states)))
-        if categories:
-            q = q.where(issues.c.category.in_(list(categories)))
         if owner:
             q = q.where(issues.c.owner == owner)
-        if lights:
-            q = q.where(issues.c.light.in_(list(lights)))
-        if unit_prefixes is not None:
-            q = q.where(_within_units(unit_prefixes))
+        q = _filtered(q, states=states, categories=categories, lights=lights, unit_prefixes=unit_prefixes)
         q = q.order_by(rounds.c.code, issues.c.id).limit(limit).offset(offset)
         return self.conn.execute(q).all()
+
+    def round_issues(
+        self,
+        round_id: int,
+        *,
+        states: Iterable[str] | None = None,
+        categories: Iterable[str] | None = None,
+        lights: Iterable[str] | None = None,
+        sources: Iterable[str] | None = None,
+        unit_prefixes: Iterable[str] | None = None,
+        chunk: int = 2000,
+    ) -> Iterator[Sequence[Row[Any]]]:
+        """A round's issues in chunks (keyset on id), so a ledger of 100,000 problems is
+        written without holding it all in memory."""
+        base = _filtered(
+            _ISSUE_SELECT.where(issues.c.round_id == round_id),
+            states=states,
+            categories=categories,
+            lights=lights,
+            sources=sources,
+            unit_prefixes=unit_prefixes,
+        )
+        last = 0
+        while True:
+            rows = self.conn.execute(base.where(issues.c.id > last).order_by(issues.c.id).limit(chunk)).all()
+            if not rows:
+                return
+            yield rows
+            last = rows[-1].id
+
+    def measures_of(self, issue_ids: Sequence[int]) -> dict[int, list[Row[Any]]]:
+        """The measures of many issues in one query, by issue."""
+        return self._by_issue(measures, measures.c.no, issue_ids)
+
+    def mechanisms_of(self, issue_ids: Sequence[int]) -> dict[int, list[Row[Any]]]:
+        return self._by_issue(mechanisms, mechanisms.c.id, issue_ids)
+
+    def _by_issue(self, table: Any, order: Any, issue_ids: Sequence[int]) -> dict[int, list[Row[Any]]]:
+        out: dict[int, list[Row[Any]]] = {}
+        for i in range(0, len(issue_ids), 1000):
+            q = select(table).where(table.c.issue_id.in_(issue_ids[i : i + 1000])).order_by(table.c.issue_id, order)
+            for row in self.conn.execute(q):
+                out.setdefault(row.issue_id, []).append(row)
+        return out
 
     def update_issue(self, issue_id: int, expected_version: int, **values: Any) -> None:
         """Write ``values`` only if nobody changed the issue since we read ``expected_version``."""
@@ -287,6 +358,7 @@ class Repository:
                 issues.c.code,
                 issues.c.category,
                 issues.c.unit,
+                issues.c.source,
                 issues.c.state,
                 issues.c.light,
                 issues.c.due_date,
