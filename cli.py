@@ -36,6 +36,7 @@ EXIT_CODES = {
     "history_tampered": 8,
     "busy": 6,
     "storage_unavailable": 9,
+    "unavailable": 10,
 }
 
 #: engine field names as the flags a CLI user typed them

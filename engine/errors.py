@@ -78,6 +78,13 @@ class StorageUnavailable(ZhenggaiError):
     code = "storage_unavailable"
 
 
+class Unavailable(ZhenggaiError):
+    """Something this machine lacks (a CJK font, an optional package); the message says how
+    to get it.  Nothing was written."""
+
+    code = "unavailable"
+
+
 class ImportInvalid(ZhenggaiError):
     """An imported list was refused; ``details["errors"]`` lists every row and column."""
 

@@ -743,10 +743,10 @@ class Engine:
                 source=source,
                 confidential=bool(confidential),
             )
-            self._create_issue(repo, d, r, actor, role, now, new)
+            self._create_issues(repo, d, r, actor, role, now, [new])
             return self._view(repo, repo.issue(code), actor, detail=False)
 
-    def _create_issue(
+    def _create_issues(
         self,
         repo: Repository,
         d: WorkflowDefinition,
@@ -754,74 +754,86 @@ class Engine:
         actor: Actor,
         role: str,
         now: datetime,
-        new: NewIssue,
+        batch: list[NewIssue],
     ) -> None:
-        """Insert an issue (and, for an imported list, its measures) with its first event."""
-        round_code, code, measures = r.code, new.code, new.measures
-        facts = EscalationFacts(d.initial, new.category, new.severity, now, now, new.due, r.tz)
+        """Insert issues, each with its first event and the measures an imported list brings,
+        a batch at a time (three executemany statements, whatever the batch size)."""
         policy = evaluator_for(d)
-        values = dict(
-            next_check_at=policy.next_check(facts, now),
-            light=policy.light(facts, now),
-            stage_fired="",
-            code=code,
-            round_id=r.id,
-            workflow_id=r.workflow_id,
-            title=new.title,
-            description=new.description,
-            category=new.category,
-            severity=new.severity,
-            unit=new.unit,
-            source=new.source,
-            confidential=new.confidential,
-            owner=new.owner,
-            lead=new.lead,
-            due_date=new.due,
-            state=d.initial,
-            state_seq=1,
-            state_entered_at=now,
-            state_entered_by=actor.id,
-            last_activity_at=now,
-            escalation_level=0,
-            recurrence_count=0,
-            created_at=now,
-        )
-        data: dict[str, Any] = {
-            "title": new.title,
-            "category": new.category,
-            "severity": new.severity,
-            "unit": new.unit,
-            "owner": new.owner,
-            "lead": new.lead,
-            "due_date": _iso(new.due),
-            "round": round_code,
-            "source": new.source,
-        }
-        if new.confidential:
-            data["confidential"] = True
-        if measures:
-            data["measures"] = measures
-        ev = self._event_values(code, GENESIS, 1, "created", actor, role, now, to_state=d.initial, data=data)
-        issue_id = self._insert_once(
-            repo.insert_issue,
-            Text(f"问题编号 {code} 已存在", f"issue code {code} already exists"),
-            **values,
-            seq=1,
-            last_hash=ev["hash"],
-            version=1,
-        )
-        repo.insert_event(issue_id=issue_id, **ev)
-        for m in measures or ():
-            repo.insert_measure(
-                issue_id=issue_id,
-                no=m["no"],
-                text=m["text"],
-                owner=m["owner"],
-                due_date=date.fromisoformat(m["due_date"]) if m["due_date"] else None,
-                target=m["target"],
+        issue_rows: list[dict[str, Any]] = []
+        event_rows: list[dict[str, Any]] = []
+        for new in batch:
+            facts = EscalationFacts(d.initial, new.category, new.severity, now, now, new.due, r.tz)
+            data: dict[str, Any] = {
+                "title": new.title,
+                "category": new.category,
+                "severity": new.severity,
+                "unit": new.unit,
+                "owner": new.owner,
+                "lead": new.lead,
+                "due_date": _iso(new.due),
+                "round": r.code,
+                "source": new.source,
+            }
+            if new.confidential:
+                data["confidential"] = True
+            if new.measures:
+                data["measures"] = new.measures
+            ev = self._event_values(new.code, GENESIS, 1, "created", actor, role, now, to_state=d.initial, data=data)
+            event_rows.append(ev)
+            issue_rows.append(
+                dict(
+                    next_check_at=policy.next_check(facts, now),
+                    light=policy.light(facts, now),
+                    stage_fired="",
+                    code=new.code,
+                    round_id=r.id,
+                    workflow_id=r.workflow_id,
+                    title=new.title,
+                    description=new.description,
+                    category=new.category,
+                    severity=new.severity,
+                    unit=new.unit,
+                    source=new.source,
+                    confidential=new.confidential,
+                    owner=new.owner,
+                    lead=new.lead,
+                    due_date=new.due,
+                    state=d.initial,
+                    state_seq=1,
+                    state_entered_at=now,
+                    state_entered_by=actor.id,
+                    last_activity_at=now,
+                    escalation_level=0,
+                    recurrence_count=0,
+                    created_at=now,
+                    seq=1,
+                    last_hash=ev["hash"],
+                    version=1,
+                )
             )
+        try:
+            ids = repo.insert_issues(issue_rows)
+        except Duplicate:  # a twin inserted concurrently (two transactions both passed the check)
+            code = batch[0].code if len(batch) == 1 else "…"
+            raise InvalidInput(Text(f"问题编号 {code} 已存在", f"issue code {code} already exists"), field="code") from None
+        repo.insert_events([dict(ev, issue_id=i) for ev, i in zip(event_rows, ids, strict=True)])
+        repo.insert_measures(
+            [
+                {
+                    "issue_id": issue_id,
+                    "no": m["no"],
+                    "text": m["text"],
+                    "owner": m["owner"],
+                    "due_date": date.fromisoformat(m["due_date"]) if m["due_date"] else None,
+                    "target": m["target"],
+                }
+                for new, issue_id in zip(batch, ids, strict=True)
+                for m in new.measures
+            ]
+        )
         if TODO_CHANNEL in self.channels:
-            repo.enqueue(self._todo_notices(d, repo.issue_for_write(code), d.initial, d.initial, 1, now))
+            for new in batch:
+                repo.enqueue(self._todo_notices(d, repo.issue_for_write(new.code), d.initial, d.initial, 1, now))
 
     def import_issues(
         self,
@@ -889,6 +901,7 @@ class Engine:
             problems: list[dict[str, Any]] = []
             default_source = _round_source(d, r)
             existing = repo.existing_codes(f"{round_code}-{draft.no}" for draft in drafts)
+            pending: list[NewIssue] = []
             for draft in drafts:
                 code = f"{round_code}-{draft.no}"
                 if not CODE_RE.match(code):
@@ -943,7 +956,12 @@ class Engine:
                     confidential=draft.confidential,
                     measures=measures,
                 )
-                self._create_issue(repo, d, r, actor, role, now, new)
+                pending.append(new)
+                if len(pending) >= 1000:
+                    self._create_issues(repo, d, r, actor, role, now, pending)
+                    pending = []
+            if pending:
+                self._create_issues(repo, d, r, actor, role, now, pending)
             if problems:
                 raise ImportInvalid(
                     Text(
@@ -999,6 +1017,58 @@ class Engine:
                 raise InvalidInput(
                     Text(f"无法写入文件：{exc}", f"cannot write the file: {exc}"), field="output"
                 ) from None
+
+    def dossier(self, round_code: str, *, actor: Actor, unit: str | None = None) -> list[dict[str, Any]]:
+        """Every problem of a round inside the actor's scope with its measures and long-term
+        mechanisms, in list order: what a rectification report is written from."""
+        out: list[dict[str, Any]] = []
+        with self._read() as conn:
+            repo = Repository(conn)
+            r, prefixes = self._round_in_scope(repo, round_code, actor, unit)
+            for chunk in repo.round_issues(r.id, unit_prefixes=prefixes):
+                ids = [i.id for i in chunk]
+                measures, mechanisms = repo.measures_of(ids), repo.mechanisms_of(ids)
+                for i in chunk:
+                    d = self._definition(repo, i.workflow_id)
+                    out.append(
+                        {
+                            "code": i.code,
+                            "number": i.code[len(round_code) + 1 :] if i.code.startswith(round_code + "-") else i.code,
+                            "title": i.title,
+                            "category": i.category,
+                            "category_label": d.categories.get(i.category, Text(i.category, i.category)),
+                            "source": i.source,
+                            "source_label": sources_of(d).get(i.source, Text(i.source, i.source)),
+                            "unit": i.unit,
+                            "owner": i.owner,
+                            "lead": i.lead,
+                            "due_date": i.due_date,
+                            "state": i.state,
+                            "state_label": d.label(i.state),
+                            "final": d.states[i.state].final if i.state in d.states else False,
+                            "light": i.light,
+                            "light_label": _light_label(d, i.light),
+                            "note": i.description,
+                            "confidential": i.confidential,
+                            "public_fields": d.public_fields,
+                            "measures": [
+                                {
+                                    "no": m.no,
+                                    "text": m.text,
+                                    "owner": m.owner,
+                                    "due_date": m.due_date,
+                                    "target": m.target,
+                                    "done": m.done_at is not None,
+                                }
+                                for m in measures.get(i.id, [])
+                            ],
+                            "mechanisms": [
+                                {"title": m.title, "reference": m.reference, "adopted_on": m.adopted_on}
+                                for m in mechanisms.get(i.id, [])
+                            ],
+                        }
+                    )
+        return out
 
     def _round_in_scope(
         self, repo: Repository, round_code: str, actor: Actor, unit: str | None

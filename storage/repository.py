@@ -216,7 +216,7 @@ class Repository:
 
     def insert_workflow(self, **values: Any) -> int:
         try:
-            return self.conn.execute(insert(workflows).values(**values).returning(workflows.c.id)).scalar_one()
+            return self.conn.execute(insert(workflows).returning(workflows.c.id), values).scalar_one()
         except IntegrityError as exc:
             raise Duplicate(str(exc.orig)) from exc
 
@@ -224,7 +224,7 @@ class Repository:
 
     def insert_round(self, **values: Any) -> int:
         try:
-            return self.conn.execute(insert(rounds).values(**values).returning(rounds.c.id)).scalar_one()
+            return self.conn.execute(insert(rounds).returning(rounds.c.id), values).scalar_one()
         except IntegrityError as exc:
             raise Duplicate(str(exc.orig)) from exc
 
@@ -240,9 +240,11 @@ class Repository:
 
     # --- issues -------------------------------------------------------------------------
 
-    def insert_issue(self, **values: Any) -> int:
+    def insert_issues(self, rows: list[dict[str, Any]]) -> list[int]:
+        """Many issues in one executemany; their ids in the order given."""
+        q = insert(issues).returning(issues.c.id, sort_by_parameter_order=True)
         try:
-            return self.conn.execute(insert(issues).values(**values).returning(issues.c.id)).scalar_one()
+            return list(self.conn.execute(q, rows).scalars())
         except IntegrityError as exc:
             raise Duplicate(str(exc.orig)) from exc
 
@@ -458,7 +460,12 @@ class Repository:
         return _MEASURES.all(self.conn, {"p_id": issue_id})
 
     def insert_measure(self, **values: Any) -> None:
-        self.conn.execute(insert(measures).values(**values))
+        self.conn.execute(insert(measures), values)
+
+    def insert_measures(self, rows: list[dict[str, Any]]) -> None:
+        """Many measures in one executemany (an imported list brings one or more per issue)."""
+        if rows:
+            self.conn.execute(insert(measures), rows)
 
     def next_measure_no(self, issue_id: int) -> int:
         q = select(func.coalesce(func.max(measures.c.no), 0)).where(measures.c.issue_id == issue_id)
@@ -483,13 +490,13 @@ class Repository:
         return int(_EVIDENCE_COUNT.scalar(self.conn, {"p_id": issue_id}))
 
     def insert_evidence(self, **values: Any) -> None:
-        self.conn.execute(insert(evidence).values(**values))
+        self.conn.execute(insert(evidence), values)
 
     def signoffs(self, issue_id: int) -> Sequence[Row[Any]]:
         return _SIGNOFFS.all(self.conn, {"p_id": issue_id})
 
     def insert_signoff(self, **values: Any) -> None:
-        self.conn.execute(insert(signoffs).values(**values))
+        self.conn.execute(insert(signoffs), values)
 
     def mechanisms(self, issue_id: int) -> Sequence[Row[Any]]:
         q = select(mechanisms).where(mechanisms.c.issue_id == issue_id).order_by(mechanisms.c.id)
@@ -499,12 +506,16 @@ class Repository:
         return int(_MECHANISM_COUNT.scalar(self.conn, {"p_id": issue_id}))
 
     def insert_mechanism(self, **values: Any) -> None:
-        self.conn.execute(insert(mechanisms).values(**values))
+        self.conn.execute(insert(mechanisms), values)
 
     # --- events -------------------------------------------------------------------------
 
     def insert_event(self, **values: Any) -> None:
         _INSERT_EVENT.rowcount(self.conn, values)
+
+    def insert_events(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self.conn.execute(insert(events), rows)
 
     def events(self, issue_id: int, *, after_seq: int = 0, limit: int | None = None) -> Sequence[Row[Any]]:
         q = select(events).where(and_(events.c.issue_id == issue_id, events.c.seq > after_seq)).order_by(events.c.seq)
