@@ -1287,6 +1287,115 @@ def stats(c: Ctx, round_code: str, by: str | None, actor: Actor) -> None:
     out(c, st, text)
 
 
+@main.group()
+def report() -> None:
+    """Charts and the rectification report drafts (整改情况报告) / 图表与报告。
+
+    Needs the report extra: pip install 'zhenggai[report]'."""
+
+
+@report.command("draft")
+@click.option("--round", "round_code", required=True)
+@click.option("--format", "fmt", type=click.Choice(["docx", "md"]), help="Default: from the file name")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--kind",
+    type=click.Choice(["committee", "secretary"]),
+    default="committee",
+    show_default=True,
+    help="committee: 党委整改情况报告; secretary: 党委书记组织落实整改情况报告 (first person)",
+)
+@click.option(
+    "--public", is_flag=True, help="The public version: no names or internal notes, exempt items left out / 公开版"
+)
+@click.option(
+    "--template",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Your own template (.docx with Jinja2 tags, or .md.j2) / 自定义模板",
+)
+@click.option("--charts/--no-charts", default=True, show_default=True, help="Draw and embed the charts / 图表")
+@actor_options(("admin",))
+@json_flag
+@pass_ctx
+def report_draft(
+    c: Ctx,
+    round_code: str,
+    fmt: str | None,
+    output: Path,
+    kind: str,
+    public: bool,
+    template: Path | None,
+    charts: bool,
+    actor: Actor,
+) -> None:
+    """Write the first draft of the rectification report / 生成整改情况报告初稿。
+
+    \b
+    Example / 示例:
+      zhenggai report draft --round R1 -o 整改报告.docx
+      zhenggai report draft --round R1 --kind secretary -o 书记报告.md
+      zhenggai report draft --round R1 --public -o 公开版.docx
+    """
+    from .reporting.draft import draft_report
+
+    eng = c.engine()
+    info = run(
+        c,
+        lambda: draft_report(
+            eng,
+            round_code,
+            output,
+            actor=actor,
+            fmt=fmt,
+            kind=kind,
+            public=public,
+            template=template,
+            charts=charts,
+        ),
+    )
+
+    def text() -> None:
+        click.echo(c.t(f"已生成报告初稿 {info.output}", f"wrote the draft {info.output}"))
+        click.echo(
+            c.t(
+                f"  问题 {info.problems} 个；图表 {len(info.charts)} 张",
+                f"  {info.problems} problems; {len(info.charts)} charts",
+            )
+        )
+        if info.withheld:
+            click.echo(
+                c.t(
+                    f"  公开版未列出 {info.withheld} 个不予公开的问题",
+                    f"  {info.withheld} exempt problems left out of the public version",
+                )
+            )
+        if not info.period_over:
+            click.echo(
+                c.t(
+                    "  集中整改期尚未结束：首页已注明为草稿",
+                    "  the concentrated period has not ended: the first page says it is a draft",
+                )
+            )
+
+    out(c, info.to_dict(), text)
+
+
+@report.command("charts")
+@click.option("--round", "round_code", required=True)
+@click.option("-o", "--output", "directory", required=True, type=click.Path(file_okay=False, path_type=Path))
+@actor_options(("admin",))
+@json_flag
+@pass_ctx
+def report_charts(c: Ctx, round_code: str, directory: Path, actor: Actor) -> None:
+    """Draw the charts as PNG files: progress by unit, burn-down, lights by unit / 绘制图表。"""
+    from .reporting.charts import draw_all
+    from .reporting.draft import chart_data
+
+    eng = c.engine()
+    paths = run(c, lambda: draw_all(chart_data(eng, round_code, actor=actor), directory))
+    out(c, {name: str(p) for name, p in paths.items()}, "\n".join(str(p) for p in paths.values()))
+
+
 @main.command("sweep")
 @click.option(
     "--as-of",

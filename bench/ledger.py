@@ -27,7 +27,19 @@ from pathlib import Path
 ACTOR = ("wang", ["inspection_office"])
 CATEGORIES = ["立行立改", "限期整改", "长期整改", "专项整治"]
 SOURCES = ["巡视反馈问题", "审计发现问题", "选人用人专项检查"]
-HEADER = ["序号", "问题", "问题类别", "问题来源", "整改措施", "责任领导", "责任部门", "责任人", "整改时限", "量化目标", "备注"]
+HEADER = [
+    "序号",
+    "问题",
+    "问题类别",
+    "问题来源",
+    "整改措施",
+    "责任领导",
+    "责任部门",
+    "责任人",
+    "整改时限",
+    "量化目标",
+    "备注",
+]
 
 
 def problem(i: int) -> list[str]:
@@ -56,14 +68,14 @@ def write_list(path: Path, rows: int) -> None:
             for i in range(1, rows + 1):
                 w.writerow(problem(i))
         return
-    from openpyxl import Workbook
+    import xlsxwriter  # shared strings, as Excel itself saves a workbook
 
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("问题清单")
-    ws.append(HEADER)
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("问题清单")
+    ws.write_row(0, 0, HEADER)
     for i in range(1, rows + 1):
-        ws.append(problem(i))
-    wb.save(path)
+        ws.write_row(i, 0, problem(i))
+    wb.close()
 
 
 def step(kind: str, db: Path, path: Path) -> dict[str, object]:
@@ -117,7 +129,9 @@ def main() -> None:
             for kind, path in (("import", src), ("export", Path(tmp) / f"L{fmt}.ledger.{fmt}")):
                 r = child(kind, db, path)
                 results.append(r)
-                print(f"{kind} {fmt}: {r['rows']:,} rows in {r['seconds']} s, peak RSS {r['peak_rss_mb']} MB", flush=True)
+                print(
+                    f"{kind} {fmt}: {r['rows']:,} rows in {r['seconds']} s, peak RSS {r['peak_rss_mb']} MB", flush=True
+                )
             with sqlite3.connect(db) as conn:
                 events = conn.execute("SELECT count(*) FROM events").fetchone()[0]
                 measures = conn.execute("SELECT count(*) FROM measures").fetchone()[0]

@@ -815,7 +815,9 @@ class Engine:
             ids = repo.insert_issues(issue_rows)
         except Duplicate:  # a twin inserted concurrently (two transactions both passed the check)
             code = batch[0].code if len(batch) == 1 else "…"
-            raise InvalidInput(Text(f"问题编号 {code} 已存在", f"issue code {code} already exists"), field="code") from None
+            raise InvalidInput(
+                Text(f"问题编号 {code} 已存在", f"issue code {code} already exists"), field="code"
+            ) from None
         repo.insert_events([dict(ev, issue_id=i) for ev, i in zip(event_rows, ids, strict=True)])
         repo.insert_measures(
             [
@@ -1009,14 +1011,22 @@ class Engine:
                     for i in chunk:
                         yield ledger_row(i, measures.get(i.id, []), self._definition(repo, i.workflow_id), round_code)
 
+            # written beside the target and moved over it when complete: a failed export
+            # never leaves half a ledger where yesterday's good one was
+            partial = target.with_name(f".{target.name}.partial")
             try:
                 if fmt == "csv":
-                    return write_csv(rows(), target)
-                return write_xlsx(rows(), target, title=f"{r.title} 整改台账")
+                    n = write_csv(rows(), partial)
+                else:
+                    n = write_xlsx(rows(), partial, title=f"{r.title} 整改台账")
+                os.replace(partial, target)
+                return n
             except OSError as exc:
                 raise InvalidInput(
                     Text(f"无法写入文件：{exc}", f"cannot write the file: {exc}"), field="output"
                 ) from None
+            finally:
+                partial.unlink(missing_ok=True)
 
     def dossier(self, round_code: str, *, actor: Actor, unit: str | None = None) -> list[dict[str, Any]]:
         """Every problem of a round inside the actor's scope with its measures and long-term

@@ -80,7 +80,8 @@ def progress_by_unit(data: ChartData, path: Path) -> Path:
             ax.text(total + 0.1, y, f" {rate * 100:.0f}%" if rate is not None else "", va="center", fontsize=8)
         ax.set_xlabel(data.labels["issues"])
         ax.set_title(f"{data.title} · {data.labels['progress_by_unit']}")
-        ax.legend(loc="lower right", fontsize=8, frameon=False)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+        ax.margins(x=0.12)
         ax.xaxis.get_major_locator().set_params(integer=True)
         fig.savefig(path)
     return path
@@ -94,7 +95,14 @@ def burn_down(data: ChartData, path: Path) -> Path:
     with matplotlib.rc_context(_style()):
         fig, ax = _figure(4.0)
         days = [date.fromisoformat(w["week_ending"]) for w in data.burn_down]
-        ax.plot(days, [w["open"] for w in data.burn_down], marker="o", markersize=3, color="#2f5f98", label=data.labels["open"])
+        ax.plot(
+            days,
+            [w["open"] for w in data.burn_down],
+            marker="o",
+            markersize=3,
+            color="#2f5f98",
+            label=data.labels["open"],
+        )
         ax.axvline(data.period_end, color=LIGHT_COLOURS["red"], linestyle="--", linewidth=1)
         ax.annotate(
             data.labels["period_end"],
@@ -129,7 +137,8 @@ def lights_by_unit(data: ChartData, path: Path) -> Path:
             bottom = [a + b for a, b in zip(bottom, counts, strict=True)]
         ax.set_ylabel(data.labels["open"])
         ax.set_title(f"{data.title} · {data.labels['lights_by_unit']}")
-        ax.legend(fontsize=8, frameon=False)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+        ax.set_ylim(0, max([*bottom, 1]) * 1.15)
         ax.yaxis.get_major_locator().set_params(integer=True)
         ax.tick_params(axis="x", labelrotation=30 if len(units) > 4 else 0, labelsize=8)
         fig.savefig(path)

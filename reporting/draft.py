@@ -119,7 +119,9 @@ def build_context(engine: Any, round_code: str, *, actor: Actor, kind: str, publ
     remaining = [p for raw, p in pairs if not raw["final"]]
     shown = [p for _, p in pairs]
     mechanisms = [
-        {**m, "number": p.get("number", ""), "problem": p.get("title", "")} for p in shown for m in p.get("mechanisms", [])
+        {**m, "number": p.get("number", ""), "problem": p.get("title", "")}
+        for p in shown
+        for m in p.get("mechanisms", [])
     ]
     period_over = bool(r["period_over"])
     as_of = date.fromisoformat(stats["as_of"])
@@ -251,7 +253,9 @@ def draft_report(
     out = Path(output)
     fmt = (fmt or out.suffix.lstrip(".") or "docx").lower()
     if fmt not in FORMATS:
-        raise InvalidInput(Text(f"不支持的格式 {fmt}（docx 或 md）", f"unsupported format {fmt} (docx or md)"), field="format")
+        raise InvalidInput(
+            Text(f"不支持的格式 {fmt}（docx 或 md）", f"unsupported format {fmt} (docx or md)"), field="format"
+        )
     if kind not in KINDS:
         raise InvalidInput(
             Text(f"未知的报告类型 {kind}（{'、'.join(KINDS)}）", f"unknown report kind {kind} ({', '.join(KINDS)})"),

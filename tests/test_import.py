@@ -158,3 +158,22 @@ def test_the_xlsx_ledger_has_coloured_lights_a_frozen_header_and_a_summary(engin
     light = [c.value for c in ws[1]].index("红黄绿灯") + 1
     assert ws.cell(2, light).value == "绿灯" and ws.cell(2, light).fill.start_color.rgb.endswith("C6EFCE")
     assert wb["汇总"]["A1"].value.endswith("整改台账")
+
+
+def test_a_number_merged_down_the_rows_of_one_problems_measures_imports_as_one_problem(
+    engine: Engine, cast, listed, tmp_path
+):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["序号", "问题", "问题类别", "整改措施", "责任领导", "责任部门", "责任人", "整改时限"])
+    ws.append([1, "公务接待超标准", "限期整改", "清查接待记录", "赵刚", "办公室", "李明", "2026-09-30"])
+    ws.append([None, None, None, "建立接待审批台账", None, None, None, None])
+    for col in "ABCEFGH":
+        ws.merge_cells(f"{col}2:{col}3")
+    path = tmp_path / "merged-rows.xlsx"
+    wb.save(path)
+    report = engine.import_issues(listed, path, actor=cast.office)
+    assert report.created == ["R3-1"]
+    assert [m["text"] for m in engine.issue("R3-1", cast.office).measures] == ["清查接待记录", "建立接待审批台账"]
