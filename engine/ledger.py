@@ -80,6 +80,17 @@ def write_csv(rows: Iterable[dict[str, Any]], path: Path) -> int:
     return n
 
 
+def _lines(value: Any, width: int) -> int:
+    """How many lines a wrapped cell of ``width`` characters needs (CJK characters are two wide)."""
+    if not value:
+        return 1
+    total = 0
+    for line in str(value).split("\n"):
+        wide = sum(2 if ord(ch) > 0x2E80 else 1 for ch in line)
+        total += max(1, -(-wide // max(1, width - 1)))
+    return total
+
+
 def write_xlsx(rows: Iterable[dict[str, Any]], path: Path, *, title: str) -> int:
     """Streamed with XlsxWriter's constant-memory mode: memory stays flat however long the
     ledger is, and 100,000 rows take a third of the time openpyxl's write-only mode needs.
@@ -91,18 +102,32 @@ def write_xlsx(rows: Iterable[dict[str, Any]], path: Path, *, title: str) -> int
     head = wb.add_format({"bold": True, "align": "center", "valign": "vcenter", "text_wrap": True})
     wrap = wb.add_format({"text_wrap": True, "valign": "top"})
     day = wb.add_format({"num_format": "yyyy-mm-dd", "valign": "top"})
-    fills = {k: wb.add_format({"bg_color": f"#{v}", "pattern": 1}) for k, v in LIGHT_FILL.items()}
+    top = wb.add_format({"valign": "top"})
+    fills = {k: wb.add_format({"bg_color": f"#{v}", "pattern": 1, "valign": "top"}) for k, v in LIGHT_FILL.items()}
     for i, (name, width) in enumerate(COLUMNS):
         ws.set_column(i, i, width)
         ws.write_string(0, i, name, head)
     ws.freeze_panes(1, 0)
+    # printed as offices file it: A4 landscape, all columns on the page width, header on every page
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(0)
+    ws.set_header(f"&C&14{title.replace('&', '&&')}")
+    ws.set_footer("&C&P / &N")
     wrapped = {HEADERS.index(h) for h in ("问题", "整改措施", "责任部门", "量化目标", "备注")}
     due_col, light_col = HEADERS.index("整改时限"), HEADERS.index("红黄绿灯")
     states: Counter[str] = Counter()
     cats: Counter[str] = Counter()
     sources: Counter[str] = Counter()
     n = 0
+    widths = [w for _, w in COLUMNS]
     for n, r in enumerate(rows, start=1):
+        # a spreadsheet does not grow a row for wrapped text on its own: give each row the
+        # height its longest wrapped cell needs, so every measure shows when printed
+        lines = max((_lines(r[HEADERS[i]], widths[i]) for i in wrapped), default=1)
+        if lines > 1:
+            ws.set_row(n, min(409, 15 * lines))
         for i, h in enumerate(HEADERS):
             v = r[h]
             if v is None or v == "":
@@ -110,9 +135,9 @@ def write_xlsx(rows: Iterable[dict[str, Any]], path: Path, *, title: str) -> int
             if i == due_col:
                 ws.write_datetime(n, i, v, day)
             elif isinstance(v, (int, float)):
-                ws.write_number(n, i, v)
+                ws.write_number(n, i, v, top)
             else:
-                fmt = wrap if i in wrapped else fills.get(r["_light"]) if i == light_col else None
+                fmt = wrap if i in wrapped else fills.get(r["_light"], top) if i == light_col else top
                 ws.write_string(n, i, str(v), fmt)
         states[r["整改状态"]] += 1
         cats[r["问题类别"]] += 1
