@@ -851,6 +851,8 @@ def issue_show(
             (c.t("状态", "state"), v.state_label.render(c.lang)),
             (c.t("类别", "category"), v.category_label.render(c.lang)),
             (c.t("严重程度", "severity"), v.severity_label.render(c.lang)),
+            (c.t("问题来源", "source"), v.source_label.render(c.lang) if v.source_label else v.source or "-"),
+            (c.t("公开", "disclosure"), c.t("不予公开", "exempt") if v.confidential else c.t("可公开", "public")),
             (c.t("责任部门", "unit"), v.unit),
             (c.t("责任人", "owner"), v.owner or "-"),
             (c.t("责任领导", "lead"), v.lead or "-"),
@@ -1271,7 +1273,14 @@ def stats(c: Ctx, round_code: str, by: str | None, actor: Actor) -> None:
                         c.t("督办", "supervised"),
                     ],
                     [
-                        [k, g["total"], g["closed"], pct(g["completion_rate"]), g["overdue"], g["supervised"]]
+                        [
+                            Text(**g["label"]).render(c.lang) if "label" in g else k,
+                            g["total"],
+                            g["closed"],
+                            pct(g["completion_rate"]),
+                            g["overdue"],
+                            g["supervised"],
+                        ]
                         for k, g in groups.items()
                     ],
                 )

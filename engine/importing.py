@@ -200,6 +200,14 @@ def _norm(h: Any) -> str:
     return re.sub(r"\s+", "", str(h or "")).lower()
 
 
+def _by_label(vocabulary: Mapping[str, Text]) -> dict[str, str]:
+    """A workflow name from how a spreadsheet writes it: its Chinese or English label, or itself."""
+    out = {_norm(t.zh): name for name, t in vocabulary.items()}
+    out.update({_norm(t.en): name for name, t in vocabulary.items()})
+    out.update({_norm(name): name for name in vocabulary})
+    return out
+
+
 def find_header(rows: list[list[Any]], mapping: Mapping[str, str] | None = None) -> tuple[int, dict[str, int]]:
     """The header row (among the first five) that names the most known columns, and where
     each field is.  ``mapping`` maps a file's own header names to fields."""
@@ -283,13 +291,7 @@ def drafts_from_rows(
             ]
         )
     label = {f: str(header_row[j]) for f, j in cols.items()}
-    by_label = {_norm(t.zh): name for name, t in categories.items()}
-    by_label.update({_norm(t.en): name for name, t in categories.items()})
-    by_label.update({_norm(name): name for name in categories})
-    sev_label = {_norm(t.zh): n for n, t in severities.items()} | {_norm(n): n for n in severities}
-    src_label = {_norm(t.zh): n for n, t in (sources or {}).items()}
-    src_label.update({_norm(t.en): n for n, t in (sources or {}).items()})
-    src_label.update({_norm(n): n for n in sources or {}})
+    by_label, sev_label, src_label = _by_label(categories), _by_label(severities), _by_label(sources or {})
     drafts: dict[str, Draft] = {}
     immediate = set(period_bound)
     for i, row in enumerate(rows[header_at + 1 :], start=header_at + 2):

@@ -1160,6 +1160,10 @@ class Engine:
             by=by,
             close_days=close_days,
         )
+        labels = {"category": d.categories, "source": sources_of(d), "state": {s: d.label(s) for s in d.states}}
+        for key, group in out.get("by", {}).get("groups", {}).items():
+            if by in labels and key in labels[by]:
+                group["label"] = labels[by][key].to_dict()
         out["round"] = round_code
         out["as_of"] = today.isoformat()
         out["period_end"] = r.period_end.isoformat()

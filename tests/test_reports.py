@@ -228,3 +228,62 @@ def test_the_word_draft_and_the_excel_ledger_open_in_libreoffice(engine: Engine,
         ).stdout
         assert "序号" in sheet and "问题P4" in sheet
     assert (tmp_path / "report.pdf").stat().st_size > 20_000  # the charts are in it
+
+
+def test_drafts_and_charts_from_the_command_line(db_url: str, tmp_path, monkeypatch):
+    import json
+
+    import matplotlib
+    from click.testing import CliRunner
+
+    from zhenggai.cli import main
+    from zhenggai.reporting import fonts
+
+    data = Path(__file__).parent / "data"
+    runner = CliRunner()
+
+    def cli(*args: str):
+        return runner.invoke(main, ["--db", db_url, "--lang", "en", *args], catch_exceptions=False)
+
+    cli("init")
+    cli(
+        "round",
+        "open",
+        "R3",
+        "--title",
+        "巡视反馈",
+        "--org",
+        "省税务局",
+        "--feedback-date",
+        "2026-03-10",
+        "--as",
+        "wang",
+    )
+    cli("issue", "import", str(data / "problems-gbk.csv"), "--round", "R3", "--as", "wang")
+    out = tmp_path / "r.md"
+    r = cli("--json", "report", "draft", "--round", "R3", "-o", str(out), "--kind", "secretary", "--no-charts")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output) | {"output": None} == {
+        "output": None,
+        "kind": "secretary",
+        "format": "md",
+        "public": False,
+        "problems": 4,
+        "withheld": 0,
+        "charts": [],
+        "period_over": True,
+    }
+    assert "我作为党委书记" in out.read_text(encoding="utf-8")
+    r = cli("report", "draft", "--round", "R9", "-o", str(tmp_path / "x.md"))
+    assert r.exit_code == 4 and "no round R9" in r.output
+    # no Chinese font: refused with the way out, and no file
+    monkeypatch.setenv("ZHENGGAI_CJK_FONT", str(Path(matplotlib.get_data_path()) / "fonts/ttf/DejaVuSans.ttf"))
+    fonts.cjk_font.cache_clear()
+    try:
+        r = cli("report", "draft", "--round", "R3", "-o", str(tmp_path / "y.docx"))
+        assert r.exit_code == 10 and "Chinese glyphs" in r.output
+        assert not (tmp_path / "y.docx").exists()
+        r = cli("report", "charts", "--round", "R3", "-o", str(tmp_path / "charts"))
+        assert r.exit_code == 10 and "Chinese glyphs" in r.output
+    finally:
+        fonts.cjk_font.cache_clear()
