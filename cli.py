@@ -1606,6 +1606,141 @@ def scheduler_run(c: Ctx, cron: str, every_day: bool, interval: float | None, de
     sched.run()
 
 
+@main.group()
+def client() -> None:
+    """OA systems allowed to call the HTTP API (接入系统): add, list, rotate, revoke.
+
+    Needs ZHENGGAI_API_KEY (at least 32 random characters): each client's secret is derived
+    from it and never stored."""
+
+
+@client.command("add")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, required=True, help="A role its users may hold (repeat) / 可声明的角色")
+@click.option(
+    "--scope", "scopes", multiple=True, help="An org path its users may act in (repeat; default *) / 组织范围"
+)
+@actor_options(("admin",))
+@json_flag
+@pass_ctx
+def client_add(c: Ctx, name: str, roles: tuple[str, ...], scopes: tuple[str, ...], actor: Actor) -> None:
+    """Register an OA system and print its secret once / 新增接入系统。
+
+    \b
+    Example / 示例:
+      zhenggai client add oa-tax --role owner --role unit_lead --role inspection_office --scope 省税务局
+    """
+    from .api.clients import Clients
+
+    eng = c.engine()
+    _need_admin(c, actor)
+    cl, secret = run(c, lambda: Clients(eng).add(name, roles=list(roles), scopes=list(scopes), by=actor.id))
+    out(
+        c,
+        {**cl.to_dict(), "secret": secret},
+        c.t(
+            f"已新增接入系统 {name}；密钥（仅显示一次，请妥善保存）：\n{secret}",
+            f"client {name} added; its secret (shown once, keep it safe):\n{secret}",
+        ),
+    )
+
+
+@client.command("list")
+@json_flag
+@pass_ctx
+def client_list(c: Ctx) -> None:
+    """Clients with what their users may assert / 接入系统列表。"""
+    from .api.clients import Clients
+
+    eng = c.engine()
+    rows = run(c, lambda: Clients(eng).list())
+    out(
+        c,
+        [r.to_dict() for r in rows],
+        lambda: click.echo(
+            table(
+                [c.t("名称", "name"), c.t("角色", "roles"), c.t("组织范围", "scopes"), c.t("状态", "status")],
+                [
+                    [
+                        r.name,
+                        ", ".join(sorted(r.roles)),
+                        ", ".join(r.scopes),
+                        c.t("已吊销", "revoked") if r.revoked_at else c.t("有效", "active"),
+                    ]
+                    for r in rows
+                ],
+            )
+        ),
+    )
+
+
+@client.command("rotate")
+@click.argument("name")
+@actor_options(("admin",))
+@json_flag
+@pass_ctx
+def client_rotate(c: Ctx, name: str, actor: Actor) -> None:
+    """Issue a new secret; the old one stops working at once / 更换密钥。"""
+    from .api.clients import Clients
+
+    eng = c.engine()
+    _need_admin(c, actor)
+    secret = run(c, lambda: Clients(eng).rotate(name))
+    out(c, {"name": name, "secret": secret}, c.t(f"{name} 的新密钥：\n{secret}", f"new secret for {name}:\n{secret}"))
+
+
+@client.command("revoke")
+@click.argument("name")
+@actor_options(("admin",))
+@json_flag
+@pass_ctx
+def client_revoke(c: Ctx, name: str, actor: Actor) -> None:
+    """Stop a client: its requests are refused from now on / 吊销接入系统。"""
+    from .api.clients import Clients
+
+    eng = c.engine()
+    _need_admin(c, actor)
+    run(c, lambda: Clients(eng).revoke(name))
+    out(c, {"name": name, "revoked": True}, c.t(f"已吊销 {name}", f"revoked {name}"))
+
+
+def _need_admin(c: Ctx, actor: Actor) -> None:
+    if "admin" not in actor.roles:
+        fail(
+            c, "forbidden", Text("只有管理员（admin）可以管理接入系统", "only an administrator (admin) manages clients")
+        )
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
+@pass_ctx
+def serve(c: Ctx, host: str, port: int, workers: int) -> None:
+    """Serve the HTTP API for OA systems (uvicorn) / 启动 HTTP 服务。
+
+    Needs the server extra (pip install 'zhenggai[server]') and ZHENGGAI_API_KEY."""
+    import os
+
+    try:
+        import uvicorn
+    except ImportError:
+        fail(
+            c,
+            "unavailable",
+            Text(
+                "需要可选依赖：pip install 'zhenggai[server]'", "needs the server extra: pip install 'zhenggai[server]'"
+            ),
+        )
+    from .api.clients import server_key
+
+    c.engine()  # fails here, plainly, if the database is missing or not initialised
+    run(c, server_key)
+    if c.db:
+        os.environ["ZHENGGAI_DB"] = c.db
+    uvicorn.run("zhenggai.api.app:app_from_env", factory=True, host=host, port=port, workers=workers, log_level="info")
+
+
 @main.command("demo")
 @click.option(
     "--db",

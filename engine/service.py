@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -354,6 +355,7 @@ ACTION_LABELS = {
 
 
 TODO_CHANNEL = "oa_todo"
+FEED_CHANNEL = "webhook"  # besides escalation notices, the webhook carries every event
 
 
 @dataclass
@@ -437,6 +439,12 @@ class Engine:
 
     def _write(self) -> _Tx:
         return _Tx(self.db.write())
+
+    def transaction(self, *, write: bool = False) -> _Tx:
+        """A transaction on the engine's database for layers over it (the HTTP service keeps
+        its clients and idempotency keys there), with storage trouble reported as the
+        engine's own errors.  Yields a connection."""
+        return self._write() if write else self._read()
 
     def _read(self) -> _Tx:
         return _Tx(self.db.read())
@@ -836,6 +844,13 @@ class Engine:
         if TODO_CHANNEL in self.channels:
             for new in batch:
                 repo.enqueue(self._todo_notices(d, repo.issue_for_write(new.code), d.initial, d.initial, 1, now))
+        if FEED_CHANNEL in self.channels:
+            repo.enqueue(
+                [
+                    self._feed_notice(SimpleNamespace(id=i, code=new.code), ev, d.initial, now)
+                    for new, i, ev in zip(batch, ids, event_rows, strict=True)
+                ]
+            )
 
     def import_issues(
         self,
@@ -1227,6 +1242,7 @@ class Engine:
         owner: str | None = None,
         due_date: date | str | None = None,
         target: str | None = None,
+        expected_version: int | None = None,
     ) -> int:
         """Add a rectification measure; returns its number within the issue."""
         text = _need_text(text, "text", limit=MAX_LONG_TEXT)
@@ -1239,9 +1255,11 @@ class Engine:
             repo.insert_measure(issue_id=row.id, no=no, text=text, owner=owner, due_date=due, target=target)
             return "measure_added", {"no": no, "text": text, "owner": owner, "due_date": _iso(due), "target": target}
 
-        return self._edit(code, actor, "add_measure", apply)["no"]
+        return self._edit(code, actor, "add_measure", apply, expected_version=expected_version)["no"]
 
-    def complete_measure(self, code: str, no: int, *, actor: Actor, comment: str | None = None) -> None:
+    def complete_measure(
+        self, code: str, no: int, *, actor: Actor, comment: str | None = None, expected_version: int | None = None
+    ) -> None:
         comment = _need_text(comment, "comment", limit=MAX_LONG_TEXT, required=False) or None
 
         def apply(repo: Repository, row: Any, d: WorkflowDefinition) -> tuple[str, dict[str, Any]]:
@@ -1252,10 +1270,18 @@ class Engine:
                 raise InvalidInput(Text(f"措施 {no} 已经完成", f"measure {no} is already done"), field="no")
             return "measure_done", {"no": no}
 
-        self._edit(code, actor, "complete_measure", apply, comment=comment)
+        self._edit(code, actor, "complete_measure", apply, comment=comment, expected_version=expected_version)
 
     def add_evidence(
-        self, code: str, uri: str, sha256: str, *, actor: Actor, note: str = "", measure_no: int | None = None
+        self,
+        code: str,
+        uri: str,
+        sha256: str,
+        *,
+        actor: Actor,
+        note: str = "",
+        measure_no: int | None = None,
+        expected_version: int | None = None,
     ) -> None:
         """Attach evidence by reference: the OA system keeps the file, we keep where and its hash."""
         uri = _need_text(uri, "uri", limit=2000)
@@ -1289,9 +1315,11 @@ class Engine:
             )
             return "evidence_added", {"uri": uri, "sha256": sha, "measure_no": measure_no}
 
-        self._edit(code, actor, "add_evidence", apply)
+        self._edit(code, actor, "add_evidence", apply, expected_version=expected_version)
 
-    def sign_off(self, code: str, role: str, *, actor: Actor, comment: str | None = None) -> None:
+    def sign_off(
+        self, code: str, role: str, *, actor: Actor, comment: str | None = None, expected_version: int | None = None
+    ) -> None:
         """Sign off the issue at its current stage in ``role`` (which the actor must hold)."""
         comment = _need_text(comment, "comment", limit=2000, required=False) or None
         role = _need_text(role, "role", limit=64)
@@ -1317,10 +1345,17 @@ class Engine:
             )
             return "signed_off", {"role": role, "state": row.state}
 
-        self._edit(code, actor, "sign_off", apply, role=role, comment=comment)
+        self._edit(code, actor, "sign_off", apply, role=role, comment=comment, expected_version=expected_version)
 
     def assign(
-        self, code: str, *, actor: Actor, owner: str | None = None, lead: str | None = None, comment: str | None = None
+        self,
+        code: str,
+        *,
+        actor: Actor,
+        owner: str | None = None,
+        lead: str | None = None,
+        comment: str | None = None,
+        expected_version: int | None = None,
     ) -> None:
         """Hand an issue to another owner or leader (staff change); recorded like every edit."""
         new_owner = _need_text(owner, "owner", limit=128, required=False) or None
@@ -1344,10 +1379,17 @@ class Engine:
                 )
             return "assigned", {k: {"from": getattr(row, k), "to": v} for k, v in changes.items()}
 
-        self._edit(code, actor, "assign", apply, comment=comment)
+        self._edit(code, actor, "assign", apply, comment=comment, expected_version=expected_version)
 
     def add_mechanism(
-        self, code: str, title: str, *, actor: Actor, reference: str = "", adopted_on: date | str | None = None
+        self,
+        code: str,
+        title: str,
+        *,
+        actor: Actor,
+        reference: str = "",
+        adopted_on: date | str | None = None,
+        expected_version: int | None = None,
     ) -> None:
         """Record a long-term mechanism (长效机制): a rule or institution adopted (建章立制)."""
         title = _need_text(title, "title")
@@ -1365,15 +1407,24 @@ class Engine:
             )
             return "mechanism_added", {"title": title, "reference": reference, "adopted_on": _iso(adopted)}
 
-        self._edit(code, actor, "add_mechanism", apply)
+        self._edit(code, actor, "add_mechanism", apply, expected_version=expected_version)
 
     def _edit(
-        self, code: str, actor: Actor, action: str, apply: Any, *, role: str | None = None, comment: str | None = None
+        self,
+        code: str,
+        actor: Actor,
+        action: str,
+        apply: Any,
+        *,
+        role: str | None = None,
+        comment: str | None = None,
+        expected_version: int | None = None,
     ) -> dict[str, Any]:
         now = self.clock.now()
         with self._write() as conn:
             repo = Repository(conn)
             row = self._visible(repo, code, actor, lock=True)
+            _check_version(code, row, expected_version)
             d = self._definition(repo, row.workflow_id)
             if d.states[row.state].final:
                 raise Refused(
@@ -1490,14 +1541,7 @@ class Engine:
                 prior = repo.event_by_request(request_id)
                 if prior is not None:
                     return self._replayed(prior, code, trigger, actor)
-            if expected_version is not None and row.version != expected_version:
-                raise ConcurrentUpdate(
-                    Text(
-                        f"问题 {code} 已被修改（版本 {row.version}，而非 {expected_version}）",
-                        f"issue {code} has changed (version {row.version}, not {expected_version})",
-                    ),
-                    version=row.version,
-                )
+            _check_version(code, row, expected_version)
             d = self._definition(repo, row.workflow_id)
             t = d.transition(trigger, row.state)
             facts = self._facts(repo, row, t.needs if t else frozenset())
@@ -1677,6 +1721,38 @@ class Engine:
                 Text(f"问题 {row.code} 正被他人同时修改，请重试", f"issue {row.code} was changed concurrently; retry")
             ) from None
         repo.insert_event(issue_id=row.id, **ev)
+        if FEED_CHANNEL in self.channels:
+            repo.enqueue([self._feed_notice(row, ev, values.get("state", row.state), now)])
+
+    def _feed_notice(self, row: Any, ev: dict[str, Any], state: str, now: datetime) -> dict[str, Any]:
+        """Every event on an issue, as the webhook's change feed: an OA system mirrors each
+        change from it without polling (``seq`` orders them; a late duplicate is recognisable)."""
+        return dict(
+            issue_id=row.id,
+            event_seq=ev["seq"],
+            channel=FEED_CHANNEL,
+            dedupe_key=f"{row.code}:{ev['seq']}:feed"[:200],
+            recipient=json.dumps({"feed": "events"}),
+            payload=json.dumps(
+                {
+                    "issue": row.code,
+                    "seq": ev["seq"],
+                    "event": ev["kind"],
+                    "trigger": ev.get("trigger"),
+                    "from": ev.get("from_state"),
+                    "to": ev.get("to_state"),
+                    "state": state,
+                    "actor": ev["actor_id"],
+                    "at": _iso(ev["at"]),
+                    "hash": ev["hash"],
+                },
+                ensure_ascii=False,
+            ),
+            status="pending",
+            attempts=0,
+            next_attempt_at=min(now, self.clock.now()),
+            created_at=now,
+        )
 
     # --- escalation sweep and notices ----------------------------------------------------
 
@@ -2010,6 +2086,7 @@ class Engine:
                     "delivered_at": _iso(r.delivered_at),
                     "issue": json.loads(r.payload).get("issue"),
                     "rule": json.loads(r.payload).get("rule"),
+                    "payload": json.loads(r.payload),
                 }
                 for r in Repository(conn).outbox_list(status, limit)
             ]
@@ -2180,6 +2257,18 @@ def _recipient(d: WorkflowDefinition, row: Any, who: str) -> dict[str, Any]:
     if holder:
         return {"user": getattr(row, holder), "role": who}
     return {"role": who, "unit": row.unit}
+
+
+def _check_version(code: str, row: Any, expected: int | None) -> None:
+    """An edit made against a version the caller read (If-Match) is refused once the issue moved on."""
+    if expected is not None and row.version != expected:
+        raise ConcurrentUpdate(
+            Text(
+                f"问题 {code} 已被修改（版本 {row.version}，而非 {expected}）",
+                f"issue {code} has changed (version {row.version}, not {expected})",
+            ),
+            version=row.version,
+        )
 
 
 def _light_label(d: WorkflowDefinition, light: str | None) -> Text | None:

@@ -277,6 +277,52 @@ class Outbox(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class ApiClient(Base):
+    """An OA system allowed to call the HTTP API, and the most it may assert for its users.
+
+    No secret is stored: a client's secret is derived from the server's key
+    (``ZHENGGAI_API_KEY``), its name and its ``generation``, so a copy of the database
+    signs nothing; revoking sets ``revoked_at``, rotating raises the generation."""
+
+    __tablename__ = "api_clients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    roles: Mapped[str] = mapped_column(Text)  # JSON list: roles its users may hold
+    scopes: Mapped[str] = mapped_column(Text)  # JSON list: org paths its users may act in
+    generation: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(128))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ApiRequest(Base):
+    """A POST made with an ``Idempotency-Key``: claimed before it runs, its response kept, so
+    a retry returns the first answer and changes nothing more."""
+
+    __tablename__ = "api_requests"
+    __table_args__ = (UniqueConstraint("client", "key"), Index("ix_api_requests_created", "created_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int | None] = mapped_column(Integer)  # None while the first attempt runs
+    response: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ApiNonce(Base):
+    """Signatures seen inside the freshness window: the same signed request twice is a replay."""
+
+    __tablename__ = "api_nonces"
+    __table_args__ = (Index("ix_api_nonces_seen", "seen_at"),)
+
+    signature: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client: Mapped[str] = mapped_column(String(64))
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 workflows = Workflow.__table__
 rounds = Round.__table__
 issues = Issue.__table__
@@ -287,3 +333,6 @@ mechanisms = Mechanism.__table__
 events = Event.__table__
 escalations = Escalation.__table__
 outbox = Outbox.__table__
+api_clients = ApiClient.__table__
+api_requests = ApiRequest.__table__
+api_nonces = ApiNonce.__table__

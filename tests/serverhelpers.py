@@ -1,0 +1,66 @@
+"""A real zhenggai HTTP server on a loopback port, for tests that talk HTTP to it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import pytest
+
+from zhenggai import Actor, Engine
+
+SERVER_KEY = "k" * 16 + "-test-server-key-0123456789"
+
+
+@dataclass
+class Live:
+    base: str
+    engine: Engine
+    secret: str  # of client "oa", which may assert every role everywhere
+
+
+@contextmanager
+def serving(engine: Engine) -> Iterator[str]:
+    import uvicorn
+
+    from zhenggai.api.app import create_app
+
+    config = uvicorn.Config(create_app(engine), host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture
+def live(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Live]:
+    from zhenggai.api.clients import Clients
+
+    monkeypatch.setenv("ZHENGGAI_API_KEY", SERVER_KEY)
+    engine = Engine(db_url)  # the real clock: requests are signed with the real time
+    engine.init()
+    _, secret = Clients(engine).add(
+        "oa",
+        roles=["admin", "inspection_office", "owner", "unit_lead", "secretary", "reviewer", "discipline", "system"],
+        scopes=["*"],
+        by="root",
+    )
+    with serving(engine) as base:
+        yield Live(base, engine, secret)
+    engine.db.dispose()
+
+
+OFFICE = Actor("wang", frozenset({"inspection_office"}))
