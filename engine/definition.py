@@ -159,11 +159,11 @@ REPORT_FIELDS = frozenset(
         "lead",
         "measure_owners",
         "note",
-        "signoffs",
-        "evidence",
     }
 )
-DEFAULT_PUBLIC_FIELDS = frozenset({"number", "title", "category", "source", "unit", "due_date", "state", "measures"})
+DEFAULT_PUBLIC_FIELDS = frozenset(
+    {"number", "title", "category", "source", "unit", "due_date", "state", "measures", "mechanisms"}
+)
 
 
 @dataclass(frozen=True)

@@ -240,15 +240,20 @@ class ClosableParams:
 
 
 def closable_param(raw: Any, vocab: Vocabulary) -> ClosableParams:
-    """``{anytime: [immediate]}``: categories that may close inside the concentrated period."""
+    """``{anytime: [immediate]}``: categories that may close inside the concentrated period.
+
+    The bare form (no parameters) means ``immediate``, as in workflows deployed before the
+    parameter was required; the shipped workflow names its categories."""
     labels = {c: vocab.label(c) for c in vocab.categories}
     if raw is None:
-        raise ParamError(
-            Text(
-                "请用 anytime 指明集中整改期内可以销号的类别",
-                "name with anytime the categories that may close inside the period",
+        if "immediate" not in vocab.categories:
+            raise ParamError(
+                Text(
+                    "请用 anytime 指明集中整改期内可以销号的类别",
+                    "name with anytime the categories that may close inside the period",
+                )
             )
-        )
+        return ClosableParams(frozenset({"immediate"}), labels)
     m = _mapping(raw, {"anytime"}, {"anytime"})
     return ClosableParams(_names(m["anytime"], vocab.categories, _CATEGORY), labels)
 

@@ -155,7 +155,11 @@ def _read_xlsx(path: Path) -> tuple[list[list[Any]], int]:
     wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
         ws = wb.worksheets[0]
+        ws.reset_dimensions()  # streaming mode trusts the file's <dimension>, which some tools write stale
         rows = [list(r) for r in ws.iter_rows(values_only=True)]
+        width = max((len(r) for r in rows), default=0)
+        for r in rows:  # without a trusted dimension, rows come as long as their last cell
+            r.extend([None] * (width - len(r)))
         sheet_xml = ws._worksheet_path  # where openpyxl found the first sheet in the archive
     finally:
         wb.close()
@@ -198,6 +202,23 @@ def _merged_refs(path: Path, member: str) -> list[str]:
 
 def _norm(h: Any) -> str:
     return re.sub(r"\s+", "", str(h or "")).lower()
+
+
+def _exempt(raw: Any, err: Any) -> bool:
+    """Whether a 是否公开 cell marks the problem exempt from disclosure (不予公开).  Excel's
+    FALSE and 0 say "not public" as plainly as 否 does."""
+    if raw is None:
+        return False
+    if isinstance(raw, bool):
+        return not raw
+    if isinstance(raw, (int, float)):
+        raw = str(int(raw)) if float(raw).is_integer() else str(raw)
+    value = _norm(raw)
+    if value in NOT_PUBLIC:
+        return True
+    if value not in PUBLIC:
+        err(f"{raw!r} 应为“是”或“否”", f"{raw!r} should be yes or no")
+    return False
 
 
 def _by_label(vocabulary: Mapping[str, Text]) -> dict[str, str]:
@@ -318,8 +339,10 @@ def drafts_from_rows(
             continue
         measures = [m.strip() for m in str(values.get("measures") or "").splitlines() if m.strip()]
         target = str(values["target"]).strip() if values.get("target") not in (None, "") else None
+        confidential = _exempt(values.get("disclosure"), lambda zh, en: err("disclosure", zh, en))
         if no in drafts:  # a repeated row: further measures of the same problem
             drafts[no].measures += [DraftMeasure(m, target) for m in measures]
+            drafts[no].confidential |= confidential  # one row saying 否 is enough: fail closed
             continue
         for fld in ("title", "unit", "owner", "lead"):
             if not values.get(fld):
@@ -366,13 +389,6 @@ def drafts_from_rows(
                     f"未知的问题来源 {values['source']!r}（可用：{known}）",
                     f"unknown source {values['source']!r} (known: {', '.join(sources or {})})",
                 )
-        disclosure = _norm(values.get("disclosure"))
-        if disclosure not in NOT_PUBLIC and disclosure not in PUBLIC:
-            err(
-                "disclosure",
-                f"{values.get('disclosure')!r} 应为“是”或“否”",
-                f"{values.get('disclosure')!r} should be yes or no",
-            )
         unit = str(values.get("unit") or "")
         if unit and "/" not in unit:
             unit = f"{org}/{unit}"  # a department of the inspected body
@@ -389,7 +405,7 @@ def drafts_from_rows(
             description=str(values.get("note") or ""),
             measures=[DraftMeasure(m, target) for m in measures],
             source=source,
-            confidential=disclosure in NOT_PUBLIC,
+            confidential=confidential,
         )
     if errors:
         raise ImportRefused(errors)

@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from .service import source_of, sources_of
+
 COLUMNS = [
     ("序号", 6),
     ("问题", 40),
@@ -48,12 +50,12 @@ def ledger_row(issue: Any, measures: list[Any], d: Any, round_code: str) -> dict
     """One issue as a ledger row; measures one per line, the first measure's target for the row."""
     code = issue.code
     lights = d.escalation.lights.colours if d.escalation and d.escalation.lights else {}
-    sources = d.sources
+    sources, source = sources_of(d), source_of(issue)
     return {
         "序号": code[len(round_code) + 1 :] if code.startswith(round_code + "-") else code,
         "问题": issue.title,
         "问题类别": d.categories[issue.category].zh if issue.category in d.categories else issue.category,
-        "问题来源": sources[issue.source].zh if issue.source in sources else issue.source,
+        "问题来源": sources[source].zh if source in sources else source,
         "整改措施": "\n".join(m.text for m in measures),
         "责任领导": issue.lead,
         "责任部门": issue.unit,

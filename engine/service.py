@@ -106,6 +106,11 @@ def _round_source(d: WorkflowDefinition, r: Any) -> str:
     return r.source if r.source in sources_of(d) else next(iter(sources_of(d)))
 
 
+def source_of(row: Any) -> str:
+    """An issue's source; one stored before sources existed has its round's."""
+    return row.source or row.round_source
+
+
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-/]{0,63}$")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 EVIDENCE_SCHEMES = frozenset({"https", "http", "oa", "s3"})
@@ -1062,8 +1067,8 @@ class Engine:
                             "title": i.title,
                             "category": i.category,
                             "category_label": d.categories.get(i.category, Text(i.category, i.category)),
-                            "source": i.source,
-                            "source_label": sources_of(d).get(i.source, Text(i.source, i.source)),
+                            "source": source_of(i),
+                            "source_label": sources_of(d).get(source_of(i), Text(source_of(i), source_of(i))),
                             "unit": i.unit,
                             "owner": i.owner,
                             "lead": i.lead,
@@ -1074,7 +1079,7 @@ class Engine:
                             "light": i.light,
                             "light_label": _light_label(d, i.light),
                             "note": i.description,
-                            "confidential": i.confidential,
+                            "confidential": bool(i.confidential),
                             "public_fields": d.public_fields,
                             "measures": [
                                 {
@@ -1113,10 +1118,17 @@ class Engine:
         return r, None if "*" in actor.scope else list(actor.scope)
 
     def stats(
-        self, round_code: str, *, actor: Actor, by: str | None = None, as_of: datetime | date | str | None = None
+        self,
+        round_code: str,
+        *,
+        actor: Actor,
+        by: str | None = None,
+        as_of: datetime | date | str | None = None,
+        public: bool = False,
     ) -> dict[str, Any]:
         """Statistics for a round within the actor's scope; the burn-down replays the history,
-        so ``as_of`` a past date reproduces that day's numbers for the weeks up to it."""
+        so ``as_of`` a past date reproduces that day's numbers for the weeks up to it.
+        ``public`` leaves out the problems exempt from disclosure, for what is published."""
         from .reports import IssueFact, burn_down, summarise
 
         if by not in (None, "unit", "category", "source", "state"):
@@ -1132,7 +1144,7 @@ class Engine:
                 raise NotFound(Text(f"没有轮次 {round_code}", f"no round {round_code}"))
             d = self._definition(repo, r.workflow_id)
             prefixes = None if "*" in actor.scope else list(actor.scope)
-            rows = repo.round_issue_facts(r.id, prefixes)
+            rows = [row for row in repo.round_issue_facts(r.id, prefixes) if not (public and row.confidential)]
             visible = {row.id for row in rows}
             changes: dict[int, list[tuple[datetime, bool]]] = {}
             final = frozenset(s.name for s in d.states.values() if s.final)
@@ -2177,9 +2189,9 @@ class Engine:
             escalation_level=row.escalation_level,
             recurrence_count=row.recurrence_count,
             version=row.version,
-            source=row.source,
-            source_label=sources_of(d).get(row.source),
-            confidential=row.confidential,
+            source=source_of(row),
+            source_label=sources_of(d).get(source_of(row)),
+            confidential=bool(row.confidential),
             **kw,
         )
 

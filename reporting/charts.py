@@ -29,7 +29,7 @@ class ChartData:
     title: str
     org: str
     units: Mapping[str, Mapping[str, Any]]  # unit -> the stats block of that unit
-    states: Sequence[tuple[str, str]]  # (state, label) in workflow order
+    states: Sequence[tuple[str, str, bool]]  # (state, label, final?) in workflow order
     lights: Sequence[tuple[str, str]]  # (light, label) in workflow order
     burn_down: Sequence[Mapping[str, Any]]
     feedback_date: date
@@ -68,11 +68,11 @@ def progress_by_unit(data: ChartData, path: Path) -> Path:
         fig, ax = _figure(max(3.0, 1.2 + 0.42 * len(units)))
         left = [0] * len(units)
         names = [_unit_label(u, data.org) for u in units]
-        for i, (state, label) in enumerate(data.states):
+        for i, (state, label, final) in enumerate(data.states):
             counts = [data.units[u]["by_state"].get(state, 0) for u in units]
             if not any(counts):
                 continue
-            colour = LIGHT_COLOURS["green"] if i == len(data.states) - 1 else STATE_PALETTE[i % len(STATE_PALETTE)]
+            colour = LIGHT_COLOURS["green"] if final else STATE_PALETTE[i % len(STATE_PALETTE)]
             ax.barh(names, counts, left=left, label=label, color=colour, edgecolor="white", linewidth=0.6)
             left = [a + b for a, b in zip(left, counts, strict=True)]
         for y, (u, total) in enumerate(zip(units, left, strict=True)):
@@ -149,6 +149,8 @@ CHARTS = {"progress_by_unit": progress_by_unit, "burn_down": burn_down, "lights_
 
 
 def draw_all(data: ChartData, directory: Path) -> dict[str, Path]:
-    """Every chart as ``<name>.png`` in ``directory``."""
+    """Every chart as ``<name>.png`` in ``directory``; the charts by unit only when there are
+    units to show (the public version may not break down by unit)."""
     directory.mkdir(parents=True, exist_ok=True)
-    return {name: draw(data, directory / f"{name}.png") for name, draw in CHARTS.items()}
+    wanted = [n for n in CHARTS if data.units or not n.endswith("_by_unit")]
+    return {name: CHARTS[name](data, directory / f"{name}.png") for name in wanted}

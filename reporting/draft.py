@@ -103,16 +103,22 @@ def build_context(engine: Any, round_code: str, *, actor: Actor, kind: str, publ
     """Everything a template may print: the round, the numbers, each problem, what remains,
     the mechanisms adopted, and whether the concentrated period is over."""
     r = engine.round(round_code)
-    stats = engine.stats(round_code, actor=actor, by="source")
-    by_unit = engine.stats(round_code, actor=actor, by="unit")["by"]["groups"]
     problems = engine.dossier(round_code, actor=actor)
+    public_fields = problems[0]["public_fields"] if problems else frozenset()
+    # the public version counts and groups only what it may show: exempt problems are out of
+    # every number, and units or sources are not broken down unless they are public fields
+    stats = engine.stats(round_code, actor=actor, by="source", public=public)
+    by_unit = engine.stats(round_code, actor=actor, by="unit", public=public)["by"]["groups"]
+    if public and "unit" not in public_fields:
+        by_unit = {}
     kept = [p for p in problems if not (public and p["confidential"])]
     pairs = [(raw, _problem(_public_view(raw) if public else raw)) for raw in kept]
     sources: dict[str, dict[str, Any]] = {}
+    by_source = not public or "source" in public_fields
     for raw, p in pairs:
-        group = sources.setdefault(raw["source"], {"label": raw["source_label"].zh, "problems": []})
-        group["problems"].append(p)
-    source_stats = stats["by"]["groups"]
+        key, label = (raw["source"], raw["source_label"].zh) if by_source else ("", "反馈问题")
+        sources.setdefault(key, {"label": label, "problems": []})["problems"].append(p)
+    source_stats = stats["by"]["groups"] if by_source else {"": stats}
     for key, group in sources.items():
         s = source_stats.get(key, {})
         group.update(total=s.get("total", 0), closed=s.get("closed", 0), rate=_pct(s.get("completion_rate")))
@@ -167,18 +173,22 @@ def build_context(engine: Any, round_code: str, *, actor: Actor, kind: str, publ
     }
 
 
-def chart_data(engine: Any, round_code: str, *, actor: Actor) -> Any:
+def chart_data(engine: Any, round_code: str, *, actor: Actor, public: bool = False) -> Any:
+    """What the charts draw; for the public version without the exempt problems, and without
+    the units unless the workflow makes them public."""
     from .charts import ChartData
 
     r = engine.round(round_code)
     d = engine.workflow(r["workflow"], r["workflow_version"])
-    stats = engine.stats(round_code, actor=actor, by="unit")
+    stats = engine.stats(round_code, actor=actor, by="unit", public=public)
+    if public and "unit" not in d.public_fields:
+        stats["by"]["groups"] = {}
     lights = d.escalation.lights.colours if d.escalation and d.escalation.lights else {}
     return ChartData(
         title=r["title"],
         org=r["org"],
         units=stats["by"]["groups"],
-        states=[(name, s.label.zh) for name, s in d.states.items()],
+        states=[(name, s.label.zh, s.final) for name, s in d.states.items()],
         lights=[(name, label.zh) for name, label in lights.items()],
         burn_down=stats["burn_down"],
         feedback_date=date.fromisoformat(r["feedback_date"]),
@@ -280,7 +290,7 @@ def draft_report(
             from .charts import draw_all
 
             where = out.with_name(out.stem + ".charts") if fmt == "md" else Path(tmp)
-            drawn = draw_all(chart_data(engine, round_code, actor=actor), where)
+            drawn = draw_all(chart_data(engine, round_code, actor=actor, public=public), where)
         try:
             if fmt == "md":
                 context["charts"] = {name: f"{p.parent.name}/{p.name}" for name, p in drawn.items()}

@@ -21,7 +21,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    false,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -116,7 +115,7 @@ class Issue(Base):
     # where the problem was found (问题来源: one of the workflow's sources), and whether it is
     # exempt from public disclosure (不予公开: state secrets, cases under investigation)
     source: Mapped[str] = mapped_column(String(32), default="", server_default="")
-    confidential: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    confidential: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     owner: Mapped[str | None] = mapped_column(String(128))
     lead: Mapped[str | None] = mapped_column(String(128))
     due_date: Mapped[date | None] = mapped_column(Date)

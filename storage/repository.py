@@ -66,6 +66,7 @@ ISSUE_COLUMNS = (
     rounds.c.feedback_date.label("round_feedback_date"),
     rounds.c.period_end.label("round_period_end"),
     rounds.c.tz.label("round_tz"),
+    rounds.c.source.label("round_source"),
 )
 
 # The hot path: prepared once, run on the driver cursor (see prepared.py for why).
@@ -190,10 +191,12 @@ def _filtered(
         (issues.c.state, states),
         (issues.c.category, categories),
         (issues.c.light, lights),
-        (issues.c.source, sources),
     ):
         if wanted:
             q = q.where(column.in_(list(wanted)))
+    if sources:  # a problem stored before sources existed comes from its round's source
+        wanted = list(sources)
+        q = q.where(or_(issues.c.source.in_(wanted), and_(issues.c.source == "", rounds.c.source.in_(wanted))))
     if unit_prefixes is not None:
         q = q.where(_within_units(unit_prefixes))
     return q
@@ -374,7 +377,8 @@ class Repository:
                 issues.c.code,
                 issues.c.category,
                 issues.c.unit,
-                issues.c.source,
+                func.coalesce(func.nullif(issues.c.source, ""), rounds.c.source).label("source"),
+                issues.c.confidential,
                 issues.c.state,
                 issues.c.light,
                 issues.c.due_date,
@@ -382,6 +386,7 @@ class Repository:
                 issues.c.escalation_level,
                 issues.c.created_at,
             )
+            .join(rounds, rounds.c.id == issues.c.round_id)
             .where(issues.c.round_id == round_id)
             .order_by(issues.c.id)
         )

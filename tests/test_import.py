@@ -177,3 +177,27 @@ def test_a_number_merged_down_the_rows_of_one_problems_measures_imports_as_one_p
     report = engine.import_issues(listed, path, actor=cast.office)
     assert report.created == ["R3-1"]
     assert [m["text"] for m in engine.issue("R3-1", cast.office).measures] == ["清查接待记录", "建立接待审批台账"]
+
+
+def test_a_workbook_with_a_stale_dimension_still_imports_every_row(engine: Engine, cast, listed, tmp_path):
+    import re
+    import zipfile
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["序号", "问题", "问题类别", "整改措施", "责任领导", "责任部门", "责任人", "整改时限"])
+    for i in range(1, 6):
+        ws.append([i, f"问题{i}", "限期整改", "措施", "赵刚", "办公室", "李明", "2026-09-30"])
+    good = tmp_path / "good.xlsx"
+    wb.save(good)
+    stale = tmp_path / "stale.xlsx"  # as some tools write it: the sheet claims three rows
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(stale, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1:H3"/>', data)
+            dst.writestr(item, data)
+    report = engine.import_issues(listed, stale, actor=cast.office)
+    assert report.created == [f"R3-{i}" for i in range(1, 6)]

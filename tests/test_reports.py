@@ -287,3 +287,16 @@ def test_drafts_and_charts_from_the_command_line(db_url: str, tmp_path, monkeypa
         assert r.exit_code == 10 and "Chinese glyphs" in r.output
     finally:
         fonts.cjk_font.cache_clear()
+
+
+def test_the_public_numbers_and_charts_leave_out_the_exempt_problem(engine: Engine, cast, progressed):
+    from zhenggai.reporting.draft import build_context, chart_data
+
+    ctx = build_context(engine, progressed, actor=cast.office, kind="committee", public=True)
+    assert ctx["totals"]["total"] == 3 and ctx["withheld"] == 1
+    assert {u["unit"]: u["total"] for u in ctx["units"]} == {"省局/财务处": 2, "省局/稽查局": 1}
+    assert sum(s["total"] for s in ctx["sources"]) == 3
+    data = chart_data(engine, progressed, actor=cast.office, public=True)
+    assert data.units["省局/稽查局"]["total"] == 1 and sum(w["open"] for w in data.burn_down[-1:]) == 2
+    internal = build_context(engine, progressed, actor=cast.office, kind="committee", public=False)
+    assert internal["totals"]["total"] == 4 and {u["unit"]: u["total"] for u in internal["units"]}["省局/稽查局"] == 2

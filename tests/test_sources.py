@@ -161,16 +161,18 @@ def test_the_workflow_declares_its_sources_and_what_is_public():
     for bad, expect in [
         ("public: [number, title,", "unknown field number2"),
         ("disclosure:\n  public:", "unknown key publics"),
-        ("closable_in_period: {anytime: [immediate]}", "name with anytime"),
     ]:
         broken = {
             "unknown field number2": base.replace(bad, "public: [number2, title,"),
             "unknown key publics": base.replace(bad, "disclosure:\n  publics:"),
-            "name with anytime": base.replace(bad, "closable_in_period"),
         }[expect]
         with pytest.raises(WorkflowInvalid) as exc:
             parse_definition(broken, "w.yaml")
         assert any(expect in p.render("en") for p in exc.value.problems), exc.value.problems
+    # the bare form, as workflows deployed before the parameter was required wrote it
+    bare = parse_definition(base.replace("closable_in_period: {anytime: [immediate]}", "closable_in_period"))
+    close = next(g for g in bare.transition("close", "reviewed").guards if g.name == "closable_in_period")
+    assert close.params.anytime == {"immediate"}
 
 
 def test_a_database_from_before_sources_gets_them_by_migration(db_url: str):
@@ -184,3 +186,23 @@ def test_a_database_from_before_sources_gets_them_by_migration(db_url: str):
     db.upgrade()
     assert {"source", "confidential"} <= {c["name"] for c in inspect(db.engine).get_columns("issues")}
     db.dispose()
+
+
+def test_excel_false_or_0_and_a_repeated_row_saying_no_keep_a_problem_out_of_public_view(
+    engine: Engine, cast, round_, tmp_path
+):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["序号", "问题", "问题类别", "整改措施", "责任领导", "责任部门", "责任人", "整改时限", "是否公开"])
+    ws.append([1, "问题一", "限期整改", "措施", "zhao", "财务处", "li", "2026-09-30", False])
+    ws.append([2, "问题二", "限期整改", "措施", "zhao", "财务处", "li", "2026-09-30", 0])
+    ws.append([3, "问题三", "限期整改", "措施甲", "zhao", "财务处", "li", "2026-09-30", True])
+    ws.append([3, None, None, "措施乙", None, None, None, None, "否"])  # the same problem, second measure
+    ws.append([4, "问题四", "限期整改", "措施", "zhao", "财务处", "li", "2026-09-30", 1])
+    path = tmp_path / "list.xlsx"
+    wb.save(path)
+    engine.import_issues(round_, path, actor=cast.office)
+    got = {v.code: v.confidential for v in engine.issues(cast.office)}
+    assert got == {"R1-1": True, "R1-2": True, "R1-3": True, "R1-4": False}

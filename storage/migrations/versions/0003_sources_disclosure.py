@@ -19,7 +19,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("issues", schema=None) as batch_op:
         batch_op.add_column(sa.Column("source", sa.String(length=32), nullable=False, server_default=""))
-        batch_op.add_column(sa.Column("confidential", sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch_op.add_column(sa.Column("confidential", sa.Boolean(), nullable=False, server_default="0"))
 
 
 def downgrade() -> None:
