@@ -1616,25 +1616,38 @@ def client() -> None:
 
 @client.command("add")
 @click.argument("name")
-@click.option("--role", "roles", multiple=True, required=True, help="A role its users may hold (repeat) / 可声明的角色")
 @click.option(
-    "--scope", "scopes", multiple=True, help="An org path its users may act in (repeat; default *) / 组织范围"
+    "--allow-role",
+    "allowed_roles",
+    multiple=True,
+    required=True,
+    help="A role its users may hold (repeat) / 可声明的角色",
+)
+@click.option(
+    "--allow-scope",
+    "allowed_scopes",
+    multiple=True,
+    help="An org path its users may act in (repeat; default *) / 组织范围",
 )
 @actor_options(("admin",))
 @json_flag
 @pass_ctx
-def client_add(c: Ctx, name: str, roles: tuple[str, ...], scopes: tuple[str, ...], actor: Actor) -> None:
+def client_add(
+    c: Ctx, name: str, allowed_roles: tuple[str, ...], allowed_scopes: tuple[str, ...], actor: Actor
+) -> None:
     """Register an OA system and print its secret once / 新增接入系统。
 
     \b
     Example / 示例:
-      zhenggai client add oa-tax --role owner --role unit_lead --role inspection_office --scope 省税务局
+      zhenggai client add oa-tax --allow-role owner --allow-role unit_lead --allow-scope 省税务局 --as admin.li
     """
     from .api.clients import Clients
 
     eng = c.engine()
     _need_admin(c, actor)
-    cl, secret = run(c, lambda: Clients(eng).add(name, roles=list(roles), scopes=list(scopes), by=actor.id))
+    cl, secret = run(
+        c, lambda: Clients(eng).add(name, roles=list(allowed_roles), scopes=list(allowed_scopes), by=actor.id)
+    )
     out(
         c,
         {**cl.to_dict(), "secret": secret},

@@ -258,3 +258,63 @@ def test_the_signing_client_signs_what_it_sends(live):  # noqa: F811
     auth = SignedAuth("oa", live.secret, "wang", ["inspection_office"])
     r = requests.get(live.base + "/issues?limit=5&round=R1", auth=auth, timeout=10)
     assert r.status_code == 200 and r.json()["limit"] == 5
+
+
+def test_clients_are_managed_and_the_server_started_from_the_command_line(tmp_path, monkeypatch):
+    import json as _json
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from click.testing import CliRunner
+
+    from zhenggai.cli import main
+
+    db = f"sqlite:///{tmp_path / 'z.db'}"
+    monkeypatch.setenv("ZHENGGAI_API_KEY", "x" * 40)
+    runner = CliRunner()
+
+    def cli(*args: str):
+        return runner.invoke(main, ["--db", db, "--lang", "en", *args], catch_exceptions=False)
+
+    cli("init")
+    grant = ["--allow-role", "owner", "--allow-scope", "省局/稽查局"]
+    r = cli("--json", "client", "add", "oa-tax", *grant, "--as", "li", "--role", "owner")
+    assert r.exit_code == 5  # only an administrator manages clients
+    r = cli("--json", "client", "add", "oa-tax", *grant, "--as", "root")
+    assert r.exit_code == 0, r.output
+    added = _json.loads(r.output)
+    assert added["roles"] == ["owner"] and added["scopes"] == ["省局/稽查局"] and len(added["secret"]) == 64
+    assert "secret" not in cli("--json", "client", "list").output
+    assert cli("client", "add", "oa-tax", "--allow-role", "owner", "--as", "root").exit_code == 2  # exists
+    monkeypatch.delenv("ZHENGGAI_API_KEY")
+    r = cli("client", "rotate", "oa-tax", "--as", "root")
+    assert r.exit_code == 10 and "ZHENGGAI_API_KEY" in r.output
+    monkeypatch.setenv("ZHENGGAI_API_KEY", "x" * 40)
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "ZHENGGAI_API_KEY": "x" * 40}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "zhenggai.cli", "--db", db, "serve", "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        for _ in range(100):
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("zhenggai serve did not answer")
+        api = Api(f"http://127.0.0.1:{port}", "oa-tax", added["secret"], "sun", ["owner"], ["省局/稽查局"])
+        assert api.get("/issues").json()["items"] == []
+        cli("client", "revoke", "oa-tax", "--as", "root")
+        assert api.get("/issues").status_code == 401
+    finally:
+        proc.terminate()
+        proc.wait(10)
