@@ -174,35 +174,36 @@ class Clients:
                 reason="missing_headers",
             )
         now = self.engine.clock.now()
-        with self.engine.transaction() as conn:
-            row = Repository(conn).api_client(name)
-        if row is None or row.revoked_at is not None:
-            raise Unauthenticated(
-                Text(f"未知或已吊销的客户端 {name}", f"unknown or revoked client {name}"), reason="client"
-            )
-        try:
-            sent = datetime.fromtimestamp(int(ts), now.tzinfo)
-        except (ValueError, OverflowError, OSError):
-            raise Unauthenticated(
-                Text("时间戳无效", "the timestamp is not a number of seconds"), reason="stale"
-            ) from None
-        if abs(now - sent) > WINDOW:
-            raise Unauthenticated(
-                Text(
-                    "时间戳超出允许范围（±5 分钟），请求已过期",
-                    "the timestamp is more than 5 minutes off: stale request",
-                ),
-                reason="stale",
-            )
-        want = signing.sign(secret_for(name, row.generation), method, target, body, ts, nonce, name, actor_header)
-        if not hmac.compare_digest(want, signature.lower()):
-            raise Unauthenticated(Text("签名不正确", "the signature does not match"), reason="signature")
+        # one transaction: the client's grant, the signature checked, the signature remembered
+        # (a refusal raises inside it, so a forged request leaves nothing behind)
         with self.engine.transaction(write=True) as conn:
-            fresh = Repository(conn).remember_signature(want, name, now, now - 2 * WINDOW)
-        if not fresh:
-            raise Unauthenticated(
-                Text("重复的请求（重放）", "this signed request was seen before (replay)"), reason="replay"
-            )
+            repo = Repository(conn)
+            row = repo.api_client(name)
+            if row is None or row.revoked_at is not None:
+                raise Unauthenticated(
+                    Text(f"未知或已吊销的客户端 {name}", f"unknown or revoked client {name}"), reason="client"
+                )
+            try:
+                sent = datetime.fromtimestamp(int(ts), now.tzinfo)
+            except (ValueError, OverflowError, OSError):
+                raise Unauthenticated(
+                    Text("时间戳无效", "the timestamp is not a number of seconds"), reason="stale"
+                ) from None
+            if abs(now - sent) > WINDOW:
+                raise Unauthenticated(
+                    Text(
+                        "时间戳超出允许范围（±5 分钟），请求已过期",
+                        "the timestamp is more than 5 minutes off: stale request",
+                    ),
+                    reason="stale",
+                )
+            want = signing.sign(secret_for(name, row.generation), method, target, body, ts, nonce, name, actor_header)
+            if not hmac.compare_digest(want, signature.lower()):
+                raise Unauthenticated(Text("签名不正确", "the signature does not match"), reason="signature")
+            if not repo.remember_signature(want, name, now, now - 2 * WINDOW):
+                raise Unauthenticated(
+                    Text("重复的请求（重放）", "this signed request was seen before (replay)"), reason="replay"
+                )
         client = _client(row)
         return client, self._actor(client, actor_header)
 

@@ -1,0 +1,233 @@
+"""The HTTP API under load, against PostgreSQL: signed transitions from 50 concurrent clients.
+
+    python bench/api.py [--clients 50] [--seconds 30] [--workers 2] [--race-seconds 15]
+
+Starts ``zhenggai serve`` (uvicorn, ``--workers`` processes) on a loopback port over a fresh
+PostgreSQL schema, then:
+
+1. **distinct issues** — each client owns one issue and cycles it in_progress -> self_checked
+   (``submit_self_check``: guards measures_done, evidence_attached, the plan checks) ->
+   in_progress (``send_back``, a comment required), every request signed, for ``--seconds``.
+   Reports throughput and p50/p99 latency; targets p99 < 100 ms and no errors.
+2. **a race** — the same clients fire the same two triggers at 10 shared issues for
+   ``--race-seconds``.  Most requests lose (409: refused in the new state, or changed
+   concurrently); afterwards every issue's chain must verify, the states on each history
+   must follow each other (no transition applied twice) and the number of 200 answers must
+   equal the number of transition events written.
+
+The load comes from separate processes (threads inside each), so the client side is not one
+interpreter's lock.  PostgreSQL from ``ZHENGGAI_BENCH_PG`` (default the local test database).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+SHA = "ab" * 32
+KEY = "bench-server-key-" + "k" * 32
+ROLES = ["owner", "reviewer"]
+
+
+def pg_url() -> str:
+    return os.environ.get("ZHENGGAI_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def setup(url: str, n: int) -> str:
+    """A round with ``n`` issues in progress, each ready to be self-checked; the client secret."""
+    from zhenggai import Actor, Engine
+    from zhenggai.api.clients import Clients
+
+    eng = Engine(url)
+    eng.init()
+    office = Actor("wang", frozenset({"inspection_office"}))
+    owner = Actor("li", frozenset({"owner"}))
+    lead = Actor("zhao", frozenset({"unit_lead"}))
+    eng.open_round("R1", title="bench", org="省局", feedback_date="2026-11-01", period_months=12, actor=office)
+    for i in range(n):
+        code = f"A{i:04d}"
+        eng.add_issue("R1", code, title="问题", category="phased", unit="省局/处", owner="li", lead="zhao",
+                      due_date="2027-09-30", actor=office)  # fmt: skip
+        eng.add_measure(code, "措施", owner="li", due_date="2027-09-01", target="100%", actor=owner)
+        eng.fire(code, "plan", actor=owner)
+        eng.sign_off(code, "unit_lead", actor=lead)
+        eng.fire(code, "start", actor=owner)
+        eng.complete_measure(code, 1, actor=owner)
+        eng.add_evidence(code, "oa://f/1", SHA, actor=owner)
+    _, secret = Clients(eng).add("bench", roles=ROLES, scopes=["*"], by="bench")
+    eng.db.dispose()
+    return secret
+
+
+def client_process(base: str, secret: str, issues: list[str], deadline: float, out: mp.Queue) -> None:
+    """Threads, one per issue given (a shared issue may appear in several processes)."""
+    import requests
+
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
+    from apiclient import SignedAuth
+
+    results: list[tuple[float, int]] = []
+    lock = threading.Lock()
+
+    def run(code: str) -> None:
+        s = requests.Session()
+        s.auth = SignedAuth("bench", secret, "li", ROLES)
+        mine: list[tuple[float, int]] = []
+        steps = [("submit_self_check", {"role": "owner"}), ("send_back", {"role": "reviewer", "comment": "补充材料"})]
+        i = 0
+        while time.monotonic() < deadline:
+            trigger, body = steps[i % 2]
+            t0 = time.perf_counter()
+            try:
+                r = s.post(f"{base}/issues/{code}/transitions/{trigger}", data=json.dumps(body).encode(),
+                           headers={"Content-Type": "application/json"}, timeout=30)  # fmt: skip
+                status = r.status_code
+            except requests.RequestException:
+                status = -1
+            mine.append((time.perf_counter() - t0, status))
+            if status in (200, 409):  # moved on, or lost a race and the issue moved: the other trigger next
+                i += 1
+        with lock:
+            results.extend(mine)
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in issues]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    out.put(results)
+
+
+def load(base: str, secret: str, assignment: list[str], seconds: float, processes: int) -> list[tuple[float, int]]:
+    deadline = time.monotonic() + seconds
+    q: mp.Queue = mp.Queue()
+    chunks = [assignment[i::processes] for i in range(processes)]
+    procs = [mp.Process(target=client_process, args=(base, secret, c, deadline, q)) for c in chunks if c]
+    for p in procs:
+        p.start()
+    results: list[tuple[float, int]] = []
+    for _ in procs:
+        results += q.get()
+    for p in procs:
+        p.join()
+    return results
+
+
+def summary(name: str, results: list[tuple[float, int]], seconds: float) -> dict[str, object]:
+    lat = sorted(d for d, _ in results)
+    statuses: dict[str, int] = {}
+    for _, s in results:
+        statuses[str(s)] = statuses.get(str(s), 0) + 1
+    ok = statuses.get("200", 0)
+    q = statistics.quantiles(lat, n=100) if len(lat) > 1 else [0.0] * 99
+    return {
+        "phase": name,
+        "requests": len(results),
+        "ok": ok,
+        "statuses": statuses,
+        "ok_per_second": round(ok / seconds, 1),
+        "requests_per_second": round(len(results) / seconds, 1),
+        "p50_ms": round(q[49] * 1000, 1),
+        "p99_ms": round(q[98] * 1000, 1),
+        "errors": sum(n for s, n in statuses.items() if s not in ("200", "409")),
+    }
+
+
+def check_race(url: str, codes: list[str], ok_answers: int) -> dict[str, object]:
+    from zhenggai import Actor, Engine
+
+    eng = Engine(url)
+    office = Actor("wang", frozenset({"inspection_office"}))
+    chains_ok = all(eng.verify(c, office).ok for c in codes)
+    transitions = 0
+    consecutive = True
+    for c in codes:
+        moves = [e for e in eng.history(c, office) if e["kind"] == "transition"][2:]  # after plan and start
+        transitions += len(moves)
+        prev = "in_progress"
+        for e in moves:
+            consecutive &= e["from"] == prev
+            prev = e["to"]
+    eng.db.dispose()
+    return {
+        "chains_verify": chains_ok,
+        "histories_consecutive": consecutive,
+        "transition_events": transitions,
+        "ok_answers": ok_answers,
+        "none_applied_twice": consecutive and transitions == ok_answers,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--seconds", type=float, default=30)
+    ap.add_argument("--race-seconds", type=float, default=15)
+    ap.add_argument("--race-issues", type=int, default=10)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--processes", type=int, default=5, help="load-generating processes")
+    args = ap.parse_args()
+
+    import psycopg
+
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    base_url = pg_url()
+    with psycopg.connect(base_url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    url = f"{base_url}{'&' if '?' in base_url else '?'}options=-csearch_path%3D{schema}"
+    server = None
+    try:
+        os.environ["ZHENGGAI_API_KEY"] = KEY
+        t0 = time.perf_counter()
+        secret = setup(url, args.clients + args.race_issues)
+        print(f"set up {args.clients + args.race_issues} issues in {time.perf_counter() - t0:.1f} s", flush=True)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        server = subprocess.Popen(
+            [sys.executable, "-m", "zhenggai.cli", "--db", url, "serve", "--port", str(port), "--workers",
+             str(args.workers)],
+            env={**os.environ, "ZHENGGAI_API_KEY": KEY}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        base = f"http://127.0.0.1:{port}"
+        import requests
+
+        for _ in range(200):
+            try:
+                if requests.get(base + "/ready", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.1)
+        distinct = [f"A{i:04d}" for i in range(args.clients)]
+        results = load(base, secret, distinct, args.seconds, args.processes)
+        first = summary("distinct issues", results, args.seconds)
+        print(json.dumps(first, ensure_ascii=False), flush=True)
+        shared = [f"A{args.clients + i % args.race_issues:04d}" for i in range(args.clients)]
+        race = load(base, secret, shared, args.race_seconds, args.processes)
+        second = summary("race on shared issues", race, args.race_seconds)
+        second.update(check_race(url, sorted(set(shared)), second["ok"]))  # type: ignore[arg-type]
+        print(json.dumps(second, ensure_ascii=False), flush=True)
+        print(
+            f"machine {platform.machine()}, {os.cpu_count()} CPUs, python {platform.python_version()}; "
+            f"server: {args.workers} uvicorn workers; load: {args.processes} processes, {args.clients} clients"
+        )
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(10)
+        with psycopg.connect(base_url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+if __name__ == "__main__":
+    main()
