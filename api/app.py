@@ -304,7 +304,7 @@ def create_app(engine: Any) -> FastAPI:
     @app.get("/workflows/{name}", tags=["workflows"], responses={200: {"content": {"text/yaml": {}}}})
     def workflow(
         name: str = PathParam(max_length=64),
-        version: int | None = Query(default=None, ge=1),
+        version: int | None = Query(default=None, ge=1, le=1_000_000),
         call: Call = Depends(authenticated),
     ) -> Response:
         """The deployed definition, as the YAML it was deployed from."""
@@ -313,7 +313,7 @@ def create_app(engine: Any) -> FastAPI:
     @app.get("/workflows/{name}/diagram", tags=["workflows"], responses={200: {"content": {"text/plain": {}}}})
     def diagram(
         name: str = PathParam(max_length=64),
-        version: int | None = Query(default=None, ge=1),
+        version: int | None = Query(default=None, ge=1, le=1_000_000),
         call: Call = Depends(authenticated),
     ) -> Response:
         """The state machine as a Mermaid diagram."""

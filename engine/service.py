@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from ..i18n import Text
 from ..storage.database import Database, DatabaseBusy, DatabaseUnavailable
@@ -337,6 +337,13 @@ class _Tx:
             self.inner.__exit__(exc_type, exc, tb)
         except (DatabaseBusy, DatabaseUnavailable) as failure:
             raise _storage_error(failure) from None
+        if isinstance(exc, (DataError, OverflowError)):  # rolled back above; the caller's input is at fault
+            raise InvalidInput(
+                Text(
+                    "输入的值超出存储允许的范围（数字过大，或文本含 NUL 字符）",
+                    "a value is out of range for storage (a number too large, or text with a NUL character)",
+                )
+            ) from None
 
 
 def _storage_error(exc: Exception) -> Exception:
@@ -543,6 +550,8 @@ class Engine:
             return [_wf_info(r) for r in Repository(conn).workflow_versions()]
 
     def workflow(self, name: str, version: int | None = None) -> WorkflowDefinition:
+        if version is not None and not (isinstance(version, int) and 1 <= version <= 1_000_000):
+            raise InvalidInput(Text("版本号应为 1-1000000", "a version is 1 to 1,000,000"), field="version")
         with self._read() as conn:
             row = Repository(conn).workflow(name, version)
         if row is None:

@@ -60,3 +60,16 @@ def test_an_unreachable_database_is_reported_plainly(cast):
 def test_an_in_memory_sqlite_database_is_refused_with_a_reason():
     with pytest.raises(ValueError, match="in-memory"):
         Engine("sqlite://")
+
+
+def test_a_value_storage_cannot_hold_is_bad_input_not_a_crash(engine, cast, round_):
+    """A number beyond the column's range (or, on PostgreSQL, text with a NUL) is refused as
+    bad input naming no stack trace, and nothing changes."""
+    from zhenggai.engine.errors import InvalidInput
+
+    with pytest.raises(InvalidInput) as exc:
+        engine.issues(cast.office, offset=10**30)
+    assert "out of range for storage" in exc.value.text.en
+    with pytest.raises(InvalidInput):
+        engine.workflow("rectification", 10**25)
+    assert engine.issues(cast.office) == []
