@@ -194,10 +194,11 @@ def main() -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
+        log = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "api-server.log"), "w")  # noqa: SIM115
         server = subprocess.Popen(
             [sys.executable, "-m", "zhenggai.cli", "--db", url, "serve", "--port", str(port), "--workers",
              str(args.workers)],
-            env={**os.environ, "ZHENGGAI_API_KEY": KEY}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            env={**os.environ, "ZHENGGAI_API_KEY": KEY}, stdout=subprocess.DEVNULL, stderr=log,
         )  # fmt: skip
         base = f"http://127.0.0.1:{port}"
         import requests

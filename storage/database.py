@@ -149,6 +149,10 @@ class Database:
             engine_kwargs.setdefault("max_overflow", -1)
         else:
             engine_kwargs.setdefault("pool_pre_ping", True)
+            # a server worker runs up to 40 requests at once (the ASGI thread pool); let each
+            # have a connection rather than queue on a pool of five
+            engine_kwargs.setdefault("pool_size", 20)
+            engine_kwargs.setdefault("max_overflow", 20)
         self._local = threading.local()
         self.engine: SAEngine = create_engine(self.url, **engine_kwargs)
         if self.is_sqlite:
