@@ -1751,7 +1751,10 @@ def serve(c: Ctx, host: str, port: int, workers: int) -> None:
     run(c, server_key)
     if c.db:
         os.environ["ZHENGGAI_DB"] = c.db
-    uvicorn.run("zhenggai.api.app:app_from_env", factory=True, host=host, port=port, workers=workers, log_level="info")
+    from .api.server import serve as run_server
+
+    _ = uvicorn  # imported above only to say plainly when the server extra is missing
+    run_server(host, port, workers)
 
 
 @main.command("demo")

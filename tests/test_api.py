@@ -299,7 +299,7 @@ def test_clients_are_managed_and_the_server_started_from_the_command_line(tmp_pa
         port = s.getsockname()[1]
     env = {**os.environ, "ZHENGGAI_API_KEY": "x" * 40}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "zhenggai.cli", "--db", db, "serve", "--port", str(port)],
+        [sys.executable, "-m", "zhenggai.cli", "--db", db, "serve", "--port", str(port), "--workers", "2"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
@@ -317,4 +317,4 @@ def test_clients_are_managed_and_the_server_started_from_the_command_line(tmp_pa
         assert api.get("/issues").status_code == 401
     finally:
         proc.terminate()
-        proc.wait(10)
+        assert proc.wait(20) == 0  # SIGTERM reaches both workers and the server stops cleanly
