@@ -132,6 +132,7 @@ class Call:
     body: bytes
     idempotency_key: str | None
     if_match: int | None
+    minimal: bool = False  # Prefer: return=minimal
 
 
 def _if_match(value: str | None) -> int | None:
@@ -189,12 +190,14 @@ def create_app(engine: Any) -> FastAPI:
         request: Request,
         idempotency_key: str | None = Header(default=None, max_length=200),
         if_match: str | None = Header(default=None, max_length=100),
+        prefer: str | None = Header(default=None, max_length=200),
     ) -> Call:
         body = await request.body()
         raw = request.scope.get("raw_path") or request.url.path.encode()
         target = raw.decode("latin-1") + (f"?{request.url.query}" if request.url.query else "")
         client, actor = await run_in_threadpool(clients.authenticate, request.method, target, body, request.headers)
-        return Call(client.name, actor, request.method, target, body, idempotency_key, _if_match(if_match))
+        minimal = "return=minimal" in (prefer or "").replace(" ", "")
+        return Call(client.name, actor, request.method, target, body, idempotency_key, _if_match(if_match), minimal)
 
     def answer(
         call: Call, status: int, fn: Callable[[], Any], headers: Callable[[Any], dict[str, str]] | None = None
@@ -460,28 +463,32 @@ def create_app(engine: Any) -> FastAPI:
             call, code, lambda v: engine.assign(code, **body.model_dump(), actor=call.actor, expected_version=v)
         )
 
-    @app.post("/issues/{code}/transitions/{trigger}", response_model=m.Issue, tags=["issues"])
+    @app.post("/issues/{code}/transitions/{trigger}", response_model=m.Issue | m.Moved, tags=["issues"])
     def fire(
         body: m.TransitionIn,
         code: str = IssueCode,
         trigger: str = PathParam(pattern=r"^[a-z][a-z0-9_]{0,63}$"),
         call: Call = Depends(authenticated),
     ) -> Response:
-        """Fire a trigger.  A refusal (409) lists every failed rule: role, required field, guard."""
+        """Fire a trigger.  A refusal (409) lists every failed rule: role, required field, guard.
+        The answer is the issue's detail, or with ``Prefer: return=minimal`` only where it went
+        (states, event number, new version) — half the work for a busy OA system."""
         request_id = f"{call.client}:{call.idempotency_key}"[:200] if call.idempotency_key else None
-        return issue_write(
-            call,
-            code,
-            lambda v: engine.fire(
-                code,
-                trigger,
-                actor=call.actor,
-                role=body.role,
-                comment=body.comment,
-                request_id=request_id,
-                expected_version=v,
-            ),
-        )
+
+        def move(expected: int | None) -> Any:
+            return engine.fire(
+                code, trigger, actor=call.actor, role=body.role, comment=body.comment, request_id=request_id,
+                expected_version=expected,
+            )  # fmt: skip
+
+        if call.minimal:
+            return answer(
+                call,
+                200,
+                lambda: move(call.if_match).to_dict(),
+                lambda r: {"ETag": f'"{r["version"]}"', "Preference-Applied": "return=minimal"},
+            )
+        return issue_write(call, code, move)
 
     @app.get("/issues/{code}/history", response_model=m.History, tags=["issues"])
     def history(

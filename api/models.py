@@ -181,6 +181,18 @@ class Issue(BaseModel):
     triggers: list[Trigger]
 
 
+class Moved(BaseModel):
+    """The answer to a transition made with ``Prefer: return=minimal``."""
+
+    code: str
+    trigger: str
+    source: str
+    dest: str
+    seq: int
+    version: int
+    replayed: bool
+
+
 class IssuePage(BaseModel):
     items: list[Issue]
     limit: int

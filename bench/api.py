@@ -69,7 +69,9 @@ def setup(url: str, n: int) -> str:
     return secret
 
 
-def client_process(base: str, secret: str, issues: list[str], deadline: float, out: mp.Queue) -> None:
+def client_process(
+    base: str, secret: str, issues: list[str], deadline: float, out: mp.Queue, minimal: bool = False
+) -> None:
     """Threads, one per issue given (a shared issue may appear in several processes)."""
     import requests
 
@@ -83,6 +85,7 @@ def client_process(base: str, secret: str, issues: list[str], deadline: float, o
         s = requests.Session()
         s.auth = SignedAuth("bench", secret, "li", ROLES)
         mine: list[tuple[float, int]] = []
+        headers = {"Content-Type": "application/json", **({"Prefer": "return=minimal"} if minimal else {})}
         steps = [("submit_self_check", {"role": "owner"}), ("send_back", {"role": "reviewer", "comment": "补充材料"})]
         i = 0
         while time.monotonic() < deadline:
@@ -90,7 +93,7 @@ def client_process(base: str, secret: str, issues: list[str], deadline: float, o
             t0 = time.perf_counter()
             try:
                 r = s.post(f"{base}/issues/{code}/transitions/{trigger}", data=json.dumps(body).encode(),
-                           headers={"Content-Type": "application/json"}, timeout=30)  # fmt: skip
+                           headers=headers, timeout=30)  # fmt: skip
                 status = r.status_code
             except requests.RequestException:
                 status = -1
@@ -108,11 +111,13 @@ def client_process(base: str, secret: str, issues: list[str], deadline: float, o
     out.put(results)
 
 
-def load(base: str, secret: str, assignment: list[str], seconds: float, processes: int) -> list[tuple[float, int]]:
+def load(
+    base: str, secret: str, assignment: list[str], seconds: float, processes: int, minimal: bool = False
+) -> list[tuple[float, int]]:
     deadline = time.monotonic() + seconds
     q: mp.Queue = mp.Queue()
     chunks = [assignment[i::processes] for i in range(processes)]
-    procs = [mp.Process(target=client_process, args=(base, secret, c, deadline, q)) for c in chunks if c]
+    procs = [mp.Process(target=client_process, args=(base, secret, c, deadline, q, minimal)) for c in chunks if c]
     for p in procs:
         p.start()
     results: list[tuple[float, int]] = []
@@ -176,6 +181,7 @@ def main() -> None:
     ap.add_argument("--race-issues", type=int, default=10)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--processes", type=int, default=5, help="load-generating processes")
+    ap.add_argument("--minimal", action="store_true", help="ask for minimal answers (Prefer: return=minimal)")
     args = ap.parse_args()
 
     import psycopg
@@ -210,17 +216,18 @@ def main() -> None:
             except requests.RequestException:
                 time.sleep(0.1)
         distinct = [f"A{i:04d}" for i in range(args.clients)]
-        results = load(base, secret, distinct, args.seconds, args.processes)
+        results = load(base, secret, distinct, args.seconds, args.processes, args.minimal)
         first = summary("distinct issues", results, args.seconds)
         print(json.dumps(first, ensure_ascii=False), flush=True)
         shared = [f"A{args.clients + i % args.race_issues:04d}" for i in range(args.clients)]
-        race = load(base, secret, shared, args.race_seconds, args.processes)
+        race = load(base, secret, shared, args.race_seconds, args.processes, args.minimal)
         second = summary("race on shared issues", race, args.race_seconds)
         second.update(check_race(url, sorted(set(shared)), second["ok"]))  # type: ignore[arg-type]
         print(json.dumps(second, ensure_ascii=False), flush=True)
         print(
             f"machine {platform.machine()}, {os.cpu_count()} CPUs, python {platform.python_version()}; "
             f"server: {args.workers} uvicorn workers; load: {args.processes} processes, {args.clients} clients"
+            + ("; Prefer: return=minimal" if args.minimal else "")
         )
     finally:
         if server is not None:

@@ -13,6 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from .models import (
@@ -166,6 +168,21 @@ _EVENT_BY_REQUEST = Prepared(
     .join(issues, issues.c.id == events.c.issue_id)
     .where(events.c.request_id == bindparam("p_request"))
 )
+
+
+_API_CLIENT = Prepared(select(api_clients).where(api_clients.c.name == bindparam("p_name")))
+
+
+def _remember(dialect_insert: Any) -> Prepared:
+    q = dialect_insert(api_nonces).values(
+        signature=bindparam("signature"), client=bindparam("client"), seen_at=bindparam("seen_at")
+    )
+    q = q.on_conflict_do_nothing(index_elements=["signature"]).returning(api_nonces.c.signature)
+    return Prepared(q, {"seen_at": api_nonces.c.seen_at.type})
+
+
+_REMEMBER_PG = _remember(pg_insert)
+_REMEMBER_SQLITE = _remember(sqlite_insert)
 
 
 def _within_units(prefixes: Iterable[str]) -> Any:
@@ -548,7 +565,7 @@ class Repository:
     # --- HTTP API: clients, idempotency keys, seen signatures ---------------------------
 
     def api_client(self, name: str) -> Row[Any] | None:
-        return self.conn.execute(select(api_clients).where(api_clients.c.name == name)).first()
+        return _API_CLIENT.first(self.conn, {"p_name": name})
 
     def api_clients(self) -> Sequence[Row[Any]]:
         return self.conn.execute(select(api_clients).order_by(api_clients.c.name)).all()
@@ -594,14 +611,10 @@ class Repository:
         self.conn.execute(q.where(api_requests.c.status.is_(None)))
 
     def remember_signature(self, signature: str, client: str, now: datetime, forget_before: datetime) -> bool:
-        """False if this signature was seen before (a replay).  One statement on the request's
-        path (an insert that does nothing on a duplicate); expired signatures are forgotten on
-        about one request in sixteen."""
+        """False if this signature was seen before (a replay).  One prepared statement on the
+        request's path (an insert that does nothing on a duplicate); expired signatures are
+        forgotten on about one request in sixteen."""
         if signature.startswith("0"):
             self.conn.execute(api_nonces.delete().where(api_nonces.c.seen_at < forget_before))
-        if self.conn.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as upsert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as upsert
-        q = upsert(api_nonces).on_conflict_do_nothing(index_elements=["signature"]).returning(api_nonces.c.signature)
-        return self.conn.execute(q, {"signature": signature, "client": client, "seen_at": now}).first() is not None
+        q = _REMEMBER_PG if self.for_update else _REMEMBER_SQLITE
+        return q.scalar(self.conn, {"signature": signature, "client": client, "seen_at": now}) is not None

@@ -303,11 +303,11 @@ def test_clients_are_managed_and_the_server_started_from_the_command_line(tmp_pa
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
-        for _ in range(100):
+        for _ in range(100):  # the socket listens before the workers have started
             try:
-                if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                if requests.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:
                 time.sleep(0.1)
         else:
             raise AssertionError("zhenggai serve did not answer")
@@ -318,3 +318,13 @@ def test_clients_are_managed_and_the_server_started_from_the_command_line(tmp_pa
     finally:
         proc.terminate()
         assert proc.wait(20) == 0  # SIGTERM reaches both workers and the server stops cleanly
+
+
+def test_a_transition_can_answer_with_only_where_it_went(opened):
+    owner = as_(opened, "li", ["owner"], ["省局/财务处"])
+    owner.post("/issues/P1/measures", {"text": "措施一", "owner": "li", "due_date": "2026-06-30", "target": "100%"})
+    r = owner.post("/issues/P1/transitions/plan", {}, headers={"Prefer": "return=minimal"})
+    assert r.status_code == 200 and r.headers["Preference-Applied"] == "return=minimal"
+    body = r.json()
+    assert (body["code"], body["trigger"], body["source"], body["dest"]) == ("P1", "plan", "identified", "planned")
+    assert r.headers["ETag"] == f'"{body["version"]}"' == owner.get("/issues/P1").headers["ETag"]
