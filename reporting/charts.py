@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from . import need
 from .fonts import cjk_font
 
 #: colours for the usual light names; other names get a neutral grey
@@ -151,6 +152,7 @@ CHARTS = {"progress_by_unit": progress_by_unit, "burn_down": burn_down, "lights_
 def draw_all(data: ChartData, directory: Path) -> dict[str, Path]:
     """Every chart as ``<name>.png`` in ``directory``; the charts by unit only when there are
     units to show (the public version may not break down by unit)."""
+    need("matplotlib")
     directory.mkdir(parents=True, exist_ok=True)
     wanted = [n for n in CHARTS if data.units or not n.endswith("_by_unit")]
     return {name: CHARTS[name](data, directory / f"{name}.png") for name in wanted}

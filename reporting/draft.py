@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from ..engine.actors import Actor
-from ..engine.errors import InvalidInput, Unavailable
+from ..engine.errors import InvalidInput
 from ..i18n import Text
+from . import need
 
 TEMPLATES = Path(__file__).parent / "templates"
 KINDS = {
@@ -271,17 +272,7 @@ def draft_report(
             Text(f"未知的报告类型 {kind}（{'、'.join(KINDS)}）", f"unknown report kind {kind} ({', '.join(KINDS)})"),
             field="kind",
         )
-    try:
-        import docxtpl  # noqa: F401
-        import jinja2  # noqa: F401
-        import matplotlib  # noqa: F401
-    except ImportError as exc:
-        raise Unavailable(
-            Text(
-                f"生成报告需要可选依赖（缺少 {exc.name}）：pip install 'zhenggai[report]'",
-                f"reports need the optional dependencies (missing {exc.name}): pip install 'zhenggai[report]'",
-            )
-        ) from None
+    need("jinja2", *(("matplotlib",) if charts else ()), *(("docxtpl",) if fmt == "docx" else ()))
     tpl = _template(Path(template) if template else None, kind, fmt)
     context = build_context(engine, round_code, actor=actor, kind=kind, public=public)
     drawn: dict[str, Path] = {}
