@@ -155,7 +155,7 @@ def create_app(engine: Any) -> FastAPI:
         summary="整改 — rectification of inspection and audit findings, tracked until closed (销号)",
         description=(
             "Every request except /health and /ready is signed by the calling OA system: "
-            "X-Zhenggai-Client, X-Zhenggai-Actor, X-Zhenggai-Timestamp and X-Zhenggai-Signature "
+            "X-Zhenggai-Client, X-Zhenggai-Actor, X-Zhenggai-Timestamp, X-Zhenggai-Nonce and X-Zhenggai-Signature "
             "(HMAC-SHA256; see the README). Errors are application/problem+json with a stable `code`."
         ),
         responses=ERRORS,
@@ -193,8 +193,13 @@ def create_app(engine: Any) -> FastAPI:
         prefer: str | None = Header(default=None, max_length=200),
     ) -> Call:
         body = await request.body()
+        # exactly the request target as received: the path and the raw query string FastAPI
+        # reads its parameters from (not a parsed URL, which would stop at a "#")
         raw = request.scope.get("raw_path") or request.url.path.encode()
-        target = raw.decode("latin-1") + (f"?{request.url.query}" if request.url.query else "")
+        query = request.scope.get("query_string") or b""
+        target = (raw + (b"?" + query if query else b"")).decode("latin-1")
+        if "#" in target:
+            raise InvalidInput(Text("请求目标不能含 #", "the request target must not contain #"), field="target")
         client, actor = await run_in_threadpool(clients.authenticate, request.method, target, body, request.headers)
         minimal = "return=minimal" in (prefer or "").replace(" ", "")
         return Call(client.name, actor, request.method, target, body, idempotency_key, _if_match(if_match), minimal)
@@ -206,8 +211,9 @@ def create_app(engine: Any) -> FastAPI:
         if call.idempotency_key is None:
             result = fn()
             return JSONResponse(result, status_code=status, headers=headers(result) if headers else None)
+        who = json.dumps([call.actor.id, sorted(call.actor.roles), sorted(call.actor.scope), call.minimal])
         digest = hashlib.sha256(
-            b"\n".join([call.method.encode(), call.target.encode(), call.body, call.actor.id.encode()])
+            b"\n".join([call.method.encode(), call.target.encode(), call.body, who.encode()])
         ).hexdigest()
         now = engine.clock.now()
         with engine.transaction(write=True) as conn:
@@ -328,7 +334,7 @@ def create_app(engine: Any) -> FastAPI:
 
     @app.get("/rounds", response_model=list[m.Round], tags=["rounds"])
     def rounds(call: Call = Depends(authenticated)) -> list[dict[str, Any]]:
-        return engine.rounds()
+        return engine.rounds(call.actor)
 
     @app.post("/rounds", status_code=201, response_model=m.Round, tags=["rounds"])
     def open_round(body: m.RoundIn, call: Call = Depends(authenticated)) -> Response:
@@ -336,7 +342,7 @@ def create_app(engine: Any) -> FastAPI:
 
     @app.get("/rounds/{code}", response_model=m.Round, tags=["rounds"])
     def round_(code: str = IssueCode, call: Call = Depends(authenticated)) -> dict[str, Any]:
-        return engine.round(code)
+        return engine.round(code, call.actor)
 
     @app.get("/rounds/{code}/stats", response_model=m.Open, tags=["rounds"])
     def stats(
@@ -473,7 +479,8 @@ def create_app(engine: Any) -> FastAPI:
         """Fire a trigger.  A refusal (409) lists every failed rule: role, required field, guard.
         The answer is the issue's detail, or with ``Prefer: return=minimal`` only where it went
         (states, event number, new version) — half the work for a busy OA system."""
-        request_id = f"{call.client}:{call.idempotency_key}"[:200] if call.idempotency_key else None
+        key = call.idempotency_key
+        request_id = f"{call.client}:{hashlib.sha256(key.encode()).hexdigest()[:40]}" if key else None
 
         def move(expected: int | None) -> Any:
             return engine.fire(
@@ -505,12 +512,22 @@ def create_app(engine: Any) -> FastAPI:
     @app.post("/sweep", response_model=m.Open, tags=["escalation"])
     def sweep(body: m.SweepIn, call: Call = Depends(authenticated)) -> Response:
         """Apply the escalation rules whose time has come (for an OA system's own scheduler);
-        needs the ``system`` or ``admin`` role."""
-        if not call.actor.roles & {"system", "admin"}:
-            from ..engine.errors import Forbidden
+        needs the ``system`` or ``admin`` role over every unit (scope ``*``); a future ``as_of``
+        only as a dry run."""
+        from ..engine.actors import ALL_ORGS
+        from ..engine.errors import Forbidden
 
+        if not call.actor.roles & {"system", "admin"} or ALL_ORGS not in call.actor.scope:
             raise Forbidden(
-                Text("只有 system 或 admin 角色可以运行督办扫描", "only the system or admin role may run the sweep")
+                Text(
+                    "只有组织范围为全部（*）的 system 或 admin 角色可以运行督办扫描",
+                    "only the system or admin role with scope * may run the sweep",
+                )
+            )
+        if body.as_of is not None and not body.dry_run and body.as_of > engine.clock.now().date():
+            raise InvalidInput(
+                Text("只能预演（dry_run）未来日期的扫描", "a sweep as of a future date may only be a dry run"),
+                field="as_of",
             )
         return answer(call, 200, lambda: engine.sweep(body.as_of, dry_run=body.dry_run).to_dict())
 

@@ -27,6 +27,7 @@ from . import signing
 KEY_ENV = "ZHENGGAI_API_KEY"
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 NONCE_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+SIGNATURE_RE = re.compile(r"^[0-9A-Fa-f]{64}$")
 WINDOW = timedelta(minutes=5)  # how far a timestamp may be from the server's clock
 
 
@@ -173,49 +174,56 @@ class Clients:
                 ),
                 reason="missing_headers",
             )
+        if not SIGNATURE_RE.match(signature):
+            raise Unauthenticated(Text("签名格式不正确", "the signature is not 64 hex digits"), reason="signature")
         now = self.engine.clock.now()
-        # one transaction: the client's grant, the signature checked, the signature remembered
-        # (a refusal raises inside it, so a forged request leaves nothing behind)
+        with self.engine.transaction() as conn:  # reading only: a forged request writes nothing
+            row = Repository(conn).api_client(name)
+        if row is None or row.revoked_at is not None:
+            raise Unauthenticated(
+                Text(f"未知或已吊销的客户端 {name}", f"unknown or revoked client {name}"), reason="client"
+            )
+        try:
+            sent = datetime.fromtimestamp(int(ts), now.tzinfo)
+        except (ValueError, OverflowError, OSError):
+            raise Unauthenticated(
+                Text("时间戳无效", "the timestamp is not a number of seconds"), reason="stale"
+            ) from None
+        if abs(now - sent) > WINDOW:
+            raise Unauthenticated(
+                Text(
+                    "时间戳超出允许范围（±5 分钟），请求已过期",
+                    "the timestamp is more than 5 minutes off: stale request",
+                ),
+                reason="stale",
+            )
+        want = signing.sign(secret_for(name, row.generation), method, target, body, ts, nonce, name, actor_header)
+        if not hmac.compare_digest(want.encode(), signature.lower().encode()):
+            raise Unauthenticated(Text("签名不正确", "the signature does not match"), reason="signature")
         with self.engine.transaction(write=True) as conn:
-            repo = Repository(conn)
-            row = repo.api_client(name)
-            if row is None or row.revoked_at is not None:
-                raise Unauthenticated(
-                    Text(f"未知或已吊销的客户端 {name}", f"unknown or revoked client {name}"), reason="client"
-                )
-            try:
-                sent = datetime.fromtimestamp(int(ts), now.tzinfo)
-            except (ValueError, OverflowError, OSError):
-                raise Unauthenticated(
-                    Text("时间戳无效", "the timestamp is not a number of seconds"), reason="stale"
-                ) from None
-            if abs(now - sent) > WINDOW:
-                raise Unauthenticated(
-                    Text(
-                        "时间戳超出允许范围（±5 分钟），请求已过期",
-                        "the timestamp is more than 5 minutes off: stale request",
-                    ),
-                    reason="stale",
-                )
-            want = signing.sign(secret_for(name, row.generation), method, target, body, ts, nonce, name, actor_header)
-            if not hmac.compare_digest(want, signature.lower()):
-                raise Unauthenticated(Text("签名不正确", "the signature does not match"), reason="signature")
-            if not repo.remember_signature(want, name, now, now - 2 * WINDOW):
-                raise Unauthenticated(
-                    Text("重复的请求（重放）", "this signed request was seen before (replay)"), reason="replay"
-                )
+            fresh = Repository(conn).remember_signature(want, name, now, now - 2 * WINDOW)
+        if not fresh:
+            raise Unauthenticated(
+                Text("重复的请求（重放）", "this signed request was seen before (replay)"), reason="replay"
+            )
         client = _client(row)
         return client, self._actor(client, actor_header)
 
     @staticmethod
     def _actor(client: Client, header: str) -> Actor:
         try:
+            if len(header) > 8192:
+                raise ValueError("longer than 8192 characters")
             data = signing.decode_actor(header)
-            roles, scope = data.get("roles", []), data.get("scope", [ALL_ORGS])
-            if not isinstance(roles, list) or not isinstance(scope, list):
-                raise ValueError("roles and scope are lists")
-            actor = Actor(str(data["id"]), frozenset(str(r) for r in roles), tuple(str(s) for s in scope))
-        except (ValueError, KeyError, TypeError) as exc:
+            user, roles, scope = data.get("id"), data.get("roles", []), data.get("scope", [ALL_ORGS])
+            if not isinstance(user, str):
+                raise ValueError("id is text")
+            if not (isinstance(roles, list) and all(isinstance(r, str) for r in roles)):
+                raise ValueError("roles is a list of names")
+            if not (isinstance(scope, list) and all(isinstance(p, str) for p in scope)):
+                raise ValueError("scope is a list of org paths")
+            actor = Actor(user, frozenset(roles), tuple(scope))
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
             raise InvalidInput(
                 Text(f"操作人信息无效：{exc}", f"the actor header is not valid: {exc}"), field="actor"
             ) from None

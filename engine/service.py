@@ -649,23 +649,25 @@ class Engine:
             )
             return self._round_dict(repo, repo.round(code))
 
-    def rounds(self) -> list[dict[str, Any]]:
+    def rounds(self, actor: Actor | None = None) -> list[dict[str, Any]]:
         with self._read() as conn:
             repo = Repository(conn)
-            return [self._round_dict(repo, r) for r in repo.rounds()]
+            return [self._round_dict(repo, r, actor) for r in repo.rounds()]
 
-    def round(self, code: str) -> dict[str, Any]:
+    def round(self, code: str, actor: Actor | None = None) -> dict[str, Any]:
         with self._read() as conn:
             repo = Repository(conn)
             r = repo.round(code)
             if r is None:
                 raise NotFound(Text(f"没有轮次 {code}", f"no round {code}"))
-            return self._round_dict(repo, r)
+            return self._round_dict(repo, r, actor)
 
-    def _round_dict(self, repo: Repository, r: Any) -> dict[str, Any]:
+    def _round_dict(self, repo: Repository, r: Any, actor: Actor | None = None) -> dict[str, Any]:
+        """A round; with ``actor``, its issue counts only within the actor's scope."""
         wf = repo.workflow_by_id(r.workflow_id)
         today = local_date(self.clock.now(), r.tz)
-        counts = repo.round_state_counts(r.id)
+        prefixes = None if actor is None or "*" in actor.scope else list(actor.scope)
+        counts = repo.round_state_counts(r.id, prefixes)
         return {
             "code": r.code,
             "title": r.title,

@@ -268,8 +268,10 @@ class Repository:
     def rounds(self) -> Sequence[Row[Any]]:
         return self.conn.execute(select(rounds).order_by(rounds.c.feedback_date, rounds.c.code)).all()
 
-    def round_state_counts(self, round_id: int) -> dict[str, int]:
+    def round_state_counts(self, round_id: int, unit_prefixes: Iterable[str] | None = None) -> dict[str, int]:
         q = select(issues.c.state, func.count()).where(issues.c.round_id == round_id).group_by(issues.c.state)
+        if unit_prefixes is not None:
+            q = q.where(_within_units(unit_prefixes))
         return {s: n for s, n in self.conn.execute(q)}
 
     # --- issues -------------------------------------------------------------------------

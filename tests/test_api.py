@@ -180,6 +180,7 @@ def test_a_unit_sees_only_its_own_issues_in_lists_details_exports_and_stats(open
     csv = jicha.get("/rounds/R1/ledger?format=csv")
     assert csv.status_code == 200 and "问题P2" in csv.text and "问题P1" not in csv.text
     assert jicha.get("/rounds/R1/stats").json()["total"] == 1
+    assert jicha.get("/rounds/R1").json()["issues"] == 1 and jicha.get("/rounds").json()[0]["issues"] == 1
     r = jicha.get("/rounds/R1/ledger?format=csv&unit=省局/财务处")
     assert r.status_code == 403
     assert jicha.get("/issues/P1/history").status_code == 403
@@ -232,10 +233,47 @@ def test_a_write_against_a_stale_etag_is_refused_with_412(opened):
     assert fresh.status_code == 200
 
 
-def test_the_sweep_runs_for_the_system_role_only(opened):
+def test_the_sweep_runs_for_the_system_role_over_every_unit_only(opened):
     assert as_(opened, "cron", ["system"]).post("/sweep", {"dry_run": True}).status_code == 200
     r = as_(opened, "li", ["owner"]).post("/sweep", {"dry_run": True})
     assert r.status_code == 403 and r.json()["code"] == "forbidden"
+    r = as_(opened, "boss", ["admin"], ["省局/稽查局"]).post("/sweep", {"dry_run": True})
+    assert r.status_code == 403  # the sweep touches every unit
+    r = as_(opened, "cron", ["system"]).post("/sweep", {"as_of": "2099-01-01"})
+    assert r.status_code == 422 and r.json()["field"] == "as_of"  # the future only as a dry run
+
+
+def test_the_signature_covers_the_raw_query_and_garbage_signatures_are_refused(opened):
+    secret = opened.secret
+    signed = signing.signed_headers(secret, "oa", "GET", "/issues?limit=1&x=", user="wang", roles=["inspection_office"])
+    import http.client
+    from urllib.parse import urlsplit
+
+    conn = http.client.HTTPConnection(urlsplit(opened.base).netloc, timeout=10)
+    conn.request("GET", "/issues?limit=1&x=#&offset=1", headers=signed)  # sent as is, "#" and all
+    answer = conn.getresponse()
+    assert answer.status in (401, 422)  # never the signed request with another offset
+    conn.close()
+    bad = {**signing.signed_headers(secret, "oa", "GET", "/issues", user="wang", roles=["inspection_office"])}
+    bad[signing.SIGNATURE] = "é" * 2
+    r = requests.get(opened.base + "/issues", headers={k: v.encode("latin-1") for k, v in bad.items()}, timeout=10)
+    assert r.status_code == 401 and r.json()["reason"] == "signature"
+    # a properly signed but hostile actor (nested 5,000 deep) is bad input, not a crash
+    import base64
+    import time as _time
+
+    actor = base64.urlsafe_b64encode(b"[" * 5000).decode().rstrip("=")
+    ts, nonce = str(int(_time.time())), "n0nce-hostile-1"
+    sig = signing.sign(secret, "GET", "/issues", b"", ts, nonce, "oa", actor)
+    headers = {
+        signing.CLIENT: "oa",
+        signing.ACTOR: actor,
+        signing.TIMESTAMP: ts,
+        signing.NONCE: nonce,
+        signing.SIGNATURE: sig,
+    }
+    r = _send(opened, headers)
+    assert r.status_code == 422 and r.json()["field"] == "actor"
 
 
 def test_every_change_reaches_the_webhook_feed(engine, cast, round_):
