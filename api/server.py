@@ -45,10 +45,12 @@ def serve(host: str, port: int, workers: int, log_level: str = "info") -> None:
     for _ in range(workers):
         pid = os.fork()
         if pid == 0:  # a worker: its own app, engine and pool, built after the fork
+            code = 1  # a worker that cannot start says so to the parent
             try:
                 _serve_one(sock, host, port, log_level)
+                code = 0
             finally:
-                os._exit(0)
+                os._exit(code)
         children.append(pid)
 
     def forward(signum: int, frame: Any) -> None:

@@ -9,7 +9,7 @@ rather than ORM sessions here because a fire touches one row and an identity map
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, bindparam, func, insert, or_, select, update
@@ -614,9 +614,12 @@ class Repository:
 
     def remember_signature(self, signature: str, client: str, now: datetime, forget_before: datetime) -> bool:
         """False if this signature was seen before (a replay).  One prepared statement on the
-        request's path (an insert that does nothing on a duplicate); expired signatures are
-        forgotten on about one request in sixteen."""
+        request's path (an insert that does nothing on a duplicate); expired signatures, and
+        idempotency keys older than a day, are forgotten on about one request in sixteen."""
         if signature.startswith("0"):
             self.conn.execute(api_nonces.delete().where(api_nonces.c.seen_at < forget_before))
+            # idempotency keys are kept for a day, as long as any client retries
+            done = api_requests.c.status.is_not(None) & (api_requests.c.created_at < now - timedelta(days=1))
+            self.conn.execute(api_requests.delete().where(done))
         q = _REMEMBER_PG if self.for_update else _REMEMBER_SQLITE
         return q.scalar(self.conn, {"signature": signature, "client": client, "seen_at": now}) is not None
