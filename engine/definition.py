@@ -187,6 +187,12 @@ class WorkflowDefinition:
     public_fields: frozenset[str] = DEFAULT_PUBLIC_FIELDS
 
     @property
+    def light_colours(self) -> Mapping[str, Text]:
+        """The traffic lights this workflow shows, in order, with their labels (none if it has no lights)."""
+        lights = self.escalation.lights if self.escalation else None
+        return lights.colours if lights else {}
+
+    @property
     def default_source(self) -> str:
         return next(iter(self.sources), "")
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .service import source_of, sources_of
+from .service import number_in_round, source_of, sources_of
 
 COLUMNS = [
     ("序号", 6),
@@ -48,11 +48,10 @@ def _safe(value: Any) -> Any:
 
 def ledger_row(issue: Any, measures: list[Any], d: Any, round_code: str) -> dict[str, Any]:
     """One issue as a ledger row; measures one per line, the first measure's target for the row."""
-    code = issue.code
-    lights = d.escalation.lights.colours if d.escalation and d.escalation.lights else {}
+    lights = d.light_colours
     sources, source = sources_of(d), source_of(issue)
     return {
-        "序号": code[len(round_code) + 1 :] if code.startswith(round_code + "-") else code,
+        "序号": number_in_round(issue.code, round_code),
         "问题": issue.title,
         "问题类别": d.categories[issue.category].zh if issue.category in d.categories else issue.category,
         "问题来源": sources[source].zh if source in sources else source,

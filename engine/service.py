@@ -1074,7 +1074,7 @@ class Engine:
                     out.append(
                         {
                             "code": i.code,
-                            "number": i.code[len(round_code) + 1 :] if i.code.startswith(round_code + "-") else i.code,
+                            "number": number_in_round(i.code, round_code),
                             "title": i.title,
                             "category": i.category,
                             "category_label": d.categories.get(i.category, Text(i.category, i.category)),
@@ -2295,10 +2295,14 @@ def _check_version(code: str, row: Any, expected: int | None) -> None:
 
 
 def _light_label(d: WorkflowDefinition, light: str | None) -> Text | None:
-    lights = d.escalation.lights if d.escalation else None
-    if light is None or lights is None:
+    if light is None or not d.light_colours:
         return None
-    return lights.colours.get(light, Text(light, light))
+    return d.light_colours.get(light, Text(light, light))
+
+
+def number_in_round(code: str, round_code: str) -> str:
+    """The 序号 an office wrote for a problem: its code without the ``<round>-`` prefix."""
+    return code[len(round_code) + 1 :] if code.startswith(round_code + "-") else code
 
 
 def _fired(stage_fired: str | None) -> frozenset[str]:

@@ -184,7 +184,7 @@ def chart_data(engine: Any, round_code: str, *, actor: Actor, public: bool = Fal
     stats = engine.stats(round_code, actor=actor, by="unit", public=public)
     if public and "unit" not in d.public_fields:
         stats["by"]["groups"] = {}
-    lights = d.escalation.lights.colours if d.escalation and d.escalation.lights else {}
+    lights = d.light_colours
     return ChartData(
         title=r["title"],
         org=r["org"],
