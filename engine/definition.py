@@ -945,6 +945,10 @@ def _lights(c: _Checker, m: LDict, states: dict[str, StateDef]) -> Lights | None
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "workflows"
 
 
+#: the workflows shipped with zhenggai, deployed by ``zhenggai init``
+BUILTIN_WORKFLOWS = ("rectification", "audit")
+
+
 def builtin_path(name: str) -> Path:
     return BUILTIN_DIR / f"{name}.yaml"
 

@@ -193,6 +193,8 @@ class Replay:
         elif kind == "transition":
             self.transitions.append((r.from_state, r.to_state))
             self.state, self.state_seq = r.to_state, r.seq
+        elif kind == "migrated":  # onto another workflow version: the state may be renamed, the stage goes on
+            self.state = r.to_state
         elif kind == "assigned":
             for who in ("owner", "lead"):
                 if who in data:

@@ -34,6 +34,7 @@ from ..storage.repository import Duplicate, Repository, StaleVersion
 from .actors import SYSTEM, Actor
 from .clock import DEFAULT_TZ, Clock, SystemClock, local_date, to_utc
 from .definition import (
+    BUILTIN_WORKFLOWS,
     WorkflowDefinition,
     WorkflowInvalid,
     builtin_path,
@@ -51,9 +52,11 @@ from .errors import (
     StorageUnavailable,
 )
 from .escalation import DueRule, EscalationFacts, evaluator_for
+from .explain import Explanation, explain_transition, not_here
 from .facts import GuardContext, IssueFacts, MeasureFacts, RoundFacts, SignoffFacts
 from .history import GENESIS, ChainKey, ChainReport, compare_records, event_hash, verify_chain
 from .machine import Outcome, machine_for
+from .migration import WHERE_KEYS, MigrationReport, parse_mapping, plan_migration
 from .notify import DeliveryFailed, Notice, NotifierRegistry, RetryPolicy
 
 log = logging.getLogger("zhenggai.engine")
@@ -471,11 +474,17 @@ class Engine:
     # --- schema and workflows ----------------------------------------------------------
 
     def init(self, *, deploy_builtin: bool = True) -> str:
-        """Create or upgrade the schema, and deploy the shipped rectification workflow."""
+        """Create or upgrade the schema, and deploy the shipped workflows (inspection and audit
+        rectification; a shipped file whose version is already deployed is left as it is)."""
         with self._storage_errors():
             rev = self.db.upgrade()
         if deploy_builtin:
-            self.deploy_workflow(builtin_path("rectification"), actor=SYSTEM)
+            for name in BUILTIN_WORKFLOWS:
+                shipped = load_definition(builtin_path(name))
+                with self._read() as conn:
+                    latest = Repository(conn).workflow(name)
+                if latest is None or latest.version < shipped.version:  # never over an administrator's own
+                    self.deploy_workflow(builtin_path(name), actor=SYSTEM)
         return rev
 
     def validate_workflow(self, source: str | Path, *, file: str | None = None) -> WorkflowDefinition:
@@ -495,11 +504,7 @@ class Engine:
     def deploy_workflow(self, source: str | Path, *, actor: Actor, file: str | None = None) -> WorkflowInfo:
         """Validate and store a workflow version (``admin`` role).  Deploying identical content
         again is a no-op; a changed file must carry a higher ``version`` than the one deployed."""
-        if not actor.roles & {"admin", "system"}:
-            raise Refused(
-                Text("只有管理员（admin）可以部署工作流", "only an administrator (admin) may deploy workflows"),
-                [("role", Text(f"{actor.id} 不具有 admin 角色", f"{actor.id} does not hold role admin"))],
-            )
+        self._need_admin(actor, Text("部署", "deploy"))
         actor_id = actor.id
         d = self.validate_workflow(source, file=file)
         try:
@@ -576,6 +581,230 @@ class Engine:
         row = repo.workflow_by_id(workflow_id)
         return self._definition_from_row(row)
 
+    def deprecate_workflow(self, name: str, version: int, *, actor: Actor, deprecated: bool = True) -> WorkflowInfo:
+        """Stop new rounds and issues from using a version (``deprecated=False`` undoes it).
+        Issues already on it keep it until they are migrated."""
+        self._need_admin(actor, Text("停用", "deprecate"))
+        with self._write() as conn:
+            repo = Repository(conn)
+            row = repo.workflow(name, version)
+            if row is None:
+                raise NotFound(Text(f"没有已部署的工作流 {name} v{version}", f"no deployed workflow {name} v{version}"))
+            repo.set_deprecated(row.id, deprecated)
+            return _wf_info(repo.workflow(name, version))
+
+    def workflow_usage(self, name: str, version: int) -> dict[str, int]:
+        """How many issues and rounds stand on a version."""
+        with self._read() as conn:
+            repo = Repository(conn)
+            row = repo.workflow(name, version)
+            if row is None:
+                raise NotFound(Text(f"没有已部署的工作流 {name} v{version}", f"no deployed workflow {name} v{version}"))
+            return repo.workflow_in_use(row.id)
+
+    @staticmethod
+    def _need_admin(actor: Actor, what: Text) -> None:
+        if not actor.roles & {"admin", "system"}:
+            raise Refused(
+                Text(
+                    f"只有管理员（admin）可以{what.zh}工作流", f"only an administrator (admin) may {what.en} workflows"
+                ),
+                [("role", Text(f"{actor.id} 不具有 admin 角色", f"{actor.id} does not hold role admin"))],
+            )
+
+    def migrate_workflow(
+        self,
+        name: str,
+        from_version: int,
+        to_version: int,
+        *,
+        actor: Actor,
+        mapping: Mapping[str, str] | Iterable[str] | None = None,
+        where: Mapping[str, Any] | None = None,
+        dry_run: bool = False,
+    ) -> MigrationReport:
+        """Move the running issues of ``name`` from one version to another, all or nothing.
+
+        Each moved issue gets a ``migrated`` event on its chain.  Refused, listing every
+        reason, when an issue's state has no place in the new version and ``mapping`` gives
+        none, or its category, severity or source is unknown there.  ``where`` narrows the
+        issues (``round``, ``state``, ``category``, ``unit``); closed issues stay where they are."""
+        self._need_admin(actor, Text("迁移", "migrate"))
+        for fld, v in (("from", from_version), ("to", to_version)):
+            if not (isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 1_000_000):
+                raise InvalidInput(Text("版本号应为 1-1000000", "a version is 1 to 1,000,000"), field=fld)
+        moves = parse_mapping(mapping)
+        filters = self._migration_filters(where or {}, actor)
+        report = MigrationReport(name, from_version, to_version, dry_run)
+        now = self.clock.now()
+        with self._write() as conn:
+            repo = Repository(conn)
+            old_row, new_row = repo.workflow(name, from_version), repo.workflow(name, to_version)
+            for v, row in ((from_version, old_row), (to_version, new_row)):
+                if row is None:
+                    raise NotFound(Text(f"没有已部署的工作流 {name} v{v}", f"no deployed workflow {name} v{v}"))
+            assert old_row is not None and new_row is not None
+            if old_row.id == new_row.id:
+                raise InvalidInput(Text("迁移的起止版本相同", "from and to are the same version"), field="to")
+            if new_row.deprecated:
+                raise InvalidInput(
+                    Text(
+                        f"第 {to_version} 版已停用，不能迁入",
+                        f"version {to_version} is deprecated; nothing may move onto it",
+                    ),
+                    field="to",
+                )
+            old, new = self._definition_from_row(old_row), self._definition_from_row(new_row)
+            live = [s.name for s in old.states.values() if not s.final]
+            census = repo.migration_census(old_row.id, live, **filters)
+            targets, reasons = plan_migration(old, new, moves, census)
+            if reasons:
+                raise Refused(
+                    Text(
+                        f"不能把 {name} 从第 {from_version} 版迁移到第 {to_version} 版，未做任何改动",
+                        f"cannot migrate {name} from version {from_version} to {to_version}; nothing was changed",
+                    ),
+                    reasons,
+                )
+            for state, _c, _s, _src, count, _ex in census:
+                key = (state, targets[state])
+                report.moves[key] = report.moves.get(key, 0) + count
+            if dry_run:
+                return report
+            self._move_issues(repo, old, new, old_row.id, new_row.id, targets, actor, now, filters)
+        return report
+
+    def _migration_filters(self, where: Mapping[str, Any], actor: Actor) -> dict[str, Any]:
+        filters: dict[str, Any] = {"round_code": None, "states": None, "categories": None, "unit_prefixes": None}
+        for key, value in where.items():
+            if key not in WHERE_KEYS:
+                raise InvalidInput(
+                    Text(
+                        f"未知的筛选条件 {key}（可用：{', '.join(WHERE_KEYS)}）",
+                        f"unknown filter {key} (known: {', '.join(WHERE_KEYS)})",
+                    ),
+                    field="where",
+                )
+            values = [value] if isinstance(value, str) else list(value)
+            if key == "round":
+                filters["round_code"] = values[0]
+            elif key == "unit":
+                filters["unit_prefixes"] = [_need_unit(v) for v in values]
+            else:
+                filters[WHERE_KEYS[key]] = values
+        if "*" not in actor.scope:  # an administrator of some units migrates only those
+            mine = list(actor.scope)
+            asked = filters["unit_prefixes"]
+            filters["unit_prefixes"] = mine if asked is None else [u for u in asked if actor.covers(u)]
+        return filters
+
+    def _move_issues(
+        self,
+        repo: Repository,
+        old: WorkflowDefinition,
+        new: WorkflowDefinition,
+        old_id: int,
+        new_id: int,
+        targets: Mapping[str, str],
+        actor: Actor,
+        now: datetime,
+        filters: Mapping[str, Any],
+    ) -> None:
+        live = [s.name for s in old.states.values() if not s.final]
+        policy = evaluator_for(new)
+        role = "admin" if "admin" in actor.roles else "system"
+        data = {"workflow": new.name, "from_version": old.version, "to_version": new.version}
+        for chunk in repo.migration_chunks(old_id, live, **filters):
+            updates: list[dict[str, Any]] = []
+            evs: list[dict[str, Any]] = []
+            feed: list[dict[str, Any]] = []
+            for row in chunk:
+                dest = targets.get(row.state)
+                if dest is None:  # moved since the census by a fire that committed first
+                    raise ConcurrentUpdate(
+                        Text(
+                            f"问题 {row.code} 在迁移时被修改，请重试",
+                            f"issue {row.code} changed during the migration; retry",
+                        )
+                    )
+                seq = row.seq + 1
+                ev = self._event_values(
+                    row.code,
+                    row.last_hash,
+                    seq,
+                    "migrated",
+                    actor,
+                    role,
+                    now,
+                    from_state=row.state,
+                    to_state=dest,
+                    data=data,
+                )
+                facts = EscalationFacts(
+                    dest,
+                    row.category,
+                    row.severity,
+                    row.state_entered_at,
+                    row.last_activity_at,
+                    row.due_date,
+                    row.round_tz,
+                    _fired(row.stage_fired),
+                    row.final_deadline,
+                )
+                light, check_at = policy.schedule(facts, now)
+                updates.append(
+                    dict(
+                        p_id=row.id,
+                        p_version=row.version,
+                        workflow_id=new_id,
+                        state=dest,
+                        seq=seq,
+                        last_hash=ev["hash"],
+                        version=row.version + 1,
+                        light=light,
+                        next_check_at=check_at,
+                    )
+                )
+                evs.append(dict(ev, issue_id=row.id))
+                if FEED_CHANNEL in self.channels:
+                    feed.append(self._feed_notice(row, ev, dest, now))
+            try:
+                repo.move_issues(updates)
+            except StaleVersion:
+                raise ConcurrentUpdate(
+                    Text("迁移时有问题被同时修改，请重试", "issues changed during the migration; retry")
+                ) from None
+            repo.insert_events(evs)
+            if feed:
+                repo.enqueue(feed)
+
+    def _usable(self, repo: Repository, name: str) -> Any:
+        """The version of ``name`` new work goes on: the newest that is not deprecated."""
+        wf = repo.usable_workflow(name)
+        if wf is None:
+            hint = (
+                Text("（各版本均已停用）", " (every version is deprecated)")
+                if repo.workflow(name) is not None
+                else Text(
+                    "（先运行 zhenggai init 或 workflow deploy）", " (run zhenggai init or workflow deploy first)"
+                )
+            )
+            raise NotFound(
+                Text(f"没有可用的工作流 {name}{hint.zh}", f"no usable workflow {name}{hint.en}"),
+            )
+        return wf
+
+    def _issue_workflow(self, repo: Repository, r: Any, name: str | None) -> tuple[int, WorkflowDefinition]:
+        """The workflow version a new issue of round ``r`` goes on: the round's own version, or
+        the newest usable version of ``name`` when the issue follows another workflow or the
+        round's version has been deprecated since the round opened."""
+        wf = repo.workflow_by_id(r.workflow_id)
+        if name is not None and name != wf.name:
+            wf = self._usable(repo, _need_text(name, "workflow", limit=64))
+        elif wf.deprecated:
+            wf = self._usable(repo, wf.name)
+        return wf.id, self._definition_from_row(wf)
+
     # --- rounds ------------------------------------------------------------------------
 
     def open_round(
@@ -620,14 +849,7 @@ class Engine:
             raise Forbidden(Text(f"{actor.id} 的组织范围不含 {org}", f"{org} is outside {actor.id}'s org scope"))
         with self._write() as conn:
             repo = Repository(conn)
-            wf = repo.workflow(workflow)
-            if wf is None:
-                raise NotFound(
-                    Text(
-                        f"没有已部署的工作流 {workflow}（先运行 zhenggai init）",
-                        f"no deployed workflow {workflow} (run zhenggai init first)",
-                    )
-                )
+            wf = self._usable(repo, workflow)
             d = self._definition(repo, wf.id)
             source = _need_source(d, source or next(iter(sources_of(d))))
             self._authorize_edit(d, "open_round", actor, None)
@@ -701,11 +923,14 @@ class Engine:
         description: str = "",
         source: str | None = None,
         confidential: bool = False,
+        workflow: str | None = None,
     ) -> IssueView:
         """Record a problem from the list; it starts in the workflow's initial state.
 
         ``source`` says where it was found (the round's own source unless given);
-        ``confidential`` exempts it from the public version of reports (不予公开)."""
+        ``confidential`` exempts it from the public version of reports (不予公开).
+        ``workflow`` puts it on another workflow than the round's (an audit finding handled
+        by the audit rectification workflow inside an inspection round)."""
         code = _need_code(code, "code")
         title = _need_text(title, "title")
         category = _need_text(category, "category", limit=64)
@@ -725,7 +950,7 @@ class Engine:
             r = repo.round(round_code)
             if r is None:
                 raise NotFound(Text(f"没有轮次 {round_code}", f"no round {round_code}"))
-            d = self._definition(repo, r.workflow_id)
+            wf_id, d = self._issue_workflow(repo, r, workflow)
             if category not in d.categories:
                 raise InvalidInput(
                     Text(
@@ -767,13 +992,14 @@ class Engine:
                 source=source,
                 confidential=bool(confidential),
             )
-            self._create_issues(repo, d, r, actor, role, now, [new])
+            self._create_issues(repo, d, wf_id, r, actor, role, now, [new])
             return self._view(repo, repo.issue(code), actor, detail=False)
 
     def _create_issues(
         self,
         repo: Repository,
         d: WorkflowDefinition,
+        workflow_id: int,
         r: Any,
         actor: Actor,
         role: str,
@@ -811,7 +1037,7 @@ class Engine:
                     stage_fired="",
                     code=new.code,
                     round_id=r.id,
-                    workflow_id=r.workflow_id,
+                    workflow_id=workflow_id,
                     title=new.title,
                     description=new.description,
                     category=new.category,
@@ -877,6 +1103,7 @@ class Engine:
         dry_run: bool = False,
         encoding: str | None = None,
         mapping: dict[str, str] | None = None,
+        workflow: str | None = None,
     ) -> ImportReport:
         """Import a problem list (CSV or XLSX) into a round, all or nothing.
 
@@ -884,7 +1111,7 @@ class Engine:
         code (``<round>-<序号>``) is already present are left alone, so importing the same file
         again adds nothing.  ``dry_run`` checks and reports what would be created."""
         try:
-            return self._import(round_code, Path(path), actor, dry_run, encoding, mapping)
+            return self._import(round_code, Path(path), actor, dry_run, encoding, mapping, workflow)
         except _DryRunImport as done:
             return done.report
 
@@ -896,6 +1123,7 @@ class Engine:
         dry_run: bool,
         encoding: str | None,
         mapping: dict[str, str] | None,
+        workflow: str | None = None,
     ) -> ImportReport:
         from .importing import ImportRefused, drafts_from_rows, read_table
 
@@ -905,7 +1133,7 @@ class Engine:
             r = repo.round(round_code)
             if r is None:
                 raise NotFound(Text(f"没有轮次 {round_code}", f"no round {round_code}"))
-            d = self._definition(repo, r.workflow_id)
+            wf_id, d = self._issue_workflow(repo, r, workflow)
             role = self._authorize_edit(d, "add_issue", actor, None)
             try:
                 rows, _ = read_table(path, encoding=encoding)
@@ -991,10 +1219,10 @@ class Engine:
                 )
                 pending.append(new)
                 if len(pending) >= 1000:
-                    self._create_issues(repo, d, r, actor, role, now, pending)
+                    self._create_issues(repo, d, wf_id, r, actor, role, now, pending)
                     pending = []
             if pending:
-                self._create_issues(repo, d, r, actor, role, now, pending)
+                self._create_issues(repo, d, wf_id, r, actor, role, now, pending)
             if problems:
                 raise ImportInvalid(
                     Text(
@@ -2224,6 +2452,59 @@ class Engine:
                 TriggerOption(t.trigger, t.label, t.dest, not reasons, sorted(t.roles), sorted(t.require), reasons)
             )
         return out
+
+    def explain(self, code: str, trigger: str | None = None, *, actor: Actor) -> Explanation:
+        """Why ``code`` can or cannot move (by ``trigger``, or by every trigger leaving its
+        state): each role, guard, the period and the version, judged as a fire would."""
+        now = self.clock.now()
+        with self._read() as conn:
+            repo = Repository(conn)
+            row = self._visible(repo, code, actor)
+            wf = repo.workflow_by_id(row.workflow_id)
+            d = self._definition_from_row(wf)
+            newest = repo.workflow(wf.name)
+            if trigger is not None:
+                chosen = [t for t in d.transitions if t.trigger == trigger]
+                here = [t for t in chosen if row.state in t.sources]
+                ts = here or chosen
+            else:
+                ts = d.transitions_from(row.state)
+            needs: set[str] = set()
+            for t in ts:
+                needs |= t.needs
+            facts = self._facts(repo, row, frozenset(needs))
+            today = local_date(now, row.round_tz)
+            ctx = GuardContext(actor, min(actor.roles, default="-"), "-", row.state, now, today, "-")
+            machine = machine_for(d)
+            ex = Explanation(
+                code=row.code,
+                state=row.state,
+                state_label=d.label(row.state),
+                workflow=wf.name,
+                version=wf.version,
+                newest_version=newest.version,
+                deprecated=bool(wf.deprecated),
+                round=row.round_code,
+                feedback_date=row.round_feedback_date,
+                period_end=row.round_period_end,
+                today=today,
+                actor=actor.id,
+                roles=sorted(actor.roles),
+                triggers=[explain_transition(d, machine, t, facts, ctx) for t in ts],
+            )
+            if trigger is not None and not any(t.possible_here for t in ex.triggers):
+                ex.notes.append(not_here(d, trigger, row.state))
+            if d.states[row.state].final:
+                ex.notes.append(Text(f"本问题已{d.label(row.state).zh}", f"this issue is {d.label(row.state).en}"))
+            if newest.version != wf.version:
+                ex.notes.append(
+                    Text(
+                        f"本问题按 {wf.name} 第 {wf.version} 版办理；已有第 {newest.version} 版，管理员可用 workflow migrate 迁移",
+                        f"this issue follows {wf.name} v{wf.version}; v{newest.version} exists and an "
+                        "administrator can move it with workflow migrate",
+                    )
+                )
+            return ex
 
     def history(self, code: str, actor: Actor) -> list[dict[str, Any]]:
         with self._read() as conn:

@@ -248,6 +248,96 @@ class Repository:
     def workflow_by_id(self, workflow_id: int) -> Row[Any] | None:
         return self.conn.execute(select(workflows).where(workflows.c.id == workflow_id)).first()
 
+    def usable_workflow(self, name: str) -> Row[Any] | None:
+        """The newest version of ``name`` that is not deprecated: what new rounds and issues use."""
+        q = (
+            select(workflows)
+            .where(and_(workflows.c.name == name, workflows.c.deprecated.is_(False)))
+            .order_by(workflows.c.version.desc())
+            .limit(1)
+        )
+        return self.conn.execute(q).first()
+
+    def set_deprecated(self, workflow_id: int, deprecated: bool) -> None:
+        self.conn.execute(update(workflows).where(workflows.c.id == workflow_id).values(deprecated=deprecated))
+
+    def workflow_in_use(self, workflow_id: int) -> dict[str, int]:
+        """How many issues and rounds stand on a workflow version."""
+        n_issues = self.conn.execute(select(func.count()).where(issues.c.workflow_id == workflow_id)).scalar_one()
+        n_rounds = self.conn.execute(select(func.count()).where(rounds.c.workflow_id == workflow_id)).scalar_one()
+        return {"issues": n_issues, "rounds": n_rounds}
+
+    # --- moving issues between workflow versions -----------------------------------------
+
+    def _migration_scope(
+        self,
+        workflow_id: int,
+        live_states: Iterable[str],
+        *,
+        round_code: str | None,
+        states: Iterable[str] | None,
+        categories: Iterable[str] | None,
+        unit_prefixes: Iterable[str] | None,
+    ) -> Any:
+        q = _filtered(
+            select(*ISSUE_COLUMNS)
+            .join(rounds, rounds.c.id == issues.c.round_id)
+            .where(and_(issues.c.workflow_id == workflow_id, issues.c.state.in_(list(live_states)))),
+            states=states,
+            categories=categories,
+            unit_prefixes=unit_prefixes,
+        )
+        if round_code is not None:
+            q = q.where(rounds.c.code == round_code)
+        return q
+
+    def migration_census(self, workflow_id: int, live_states: Iterable[str], **where: Any) -> Sequence[Row[Any]]:
+        """(state, category, severity, source, count, an example code) of the issues a
+        migration would move: enough to refuse it in full before touching a row."""
+        sub = self._migration_scope(workflow_id, live_states, **where).subquery()
+        q = select(
+            sub.c.state, sub.c.category, sub.c.severity, sub.c.source, func.count(), func.min(sub.c.code)
+        ).group_by(sub.c.state, sub.c.category, sub.c.severity, sub.c.source)
+        return self.conn.execute(q).all()
+
+    def migration_chunks(
+        self, workflow_id: int, live_states: Iterable[str], *, chunk: int = 5000, **where: Any
+    ) -> Iterator[Sequence[Row[Any]]]:
+        """The issues to move, locked, in keyset chunks."""
+        base = self._migration_scope(workflow_id, live_states, **where)
+        last = 0
+        while True:
+            q = base.where(issues.c.id > last).order_by(issues.c.id).limit(chunk)
+            if self.for_update:
+                q = q.with_for_update(of=issues)
+            rows = self.conn.execute(q).all()
+            if not rows:
+                return
+            yield rows
+            last = rows[-1].id
+
+    def move_issues(self, rows: list[dict[str, Any]]) -> int:
+        """Put many issues on another workflow version, each only if still at the version read."""
+        if not rows:
+            return 0
+        stmt = (
+            update(issues)
+            .where(and_(issues.c.id == bindparam("p_id"), issues.c.version == bindparam("p_version")))
+            .values(
+                workflow_id=bindparam("workflow_id"),
+                state=bindparam("state"),
+                seq=bindparam("seq"),
+                last_hash=bindparam("last_hash"),
+                version=bindparam("version"),
+                light=bindparam("light"),
+                next_check_at=bindparam("next_check_at"),
+            )
+        )
+        result = self.conn.execute(stmt, rows)
+        if self.conn.dialect.supports_sane_multi_rowcount and result.rowcount != len(rows):
+            raise StaleVersion()
+        return len(rows)
+
     def insert_workflow(self, **values: Any) -> int:
         try:
             return self.conn.execute(insert(workflows).returning(workflows.c.id), values).scalar_one()

@@ -138,7 +138,7 @@ def test_workflow_deploy_versions_and_show(cli, tmp_path: Path):
     assert cli("workflow", "deploy", str(path)).exit_code == 0
     assert "already deployed" in cli("workflow", "deploy", str(path)).output
     listed = json.loads(cli("workflow", "list", "--json").output)
-    assert [(w["name"], w["version"]) for w in listed] == [("rectification", 2), ("rectification", 3)]
+    assert [(w["name"], w["version"]) for w in listed] == [("audit", 1), ("rectification", 2), ("rectification", 3)]
     mer = cli("workflow", "show", "--format", "mermaid")
     assert mer.output.startswith("stateDiagram-v2") and "reviewed --> closed: Close" in mer.output
     shown = json.loads(cli("workflow", "show", "rectification", "--version", "2", "--json").output)

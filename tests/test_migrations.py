@@ -26,7 +26,7 @@ def test_init_is_repeatable_and_keeps_data(engine: Engine, cast, round_):
     )
     engine.init()
     assert [v.code for v in engine.issues(cast.office)] == ["P1"]
-    assert len(engine.workflows()) == 1
+    assert [(w.name, w.version) for w in engine.workflows()] == [("audit", 1), ("rectification", 2)]
 
 
 def test_the_sweep_indexes_exist(engine: Engine):
@@ -88,7 +88,11 @@ def test_a_database_with_problems_upgrades_and_its_history_still_verifies(db_url
     engine = Engine(db_url)
     engine.init()  # upgrades the schema and deploys the shipped workflow's newer version beside v1
     office = Actor("wang", frozenset({"inspection_office"}))
-    assert [(w.name, w.version) for w in engine.workflows()] == [("rectification", 1), ("rectification", 2)]
+    assert [(w.name, w.version) for w in engine.workflows()] == [
+        ("audit", 1),
+        ("rectification", 1),
+        ("rectification", 2),
+    ]
     view = engine.issue("P1", office)
     assert (view.workflow_version, view.confidential) == (1, False)
     assert engine.verify("P1", office).ok

@@ -1,0 +1,195 @@
+"""An administrator changes the rectification workflow while problems are in flight, reads
+what changed, and moves the running problems onto the new version — or is told exactly why
+not, with nothing changed."""
+
+from __future__ import annotations
+
+import pytest
+from storyhelpers import add, planned, self_checked, started
+
+from zhenggai import Actor, Engine
+from zhenggai.engine.definition import builtin_path, parse_definition
+from zhenggai.engine.diff import diff
+from zhenggai.engine.errors import InvalidInput, NotFound, Refused
+
+ADMIN = Actor("admin", frozenset({"admin"}))
+
+
+def v3_source() -> str:
+    """Version 3: self-checked is renamed awaiting_review, and a state of checking by the
+    inspection office before closing is added."""
+    text = builtin_path("rectification").read_text(encoding="utf-8")
+    text = text.replace("version: 2", "version: 3").replace("self_checked", "awaiting_review")
+    return text
+
+
+def history_kinds(engine: Engine, code: str) -> list[str]:
+    return [e["kind"] for e in engine.history(code, ADMIN)]
+
+
+def test_a_new_version_leaves_running_issues_on_theirs(engine: Engine, cast, round_) -> None:
+    planned(engine, cast, "P1")
+    info = engine.deploy_workflow(v3_source(), actor=ADMIN)
+    assert (info.name, info.version, info.created) == ("rectification", 3, True)
+    assert engine.issue("P1", ADMIN).workflow_version == 2
+    # the round was opened on version 2: its new problems follow it until it is deprecated
+    add(engine, cast, "P2")
+    assert engine.issue("P2", ADMIN).workflow_version == 2
+
+
+def test_diff_names_the_renamed_state_and_every_rule_that_mentions_it(engine: Engine) -> None:
+    old = engine.workflow("rectification", 2)
+    new = parse_definition(v3_source())
+    changes = {(c.section, c.name, c.change) for c in diff(old, new)}
+    assert ("states", "self_checked", "removed") in changes
+    assert ("states", "awaiting_review", "added") in changes
+    assert ("transitions", "submit_self_check", "changed") in changes
+    assert ("transitions", "review", "changed") in changes
+    assert not any(c[0] == "escalation" for c in changes)  # no escalation rule names that state
+    assert diff(old, old) == []
+    review = next(c for c in diff(old, new) if c.name == "review")
+    assert review.fields() == ["sources"]
+    assert review.before["sources"] == ["self_checked"] and review.after["sources"] == ["awaiting_review"]
+
+
+def test_migration_refused_without_a_place_for_every_state_and_nothing_moves(engine: Engine, cast, round_) -> None:
+    self_checked(engine, cast, "P1")
+    planned(engine, cast, "P2", "phased", due="2026-08-31")
+    engine.deploy_workflow(v3_source(), actor=ADMIN)
+    before = {c: engine.issue(c, ADMIN).version for c in ("P1", "P2")}
+    with pytest.raises(Refused) as err:
+        engine.migrate_workflow("rectification", 2, 3, actor=ADMIN)
+    reasons = [t.en for _, t in err.value.reasons]
+    assert any("self_checked" in r and "--map self_checked=NEW" in r and "P1" in r for r in reasons)
+    assert {c: engine.issue(c, ADMIN).version for c in ("P1", "P2")} == before
+    assert engine.issue("P2", ADMIN).workflow_version == 2  # all or nothing: P2 had a place, but stayed
+
+
+def test_migration_moves_every_running_issue_with_an_event_and_keeps_its_sign_offs(
+    engine: Engine, cast, round_
+) -> None:
+    self_checked(engine, cast, "P1")
+    planned(engine, cast, "P2", "phased", due="2026-08-31")
+    engine.sign_off("P2", "unit_lead", actor=cast.lead)  # signed before the migration
+    engine.deploy_workflow(v3_source(), actor=ADMIN)
+    dry = engine.migrate_workflow(
+        "rectification", 2, 3, actor=ADMIN, mapping=["self_checked=awaiting_review"], dry_run=True
+    )
+    assert dry.total == 2 and engine.issue("P1", ADMIN).workflow_version == 2
+    rep = engine.migrate_workflow("rectification", 2, 3, actor=ADMIN, mapping=["self_checked=awaiting_review"])
+    assert rep.to_dict()["moves"] == [
+        {"from": "planned", "to": "planned", "count": 1},
+        {"from": "self_checked", "to": "awaiting_review", "count": 1},
+    ]
+    p1, p2 = engine.issue("P1", ADMIN), engine.issue("P2", ADMIN)
+    assert (p1.workflow_version, p1.state) == (3, "awaiting_review")
+    assert (p2.workflow_version, p2.state) == (3, "planned")
+    assert history_kinds(engine, "P1")[-1] == "migrated"
+    last = engine.history("P1", ADMIN)[-1]
+    assert (last["from"], last["to"]) == ("self_checked", "awaiting_review")
+    for code in ("P1", "P2"):
+        assert engine.verify(code, ADMIN).ok
+    # the stage goes on: the lead's sign-off given under version 2 still lets the owner start
+    engine.fire("P2", "start", actor=cast.owner)
+    engine.fire("P1", "review", actor=cast.reviewer)
+    assert engine.issue("P1", ADMIN).state == "reviewed"
+    # a rerun finds nothing left on version 2 and moves nothing twice
+    again = engine.migrate_workflow("rectification", 2, 3, actor=ADMIN, mapping=["self_checked=awaiting_review"])
+    assert again.total == 0
+    assert history_kinds(engine, "P2").count("migrated") == 1
+
+
+def test_closed_issues_stay_on_their_version(engine: Engine, cast, round_) -> None:
+    from storyhelpers import reviewed
+
+    reviewed(engine, cast, "P1")
+    engine.sign_off("P1", "inspection_office", actor=cast.office)
+    engine.fire("P1", "close", actor=cast.office)
+    engine.deploy_workflow(v3_source(), actor=ADMIN)
+    assert engine.migrate_workflow("rectification", 2, 3, actor=ADMIN).total == 0
+    assert engine.issue("P1", ADMIN).workflow_version == 2
+
+
+def test_migration_narrowed_by_where(engine: Engine, cast, round_) -> None:
+    planned(engine, cast, "P1")
+    add(engine, cast, "P2", unit="省局/稽查局")
+    engine.deploy_workflow(v3_source(), actor=ADMIN)
+    rep = engine.migrate_workflow("rectification", 2, 3, actor=ADMIN, where={"unit": "省局/稽查局"})
+    assert rep.total == 1
+    assert engine.issue("P1", ADMIN).workflow_version == 2
+    assert engine.issue("P2", ADMIN).workflow_version == 3
+    with pytest.raises(InvalidInput) as err:
+        engine.migrate_workflow("rectification", 2, 3, actor=ADMIN, where={"owner": "li"})
+    assert err.value.details["field"] == "where"
+
+
+def test_migration_refuses_unknown_targets_final_states_and_lost_categories(engine: Engine, cast, round_) -> None:
+    planned(engine, cast, "P1", "systemic", due="2026-08-31")
+    text = v3_source().replace("  systemic:    {zh: 专项整治, en: Systemic}\n", "")
+    text = text.replace("[phased, long_term, systemic]", "[phased, long_term]").replace(
+        "[long_term, systemic]", "[long_term]"
+    )
+    engine.deploy_workflow(text, actor=ADMIN)
+    with pytest.raises(Refused) as err:
+        engine.migrate_workflow("rectification", 2, 3, actor=ADMIN)
+    assert any(rule == "category" and "systemic" in t.en for rule, t in err.value.reasons)
+    with pytest.raises(Refused) as err:
+        engine.migrate_workflow("rectification", 2, 3, actor=ADMIN, mapping={"planned": "closed"})
+    assert any("final" in t.en for _, t in err.value.reasons)
+    with pytest.raises(Refused) as err:
+        engine.migrate_workflow("rectification", 2, 3, actor=ADMIN, mapping={"planned": "nowhere"})
+    assert any("nowhere" in t.en for _, t in err.value.reasons)
+    with pytest.raises(InvalidInput):
+        engine.migrate_workflow("rectification", 2, 3, actor=ADMIN, mapping=["planned"])
+    assert engine.issue("P1", ADMIN).workflow_version == 2
+
+
+def test_only_an_administrator_migrates_or_deprecates(engine: Engine, cast, round_) -> None:
+    engine.deploy_workflow(v3_source(), actor=ADMIN)
+    with pytest.raises(Refused):
+        engine.migrate_workflow("rectification", 2, 3, actor=cast.office)
+    with pytest.raises(Refused):
+        engine.deprecate_workflow("rectification", 2, actor=cast.office)
+    with pytest.raises(NotFound):
+        engine.migrate_workflow("rectification", 2, 9, actor=ADMIN)
+    with pytest.raises(InvalidInput):
+        engine.migrate_workflow("rectification", 0, 3, actor=ADMIN)
+
+
+def test_a_deprecated_version_takes_no_new_rounds_or_issues(engine: Engine, cast, round_) -> None:
+    add(engine, cast, "P1")
+    engine.deploy_workflow(v3_source(), actor=ADMIN)
+    info = engine.deprecate_workflow("rectification", 2, actor=ADMIN)
+    assert info.deprecated
+    assert engine.workflow_usage("rectification", 2) == {"issues": 1, "rounds": 1}
+    add(engine, cast, "P2")  # the round's version is deprecated: the new problem follows version 3
+    assert engine.issue("P2", ADMIN).workflow_version == 3
+    assert engine.issue("P1", ADMIN).workflow_version == 2  # and the running one keeps version 2
+    r2 = engine.open_round("R2", title="第二轮", org="省局", feedback_date="2026-03-10", actor=cast.office)
+    assert r2["workflow_version"] == 3
+    with pytest.raises(InvalidInput):  # nothing may move onto a deprecated version
+        engine.migrate_workflow("rectification", 3, 2, actor=ADMIN)
+    engine.deprecate_workflow("rectification", 3, actor=ADMIN)
+    with pytest.raises(NotFound) as err:
+        engine.open_round("R3", title="第三轮", org="省局", feedback_date="2026-03-10", actor=cast.office)
+    assert "deprecated" in err.value.text.en
+    engine.deprecate_workflow("rectification", 2, actor=ADMIN, deprecated=False)
+    assert (
+        engine.open_round("R3", title="第三轮", org="省局", feedback_date="2026-03-10", actor=cast.office)[
+            "workflow_version"
+        ]
+        == 2
+    )
+
+
+def test_migrated_issue_is_explained_on_its_new_version(engine: Engine, cast, round_) -> None:
+    started(engine, cast, "P1")
+    engine.deploy_workflow(v3_source(), actor=ADMIN)
+    ex = engine.explain("P1", actor=cast.owner)
+    assert ex.version == 2 and ex.newest_version == 3
+    assert any("workflow migrate" in n.en for n in ex.notes)
+    engine.migrate_workflow("rectification", 2, 3, actor=ADMIN)
+    ex = engine.explain("P1", "submit_self_check", actor=cast.owner)
+    assert ex.version == 3 and not ex.notes
+    (t,) = ex.triggers
+    assert t.dest == "awaiting_review"
