@@ -408,9 +408,17 @@ def workflow_list(c: Ctx) -> None:
                     c.t("部署时间", "deployed"),
                     c.t("部署人", "by"),
                     "sha256",
+                    c.t("状态", "status"),
                 ],
                 [
-                    [i.name, i.version, i.deployed_at.strftime("%Y-%m-%d %H:%M"), i.deployed_by, i.digest[:12]]
+                    [
+                        i.name,
+                        i.version,
+                        i.deployed_at.strftime("%Y-%m-%d %H:%M"),
+                        i.deployed_by,
+                        i.digest[:12],
+                        c.t("已停用", "deprecated") if i.deprecated else "",
+                    ]
                     for i in infos
                 ],
             )
@@ -471,6 +479,155 @@ def workflow_show(c: Ctx, name: str, version: int | None, fmt: str) -> None:
                 ],
             )
         )
+
+
+def _definition_arg(c: Ctx, eng: Engine, spec: str) -> Any:
+    """``NAME@VERSION`` (or ``NAME:VERSION``) of a deployed workflow, or a YAML file."""
+    from .engine.definition import load_definition
+
+    m = re.fullmatch(r"([A-Za-z0-9_.-]+)[@:](\d{1,7})", spec)
+    if m:
+        return run(c, lambda: eng.workflow(m.group(1), int(m.group(2))))
+    path = Path(spec)
+    if not path.is_file():
+        raise click.BadParameter(
+            f"{spec!r} 既不是 名称@版本 也不是文件 / is neither NAME@VERSION nor a file", param_hint="A / B"
+        )
+    return run(c, lambda: load_definition(path))
+
+
+@workflow.command("diff")
+@click.argument("a")
+@click.argument("b")
+@json_flag
+@pass_ctx
+def workflow_diff(c: Ctx, a: str, b: str) -> None:
+    """What changed from A to B: states, transitions, guards, escalation rules / 比较两个版本。
+
+    \b
+    A and B are deployed versions (rectification@2) or YAML files:
+      zhenggai workflow diff rectification@2 rectification@3
+      zhenggai workflow diff rectification@2 ./rectification-v3.yaml
+    """
+    from .engine.diff import diff
+
+    eng = c.engine()
+    left, right = _definition_arg(c, eng, a), _definition_arg(c, eng, b)
+    changes = diff(left, right)
+
+    def text() -> None:
+        if not changes:
+            click.echo(c.t("两个版本的规则相同", "the two versions have the same rules"))
+            return
+        click.echo(f"{left.name} v{left.version} → {right.name} v{right.version}")
+        for ch in changes:
+            colour = {"added": "green", "removed": "red", "changed": "yellow"}[ch.change]
+            lines = ch.render(c.lang)
+            click.echo(click.style(lines[0], fg=colour))
+            for line in lines[1:]:
+                click.echo(line)
+
+    out(
+        c,
+        {
+            "from": f"{left.name}@{left.version}",
+            "to": f"{right.name}@{right.version}",
+            "changes": [ch.to_dict() for ch in changes],
+        },
+        text,
+    )
+
+
+@workflow.command("migrate")
+@click.argument("name")
+@click.option("--from", "from_version", type=int, required=True, help="The version issues are on / 原版本")
+@click.option("--to", "to_version", type=int, required=True, help="The version to move them to / 目标版本")
+@click.option(
+    "--map", "maps", multiple=True, metavar="OLD=NEW", help="Where a state of the old version goes, repeatable"
+)
+@click.option(
+    "--where",
+    "wheres",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Only issues with round=, state=, category= or unit= (an org path and below), repeatable",
+)
+@click.option("--dry-run", is_flag=True, help="Show what would move; change nothing / 只检查不迁移")
+@actor_options(("admin",))
+@json_flag
+@pass_ctx
+def workflow_migrate(
+    c: Ctx,
+    name: str,
+    from_version: int,
+    to_version: int,
+    maps: tuple[str, ...],
+    wheres: tuple[str, ...],
+    dry_run: bool,
+    actor: Actor,
+) -> None:
+    """Move running issues onto another version, all or nothing / 迁移在办问题到新版本。
+
+    \b
+    Each moved issue gets a "migrated" event on its history; closed issues stay.  Refused,
+    with every reason, when a state has no place in the new version:
+      zhenggai workflow migrate rectification --from 2 --to 3 --dry-run
+      zhenggai workflow migrate rectification --from 2 --to 3 --map self_checked=awaiting_review
+    """
+    where: dict[str, list[str]] = {}
+    for w in wheres:
+        key, sep, value = w.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise click.BadParameter(f"{w!r} 应写作 键=值 / must be KEY=VALUE", param_hint="--where")
+        where.setdefault(key.strip(), []).append(value.strip())
+    eng = c.engine()
+    rep = run(
+        c,
+        lambda: eng.migrate_workflow(
+            name, from_version, to_version, actor=actor, mapping=maps, where=where, dry_run=dry_run
+        ),
+    )
+
+    def text() -> None:
+        verb = Text("将迁移", "would move") if dry_run else Text("已迁移", "moved")
+        click.echo(
+            c.t(
+                f"{verb.zh} {rep.total} 个问题：{name} 第 {from_version} 版 → 第 {to_version} 版",
+                f"{verb.en} {rep.total} issues: {name} v{from_version} → v{to_version}",
+            )
+        )
+        if rep.moves:
+            click.echo(
+                table(
+                    [c.t("原状态", "from"), c.t("新状态", "to"), c.t("数量", "count")],
+                    [[a, b, n] for (a, b), n in sorted(rep.moves.items())],
+                )
+            )
+
+    out(c, rep.to_dict(), text)
+
+
+@workflow.command("deprecate")
+@click.argument("name")
+@click.argument("version", type=int)
+@click.option("--undo", is_flag=True, help="Make the version usable again / 恢复使用")
+@actor_options(("admin",))
+@json_flag
+@pass_ctx
+def workflow_deprecate(c: Ctx, name: str, version: int, undo: bool, actor: Actor) -> None:
+    """Stop new rounds and issues from using a version; running issues keep it / 停用版本。"""
+    eng = c.engine()
+    info = run(c, lambda: eng.deprecate_workflow(name, version, actor=actor, deprecated=not undo))
+    usage = run(c, lambda: eng.workflow_usage(name, version))
+    msg = (
+        c.t(
+            f"{name} 第 {version} 版已停用；仍有 {usage['issues']} 个问题按此版办理（可用 workflow migrate 迁移）",
+            f"{name} v{version} is deprecated; {usage['issues']} issues still follow it (workflow migrate moves them)",
+        )
+        if info.deprecated
+        else c.t(f"{name} 第 {version} 版已恢复使用", f"{name} v{version} is usable again")
+    )
+    out(c, {**info.to_dict(), "in_use": usage}, msg)
 
 
 @workflow.command("guards")
@@ -607,9 +764,12 @@ def round_show(c: Ctx, code: str) -> None:
                 f"org: {r['org']}  source: {r['source']}  feedback: {r['feedback_date']}",
             )
         )
-        over = c.t("已结束", "over") if r["period_over"] else c.t("进行中", "running")
+        over = Text("已结束", "over") if r["period_over"] else Text("进行中", "running")
         click.echo(
-            c.t(f"集中整改期至：{r['period_end']}（{over}）", f"concentrated period ends: {r['period_end']} ({over})")
+            c.t(
+                f"集中整改期至：{r['period_end']}（{over.zh}）",
+                f"concentrated period ends: {r['period_end']} ({over.en})",
+            )
         )
         click.echo(
             table(
@@ -642,6 +802,7 @@ def issue() -> None:
 @click.option("--description", default="")
 @click.option("--source", help="Where it was found / 问题来源 (default: the round's source), e.g. audit")
 @click.option("--confidential", is_flag=True, help="Exempt from public disclosure / 不予公开")
+@click.option("--workflow", help="Follow another workflow than the round's, e.g. audit / 适用的工作流")
 @actor_options(("inspection_office",))
 @json_flag
 @pass_ctx
@@ -659,6 +820,7 @@ def issue_add(
     description: str,
     source: str | None,
     confidential: bool,
+    workflow: str | None,
     actor: Actor,
 ) -> None:
     """Add a problem to a round / 录入问题。"""
@@ -678,6 +840,7 @@ def issue_add(
             description=description,
             source=source,
             confidential=confidential,
+            workflow=workflow,
             actor=actor,
         ),
     )
@@ -788,11 +951,19 @@ def _clip(s: str, n: int) -> str:
     metavar="HEADER=FIELD",
     help="Map one of the file's headers to a field (title, category, measures, unit, owner, lead, due_date, ...)",
 )
+@click.option("--workflow", help="The problems follow this workflow, not the round's (e.g. audit) / 适用的工作流")
 @actor_options(("inspection_office",))
 @json_flag
 @pass_ctx
 def issue_import(
-    c: Ctx, file: Path, round_code: str, dry_run: bool, encoding: str | None, maps: tuple[str, ...], actor: Actor
+    c: Ctx,
+    file: Path,
+    round_code: str,
+    dry_run: bool,
+    encoding: str | None,
+    maps: tuple[str, ...],
+    workflow: str | None,
+    actor: Actor,
 ) -> None:
     """Import a problem list (CSV or XLSX, Chinese headers), all or nothing / 导入问题清单。"""
     mapping = {}
@@ -803,15 +974,18 @@ def issue_import(
         mapping[own.strip()] = fld.strip()
     eng = c.engine()
     rep = run(
-        c, lambda: eng.import_issues(round_code, file, actor=actor, dry_run=dry_run, encoding=encoding, mapping=mapping)
+        c,
+        lambda: eng.import_issues(
+            round_code, file, actor=actor, dry_run=dry_run, encoding=encoding, mapping=mapping, workflow=workflow
+        ),
     )
-    verb = c.t("将新建", "would create") if dry_run else c.t("已新建", "created")
+    verb = Text("将新建", "would create") if dry_run else Text("已新建", "created")
     out(
         c,
         rep.to_dict(),
         c.t(
-            f"{verb} {len(rep.created)} 个问题，已存在 {len(rep.existing)} 个",
-            f"{verb} {len(rep.created)} issues, {len(rep.existing)} already present",
+            f"{verb.zh} {len(rep.created)} 个问题，已存在 {len(rep.existing)} 个",
+            f"{verb.en} {len(rep.created)} issues, {len(rep.existing)} already present",
         ),
     )
 
@@ -1105,6 +1279,57 @@ def _wf_of(eng: Engine, code: str) -> tuple[str, int]:
 
     v = eng.issue(code, SYSTEM)
     return v.workflow, v.workflow_version
+
+
+@main.command("explain")
+@click.argument("code")
+@click.argument("trigger", required=False)
+@actor_options(("admin",))
+@json_flag
+@pass_ctx
+def explain(c: Ctx, code: str, trigger: str | None, actor: Actor) -> None:
+    """Why an issue can or cannot move: each role, guard, the period, the version / 为什么能或不能办理。
+
+    \b
+      zhenggai explain P1                         every step possible from here
+      zhenggai explain P1 start --as li --role owner
+    """
+    eng = c.engine()
+    ex = run(c, lambda: eng.explain(code, trigger, actor=actor))
+
+    def text() -> None:
+        period = (
+            Text(f"集中整改期内（至 {ex.period_end}）", f"inside the concentrated period (to {ex.period_end})")
+            if ex.today <= ex.period_end
+            else Text(f"集中整改期已于 {ex.period_end} 结束", f"the concentrated period ended {ex.period_end}")
+        )
+        gone = Text("（已停用）", " (deprecated)") if ex.deprecated else Text("", "")
+        version = f"{ex.workflow} v{ex.version}"
+        click.echo(
+            c.t(
+                f"{ex.code}：{ex.state_label.zh}（{ex.state}）｜{version}{gone.zh}｜轮次 {ex.round}，{period.zh}｜今天 {ex.today}",
+                f"{ex.code}: {ex.state_label.en} ({ex.state}) | {version}{gone.en} | round {ex.round}, {period.en} | today {ex.today}",
+            )
+        )
+        roles = ", ".join(ex.roles) or "-"
+        click.echo(c.t(f"操作人 {ex.actor}，角色：{roles}", f"acting: {ex.actor}, roles: {roles}"))
+        for note in ex.notes:
+            click.echo(click.style("! " + note.render(c.lang), fg="yellow"))
+        if not ex.triggers and not ex.notes:
+            click.echo(c.t("此状态下没有可执行的操作", "no step leaves this state"))
+        for t in ex.triggers:
+            verdict = (
+                click.style(c.t("可以执行", "can"), fg="green")
+                if t.available
+                else click.style(c.t("不能执行", "cannot"), fg="red")
+            )
+            click.echo()
+            click.echo(f"{t.trigger}（{t.label.get(c.lang)}）→ {t.dest_label.get(c.lang)}: {verdict}")
+            for chk in t.checks:
+                mark = click.style("✓", fg="green") if chk.ok else click.style("✗", fg="red")
+                click.echo(f"  {mark} {chk.rule}: {chk.reason.get(c.lang)}")
+
+    out(c, ex.to_dict(), text)
 
 
 @main.command("history")

@@ -552,11 +552,14 @@ def _guard_use(c: _Checker, raw: Any, line: int, key: str, vocab: Vocabulary) ->
         c.err(line, key, "守卫应写作 名称 或 {名称: 参数}", "a guard is written as name or {name: params}")
         return None
     if name not in guards:
+        broken = "; ".join(f"{ep}: {why}" for ep, why in guards.plugin_errors.items())
         c.err(
             line,
             key,
-            f"未知的守卫 {name}（已有：{', '.join(guards.names())}）",
-            f"unknown guard {name} (known: {', '.join(guards.names())})",
+            f"未知的守卫 {name}（已有：{', '.join(guards.names())}）"
+            + (f"；未能加载的插件：{broken}" if broken else ""),
+            f"unknown guard {name} (known: {', '.join(guards.names())})"
+            + (f"; plugins that failed to load: {broken}" if broken else ""),
         )
         return None
     gt = guards.get(name)

@@ -22,6 +22,9 @@ from .facts import GuardContext, IssueFacts
 Reason = Text | None
 GuardFn = Callable[[IssueFacts, GuardContext, Any], Reason]
 
+#: the entry point group through which installed packages add guards
+PLUGIN_GROUP = "zhenggai.guards"
+
 #: the parts of an issue a guard may ask the engine to load
 NEEDS = frozenset({"measures", "evidence", "signoffs", "mechanisms"})
 
@@ -65,6 +68,8 @@ class GuardRegistry:
 
     def __init__(self) -> None:
         self._types: dict[str, GuardType] = {}
+        self._plugins_loaded = False
+        self.plugin_errors: dict[str, str] = {}  # entry point name -> why it failed to load
 
     def register(
         self,
@@ -91,9 +96,30 @@ class GuardRegistry:
         return self._types[name]
 
     def __contains__(self, name: object) -> bool:
+        self.load_plugins()
         return name in self._types
 
+    def load_plugins(self) -> None:
+        """Load the guards installed packages declare under the ``zhenggai.guards`` entry
+        point group, once per process.  An entry point names a module (importing it registers
+        its guards with :func:`register_guard`) or a callable, called with this registry.  A
+        plugin that fails to load is remembered, so a workflow naming its guards is refused
+        with the plugin's error instead of a bare "unknown guard"."""
+        if self._plugins_loaded:
+            return
+        self._plugins_loaded = True
+        from importlib.metadata import entry_points
+
+        for ep in entry_points(group=PLUGIN_GROUP):
+            try:
+                obj = ep.load()
+                if callable(obj):
+                    obj(self)
+            except Exception as exc:  # a broken plugin must not stop the engine; it is reported
+                self.plugin_errors[ep.name] = f"{ep.value}: {type(exc).__name__}: {exc}"
+
     def names(self) -> list[str]:
+        self.load_plugins()
         return sorted(self._types)
 
 

@@ -1384,9 +1384,11 @@ class Engine:
             d = self._definition(repo, r.workflow_id)
             prefixes = None if "*" in actor.scope else list(actor.scope)
             rows = [row for row in repo.round_issue_facts(r.id, prefixes) if not (public and row.confidential)]
+            # a round may hold issues of several workflows: each one's rules and names count
+            defs = {wid: self._definition(repo, wid) for wid in {r.workflow_id, *(row.workflow_id for row in rows)}}
             visible = {row.id for row in rows}
             changes: dict[int, list[tuple[datetime, bool]]] = {}
-            final = frozenset(s.name for s in d.states.values() if s.final)
+            final = frozenset(s.name for x in defs.values() for s in x.states.values() if s.final)
             close_days: list[float] = []
             created = {row.id: row.created_at for row in rows}
             state_at: dict[int, str] = {}  # each issue's state on the day asked, from its history
@@ -1407,7 +1409,7 @@ class Engine:
                 row.category,
                 row.unit,
                 row.source,
-                state_at.get(row.id, d.initial),
+                state_at.get(row.id, defs[row.workflow_id].initial),
                 row.light,
                 row.due_date,
                 reopened[row.id],
@@ -1416,17 +1418,21 @@ class Engine:
             for row in rows
             if row.created_at <= now
         ]
-        supervised = frozenset(t.dest for t in d.transitions if t.trigger == "escalate")
+        supervised = frozenset(t.dest for x in defs.values() for t in x.transitions if t.trigger == "escalate")
         out = summarise(
             facts,
             final_states=final,
             supervised_states=supervised,
-            immediate=d.period_bound_categories,
+            immediate=frozenset().union(*(x.period_bound_categories for x in defs.values())),
             today=today,
             by=by,
             close_days=close_days,
         )
-        labels = {"category": d.categories, "source": sources_of(d), "state": {s: d.label(s) for s in d.states}}
+        labels: dict[str, dict[str, Text]] = {"category": {}, "source": {}, "state": {}}
+        for x in sorted(defs.values(), key=lambda x: x is d):  # the round's own names win
+            labels["category"].update(x.categories)
+            labels["source"].update(sources_of(x))
+            labels["state"].update({s: x.label(s) for s in x.states})
         for key, group in out.get("by", {}).get("groups", {}).items():
             if by in labels and key in labels[by]:
                 group["label"] = labels[by][key].to_dict()

@@ -494,6 +494,7 @@ class Repository:
                 issues.c.recurrence_count,
                 issues.c.escalation_level,
                 issues.c.created_at,
+                issues.c.workflow_id,
             )
             .join(rounds, rounds.c.id == issues.c.round_id)
             .where(issues.c.round_id == round_id)
