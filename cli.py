@@ -774,7 +774,9 @@ def round_show(c: Ctx, code: str) -> None:
         click.echo(
             table(
                 [c.t("状态", "state"), c.t("数量", "count")],
-                [[d.label(s).render(c.lang), r["by_state"].get(s, 0)] for s in d.states],
+                # a round's own workflow's states, then those of issues following another workflow
+                [[d.label(s).render(c.lang), r["by_state"].get(s, 0)] for s in d.states]
+                + [[s, n] for s, n in r["by_state"].items() if s not in d.states],
             )
         )
 
