@@ -46,9 +46,9 @@ def _build(db_url: str, tmp_path: Path) -> Path:
 
 
 def _migrate(db_url: str) -> subprocess.Popen[str]:
+    args = ["workflow", "migrate", "rectification", "--from", "2", "--to", "3", "--map", "identified=recorded"]
     return subprocess.Popen(
-        [sys.executable, "-m", "zhenggai.cli", "--db", db_url, "workflow", "migrate", "rectification",
-         "--from", "2", "--to", "3", "--map", "identified=recorded"],  # fmt: skip
+        [sys.executable, "-m", "zhenggai.cli", "--db", db_url, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -112,7 +112,7 @@ def test_a_migration_killed_mid_transaction_moves_nothing_and_a_rerun_moves_each
         assert eng.verify(f"R1-{i}", ADMIN).ok
 
     rerun = _migrate(db_url)
-    out, err = rerun.communicate(timeout=120)
+    _, err = rerun.communicate(timeout=120)
     assert rerun.returncode == 0, err
     assert _on_version(eng, 3) == N
     for i in (1, N // 2, N):
