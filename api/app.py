@@ -424,6 +424,16 @@ def create_app(engine: Any) -> FastAPI:
         view = issue_out(code, call.actor)
         return JSONResponse(view, headers=etag(view))
 
+    @app.get("/issues/{code}/explain", response_model=m.Explanation, tags=["issues"])
+    def explain(
+        code: str = IssueCode,
+        trigger: str | None = Query(default=None, max_length=64, pattern=r"^[a-z][a-z0-9_]*$"),
+        call: Call = Depends(authenticated),
+    ) -> dict[str, Any]:
+        """Why the issue can or cannot move: each trigger from its state (or the one asked),
+        each role and guard judged as a fire would, the period and the workflow version."""
+        return engine.explain(code, trigger, actor=call.actor).to_dict()
+
     @app.post("/issues/{code}/measures", response_model=m.Issue, tags=["issues"])
     def add_measure(body: m.MeasureIn, code: str = IssueCode, call: Call = Depends(authenticated)) -> Response:
         return issue_write(

@@ -69,6 +69,9 @@ class IssueIn(BaseModel):
     description: str = Field(default="", max_length=20_000)
     source: str | None = Field(default=None, max_length=32)
     confidential: bool = False
+    workflow: str | None = Field(
+        default=None, max_length=64, description="another workflow than the round's, e.g. audit"
+    )
 
 
 class MeasureIn(BaseModel):
@@ -227,6 +230,32 @@ class Event(BaseModel):
 class History(BaseModel):
     events: list[Event]
     verification: dict[str, Any] | None = None
+
+
+class Check(BaseModel):
+    rule: str
+    ok: bool
+    reason: Bilingual
+
+
+class TriggerExplanation(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    trigger: str
+    dest: str
+    available: bool
+    possible_here: bool
+    role: str | None
+    checks: list[Check]
+
+
+class Explanation(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    issue: str
+    state: str
+    workflow: dict[str, Any]
+    round: dict[str, Any]
+    triggers: list[TriggerExplanation]
+    notes: list[Bilingual]
 
 
 class Workflow(BaseModel):

@@ -54,7 +54,17 @@ def live(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Live]:
     engine.init()
     _, secret = Clients(engine).add(
         "oa",
-        roles=["admin", "inspection_office", "owner", "unit_lead", "secretary", "reviewer", "discipline", "system"],
+        roles=[
+            "admin",
+            "inspection_office",
+            "owner",
+            "unit_lead",
+            "secretary",
+            "reviewer",
+            "discipline",
+            "system",
+            "audit_office",
+        ],
         scopes=["*"],
         by="root",
     )

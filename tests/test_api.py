@@ -388,3 +388,28 @@ def test_idempotency_keys_are_forgotten_after_a_day_and_signatures_after_the_win
         assert repo.claim_request("oa", "old", "other", now) is None  # forgotten: free again
         assert repo.claim_request("oa", "new", "other", now).request_hash == "h"  # kept
         assert repo.remember_signature("1" * 64, "oa", now, now)  # the hour-old signature was forgotten
+
+
+def test_an_owner_asks_why_a_problem_cannot_start_and_an_audit_finding_joins_the_round(opened):
+    owner = as_(opened, "li", ["owner"], ["省局/财务处"])
+    r = owner.post(
+        "/issues/P1/measures", {"text": "清查补缴", "owner": "li", "due_date": "2026-06-30", "target": "100%"}
+    )
+    assert owner.post("/issues/P1/transitions/plan", {}).status_code == 200
+    r = owner.get("/issues/P1/explain?trigger=start")
+    assert r.status_code == 200, r.text
+    (start,) = r.json()["triggers"]
+    assert start["available"] is False
+    assert [c["rule"] for c in start["checks"] if not c["ok"]] == ["signed_off: unit_lead"]
+    assert r.json()["workflow"] == {"name": "rectification", "version": 2, "newest_version": 2, "deprecated": False}
+    assert as_(opened, "sun", ["owner"], ["省局/稽查局"]).get("/issues/P1/explain").status_code == 403
+    assert owner.get("/issues/P1/explain?trigger=Bad-Trigger").status_code == 422
+
+    auditor = as_(opened, "qian", ["audit_office"])
+    r = auditor.post(
+        "/rounds/R1/issues",
+        {"code": "A1", "title": "专项资金挪用", "category": "phased", "unit": "省局/财务处", "owner": "li",
+         "lead": "zhao", "due_date": "2026-12-31", "workflow": "audit"},
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    assert (r.json()["workflow"], r.json()["state"]) == ("audit", "found")
