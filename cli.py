@@ -51,6 +51,7 @@ FLAGS = {
     "code": "CODE",
     "uri": "URI",
     "text": "TEXT",
+    "path": "PATH",
 }
 
 
@@ -1574,6 +1575,50 @@ def audit_verify(c: Ctx) -> None:
     out(c, rep.to_dict(), text)
     if not rep.ok:
         sys.exit(EXIT_CODES["history_tampered"])
+
+
+@main.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite PATH if it exists / 覆盖已有文件")
+@json_flag
+@pass_ctx
+def backup(c: Ctx, path: Path, force: bool) -> None:
+    """Copy the SQLite database to PATH while it stays in use (SQLite's backup API) / 在线备份。
+
+    For PostgreSQL use pg_dump."""
+    eng = c.engine()
+    info = run(c, lambda: eng.backup(path, force=force))
+    out(
+        c,
+        info.to_dict(),
+        c.t(
+            f"已备份到 {info.path}：{info.issues} 个问题、{info.events} 条记录（结构版本 {info.revision}）",
+            f"backed up to {info.path}: {info.issues} issues, {info.events} events (schema {info.revision})",
+        ),
+    )
+
+
+@main.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace a database that holds data / 覆盖已有数据")
+@json_flag
+@pass_ctx
+def restore(c: Ctx, path: Path, force: bool) -> None:
+    """Replace the SQLite database's contents with the backup at PATH, after checking it is an
+    undamaged zhenggai database; an older schema is upgraded / 从备份恢复。"""
+    eng = c.engine(check_schema=False)
+    info = run(c, lambda: eng.restore(path, force=force))
+    upgraded = info.upgraded_from
+    out(
+        c,
+        info.to_dict(),
+        c.t(
+            f"已从 {path} 恢复到 {info.path}：{info.issues} 个问题、{info.events} 条记录"
+            + (f"（结构已从 {upgraded} 升级到 {info.revision}）" if upgraded else ""),
+            f"restored {path} into {info.path}: {info.issues} issues, {info.events} events"
+            + (f" (schema upgraded from {upgraded} to {info.revision})" if upgraded else ""),
+        ),
+    )
 
 
 def _with_notifiers(c: Ctx, eng: Engine) -> Engine:

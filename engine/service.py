@@ -30,6 +30,8 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DataError, IntegrityError
 
 from ..i18n import Text
+from ..storage import backup as storage_backup
+from ..storage.backup import BackupInfo
 from ..storage.database import Database, DatabaseBusy, DatabaseUnavailable
 from ..storage.repository import Duplicate, Repository, StaleVersion
 from .actors import ALL_ORGS, SYSTEM, Actor
@@ -50,6 +52,7 @@ from .errors import (
     NotFound,
     Refused,
     StorageUnavailable,
+    Unavailable,
 )
 from .escalation import DueRule, EscalationFacts, evaluator_for
 from .facts import GuardContext, IssueFacts, MeasureFacts, RoundFacts, SignoffFacts
@@ -2336,6 +2339,33 @@ class Engine:
                 pending = next(stream, None)
         report.seconds = time.perf_counter() - t0
         return report
+
+    # --- backup and restore (SQLite) -------------------------------------------------------
+
+    def backup(self, path: str | Path, *, force: bool = False) -> BackupInfo:
+        """An online copy of the SQLite database at ``path`` (see storage/backup.py)."""
+        with self._backup_errors():
+            return storage_backup.backup(self.db, Path(path), force=force)
+
+    def restore(self, path: str | Path, *, force: bool = False) -> BackupInfo:
+        """Replace the SQLite database's contents with a checked backup, upgraded if older.
+        Refused if the database holds data, unless ``force``."""
+        with self._backup_errors():
+            info = storage_backup.restore(self.db, Path(path), force=force)
+        self._defs.clear()  # workflow ids now name the restored database's rows
+        return info
+
+    @contextmanager
+    def _backup_errors(self) -> Iterator[None]:
+        try:
+            with self._storage_errors():
+                yield
+        except storage_backup.BackupRefused as exc:
+            if exc.kind == "unsupported":
+                raise Unavailable(exc.text) from None
+            if exc.kind == "conflict":
+                raise Refused(exc.text, []) from None
+            raise InvalidInput(exc.text, field="path") from None
 
 
 def _event_stream(repo: Repository, chunk: int) -> Iterator[Any]:
