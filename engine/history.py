@@ -37,8 +37,23 @@ HASHED_FIELDS = (
 )
 
 
-def _at(value: datetime) -> str:
+def _at(value: datetime | str) -> str:
+    """The time as hashed: UTC, microseconds, ``Z``.  A naive datetime, or the text SQLite
+    stores (``YYYY-MM-DD HH:MM:SS.ffffff``), is naive UTC as storage keeps it."""
+    if isinstance(value, str):
+        if len(value) == 26 and value[10] == " " and value[19] == ".":  # SQLite's own form
+            return value[:10] + "T" + value[11:] + "Z"
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value  # not a time: it cannot match the hash of one
+    if value.tzinfo is None:
+        return value.isoformat("T", "microseconds") + "Z"
     return value.astimezone(UTC).replace(tzinfo=None).isoformat("T", "microseconds") + "Z"
+
+
+# json.dumps(..., ensure_ascii=False, separators=(",", ":")) without building an encoder per call
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 @dataclass(frozen=True)
@@ -62,10 +77,21 @@ def event_hash(issue_code: str, prev_hash: str, values: dict[str, Any], key: Cha
     body = [values.get(k) for k in HASHED_FIELDS]
     body[7] = _at(values["at"])
     body.append(issue_code)
-    message = (prev_hash + json.dumps(body, ensure_ascii=False, separators=(",", ":"))).encode("utf-8")
+    return _digest(prev_hash, body, key)
+
+
+def _digest(prev_hash: str, body: list[Any], key: ChainKey | None) -> str:
+    message = (prev_hash + _ENCODE(body)).encode("utf-8")
     if key is None:
         return hashlib.sha256(message).hexdigest()
     return hmac.new(key.secret, message, hashlib.sha256).hexdigest()
+
+
+def _stored_hash(issue_code: str, r: Any, key: ChainKey | None) -> str:
+    """``event_hash`` of a stored row, read straight from its attributes (in HASHED_FIELDS order)."""
+    body = [r.seq, r.kind, r.trigger, r.from_state, r.to_state, r.actor_id, r.role, _at(r.at)]
+    body += [r.comment, r.data, r.request_id, issue_code]
+    return _digest(r.prev_hash, body, key)
 
 
 @dataclass
@@ -165,8 +191,7 @@ def verify_chain(
                 r,
             )
         else:
-            values = {k: getattr(r, k) for k in HASHED_FIELDS}
-            if event_hash(issue_code, r.prev_hash, values, key) != r.hash:
+            if _stored_hash(issue_code, r, key) != r.hash:
                 _problem(
                     rep,
                     r.seq,
@@ -207,8 +232,9 @@ class Replay:
     mechanisms: Counter[tuple[Any, ...]] = field(default_factory=Counter)
 
     def apply(self, r: Any) -> None:
+        raw = r.data
         try:
-            data = json.loads(r.data or "{}")
+            data = json.loads(raw) if raw and raw != "{}" else {}
         except ValueError:
             data = {}
         kind = r.kind

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, String, and_, bindparam, func, insert, or_, select, type_coerce, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -91,6 +91,23 @@ _AUDIT_ISSUE_COLUMNS = (
     issues.c.seq,
     issues.c.last_hash,
 )
+
+# Every event, a chunk at a time, on the driver cursor: a million rows through SQLAlchemy's
+# result processing cost more than verifying them.  ``at`` comes as stored (text on SQLite,
+# a naive UTC datetime on PostgreSQL); the chain's hash reads it as that.
+_AUDIT_EVENTS_QUERY = (
+    select(*[type_coerce(c, String).label("at") if c.key == "at" else c for c in events.columns])
+    .where(
+        events.c.issue_id >= bindparam("p_issue"),
+        or_(
+            events.c.issue_id > bindparam("p_issue"),
+            events.c.seq > bindparam("p_seq"),
+            and_(events.c.seq == bindparam("p_seq"), events.c.id > bindparam("p_id")),
+        ),
+    )
+    .order_by(events.c.issue_id, events.c.seq, events.c.id)
+)
+_AUDIT_EVENTS: dict[int, Prepared] = {}  # by chunk size (LIMIT is compiled in)
 
 # The hot path: prepared once, run on the driver cursor (see prepared.py for why).
 _ISSUE_SELECT = select(*ISSUE_COLUMNS).join(rounds, rounds.c.id == issues.c.round_id)
@@ -594,20 +611,10 @@ class Repository:
         The id is part of the key so that a duplicated seq (a forged row, were the unique
         constraint gone) is read rather than skipped; the range on issue_id uses its index."""
         i, s, e = after
-        q = (
-            select(events)
-            .where(
-                events.c.issue_id >= i,
-                or_(
-                    events.c.issue_id > i,
-                    events.c.seq > s,
-                    and_(events.c.seq == s, events.c.id > e),
-                ),
-            )
-            .order_by(events.c.issue_id, events.c.seq, events.c.id)
-            .limit(limit)
-        )
-        return self.conn.execute(q).all()
+        q = _AUDIT_EVENTS.get(limit)
+        if q is None:
+            q = _AUDIT_EVENTS[limit] = Prepared(_AUDIT_EVENTS_QUERY.suffix_with(f"LIMIT {int(limit)}"))
+        return q.all(self.conn, {"p_issue": i, "p_seq": s, "p_id": e})
 
     def audit_records(self, first_id: int, last_id: int) -> dict[str, dict[int, list[Row[Any]]]]:
         """Measures, evidence, sign-offs and mechanisms of the issues with ids in
