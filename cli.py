@@ -51,6 +51,7 @@ FLAGS = {
     "code": "CODE",
     "uri": "URI",
     "text": "TEXT",
+    "path": "PATH",
 }
 
 
@@ -1750,6 +1751,101 @@ def outbox_retry(c: Ctx, ids: tuple[int, ...]) -> None:
     eng = c.engine()
     n = run(c, lambda: eng.retry_dead(list(ids) or None))
     out(c, {"requeued": n}, c.t(f"已重新排队 {n} 条通知", f"{n} notices queued again"))
+
+
+@main.group()
+def audit() -> None:
+    """Checks over the whole database, for the operator (审计)."""
+
+
+@audit.command("verify")
+@json_flag
+@pass_ctx
+def audit_verify(c: Ctx) -> None:
+    """Verify every issue's hash chain and records, and find events that point to no issue
+    / 校验全部问题的哈希链与记录。
+
+    Exits 8 if anything is wrong, naming each issue and the row at fault."""
+    eng = c.engine()
+    rep = run(c, eng.audit_verify)
+
+    def text() -> None:
+        if rep.ok:
+            click.echo(
+                click.style(
+                    c.t(
+                        f"审计通过：{rep.issues} 个问题、{rep.events} 条历史记录的哈希链与记录均完整（{rep.seconds:.1f} 秒）",
+                        f"audit passed: {rep.issues} issues and {rep.events} events, every chain and record intact "
+                        f"({rep.seconds:.1f} s)",
+                    ),
+                    fg="green",
+                )
+            )
+            return
+        for f in rep.findings():
+            where = f["issue"] or c.t("（无此问题）", "(no issue)")
+            row = f"#{f['seq']}" + (f" (event id {f['event_id']})" if f["event_id"] is not None else "")
+            click.echo(click.style(f"{where} {row}: {f['reason'].render(c.lang)}", fg="red"))
+        click.echo(
+            click.style(
+                c.t(
+                    f"审计未通过：{len(rep.bad)} 个问题的历史或记录有误，{rep.orphan_events} 条记录指向不存在的问题"
+                    f"（共检查 {rep.issues} 个问题、{rep.events} 条记录）",
+                    f"audit failed: {len(rep.bad)} issues with a broken history or records, {rep.orphan_events} "
+                    f"events pointing to no issue ({rep.issues} issues and {rep.events} events checked)",
+                ),
+                fg="red",
+            ),
+            err=True,
+        )
+
+    out(c, rep.to_dict(), text)
+    if not rep.ok:
+        sys.exit(EXIT_CODES["history_tampered"])
+
+
+@main.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite PATH if it exists / 覆盖已有文件")
+@json_flag
+@pass_ctx
+def backup(c: Ctx, path: Path, force: bool) -> None:
+    """Copy the SQLite database to PATH while it stays in use (SQLite's backup API) / 在线备份。
+
+    For PostgreSQL use pg_dump."""
+    eng = c.engine()
+    info = run(c, lambda: eng.backup(path, force=force))
+    out(
+        c,
+        info.to_dict(),
+        c.t(
+            f"已备份到 {info.path}：{info.issues} 个问题、{info.events} 条记录（结构版本 {info.revision}）",
+            f"backed up to {info.path}: {info.issues} issues, {info.events} events (schema {info.revision})",
+        ),
+    )
+
+
+@main.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace a database that holds data / 覆盖已有数据")
+@json_flag
+@pass_ctx
+def restore(c: Ctx, path: Path, force: bool) -> None:
+    """Replace the SQLite database's contents with the backup at PATH, after checking it is an
+    undamaged zhenggai database; an older schema is upgraded / 从备份恢复。"""
+    eng = c.engine(check_schema=False)
+    info = run(c, lambda: eng.restore(path, force=force))
+    upgraded = info.upgraded_from
+    out(
+        c,
+        info.to_dict(),
+        c.t(
+            f"已从 {path} 恢复到 {info.path}：{info.issues} 个问题、{info.events} 条记录"
+            + (f"（结构已从 {upgraded} 升级到 {info.revision}）" if upgraded else ""),
+            f"restored {path} into {info.path}: {info.issues} issues, {info.events} events"
+            + (f" (schema upgraded from {upgraded} to {info.revision})" if upgraded else ""),
+        ),
+    )
 
 
 def _with_notifiers(c: Ctx, eng: Engine) -> Engine:

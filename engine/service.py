@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -29,9 +30,11 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DataError, IntegrityError
 
 from ..i18n import Text
+from ..storage import backup as storage_backup
+from ..storage.backup import BackupInfo
 from ..storage.database import Database, DatabaseBusy, DatabaseUnavailable
 from ..storage.repository import Duplicate, Repository, StaleVersion
-from .actors import SYSTEM, Actor
+from .actors import ALL_ORGS, SYSTEM, Actor
 from .clock import DEFAULT_TZ, Clock, SystemClock, local_date, to_utc
 from .definition import (
     BUILTIN_WORKFLOWS,
@@ -50,11 +53,12 @@ from .errors import (
     NotFound,
     Refused,
     StorageUnavailable,
+    Unavailable,
 )
 from .escalation import DueRule, EscalationFacts, evaluator_for
 from .explain import Explanation, explain_transition, not_here
 from .facts import GuardContext, IssueFacts, MeasureFacts, RoundFacts, SignoffFacts
-from .history import GENESIS, ChainKey, ChainReport, compare_records, event_hash, verify_chain
+from .history import GENESIS, AuditReport, ChainKey, ChainReport, compare_records, event_hash, verify_chain
 from .machine import Outcome, machine_for
 from .migration import WHERE_KEYS, MigrationReport, parse_mapping, plan_migration
 from .notify import DeliveryFailed, Notice, NotifierRegistry, RetryPolicy
@@ -2556,6 +2560,111 @@ class Engine:
                 mechanisms=repo.mechanisms(row.id),
             )
             return rep
+
+    def audit_verify(
+        self, actor: Actor | None = None, *, issue_chunk: int = 1000, event_chunk: int = 20_000
+    ) -> AuditReport:
+        """Verify every issue's chain and records over the whole database (``verify`` for each
+        issue), and find events that point to no issue.
+
+        An operator's check: no actor, or one with the ``system`` or ``admin`` role over every
+        unit (scope ``*``).  One read transaction (a snapshot: on PostgreSQL repeatable read),
+        so writers carry on and the report is of one consistent moment.  Events are streamed in
+        (issue_id, seq) order, ``event_chunk`` at a time (keyset pagination), and merged with
+        the issues read ``issue_chunk`` at a time; each chunk's measures, evidence, sign-offs
+        and mechanisms are read with one range query per table."""
+        if actor is not None and (not actor.roles & {"system", "admin"} or ALL_ORGS not in actor.scope):
+            raise Forbidden(
+                Text(
+                    "只有组织范围为全部（*）的 system 或 admin 角色可以审计整个数据库",
+                    "only the system or admin role with scope * may audit the whole database",
+                )
+            )
+        t0 = time.perf_counter()
+        report = AuditReport()
+        with self._read() as conn:
+            if not self.db.is_sqlite:
+                conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            repo = Repository(conn)
+            finals: dict[int, frozenset[str]] = {}
+            stream = _event_stream(repo, event_chunk)
+            pending = next(stream, None)
+            after = 0
+            while rows := repo.audit_issues(after, issue_chunk):
+                records = repo.audit_records(rows[0].id, rows[-1].id)
+                for row in rows:
+                    while pending is not None and pending.issue_id < row.id:
+                        report.orphan(pending)
+                        pending = next(stream, None)
+                    chain = []
+                    while pending is not None and pending.issue_id == row.id:
+                        chain.append(pending)
+                        pending = next(stream, None)
+                    if row.workflow_id not in finals:
+                        d = self._definition(repo, row.workflow_id)
+                        finals[row.workflow_id] = frozenset(s.name for s in d.states.values() if s.final)
+                    rep, replay = verify_chain(
+                        row.code, chain, head_hash=row.last_hash, head_seq=row.seq, key=self.chain_key
+                    )
+                    compare_records(
+                        rep,
+                        replay,
+                        row,
+                        final_states=finals[row.workflow_id],
+                        signoffs=records["signoffs"].get(row.id, ()),
+                        measures=records["measures"].get(row.id, ()),
+                        evidence=records["evidence"].get(row.id, ()),
+                        mechanisms=records["mechanisms"].get(row.id, ()),
+                    )
+                    report.issues += 1
+                    report.events += rep.events
+                    if not rep.ok:
+                        report.bad.append(rep)
+                after = rows[-1].id
+            while pending is not None:  # beyond the last issue
+                report.orphan(pending)
+                pending = next(stream, None)
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    # --- backup and restore (SQLite) -------------------------------------------------------
+
+    def backup(self, path: str | Path, *, force: bool = False) -> BackupInfo:
+        """An online copy of the SQLite database at ``path`` (see storage/backup.py)."""
+        with self._backup_errors():
+            return storage_backup.backup(self.db, Path(path), force=force)
+
+    def restore(self, path: str | Path, *, force: bool = False) -> BackupInfo:
+        """Replace the SQLite database's contents with a checked backup, upgraded if older.
+        Refused if the database holds data, unless ``force``."""
+        with self._backup_errors():
+            info = storage_backup.restore(self.db, Path(path), force=force)
+        self._defs.clear()  # workflow ids now name the restored database's rows
+        return info
+
+    @contextmanager
+    def _backup_errors(self) -> Iterator[None]:
+        try:
+            with self._storage_errors():
+                yield
+        except storage_backup.BackupRefused as exc:
+            if exc.kind == "unsupported":
+                raise Unavailable(exc.text) from None
+            if exc.kind == "conflict":
+                raise Refused(exc.text, []) from None
+            raise InvalidInput(exc.text, field="path") from None
+
+
+def _event_stream(repo: Repository, chunk: int) -> Iterator[Any]:
+    """Every event in (issue_id, seq, id) order, read ``chunk`` rows at a time."""
+    after = (-1, 0, 0)
+    while True:
+        rows = repo.audit_events(after, chunk)
+        yield from rows
+        if len(rows) < chunk:
+            return
+        last = rows[-1]
+        after = (last.issue_id, last.seq, last.id)
 
 
 def _recipient(d: WorkflowDefinition, row: Any, who: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, String, and_, bindparam, func, insert, or_, select, type_coerce, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -70,6 +70,44 @@ ISSUE_COLUMNS = (
     rounds.c.tz.label("round_tz"),
     rounds.c.source.label("round_source"),
 )
+
+# What the whole-database audit compares with each issue's history (history.compare_records).
+_AUDIT_ISSUE_COLUMNS = (
+    issues.c.id,
+    issues.c.code,
+    issues.c.workflow_id,
+    issues.c.title,
+    issues.c.category,
+    issues.c.severity,
+    issues.c.unit,
+    issues.c.source,
+    issues.c.confidential,
+    issues.c.owner,
+    issues.c.lead,
+    issues.c.due_date,
+    issues.c.state,
+    issues.c.state_seq,
+    issues.c.recurrence_count,
+    issues.c.seq,
+    issues.c.last_hash,
+)
+
+# Every event, a chunk at a time, on the driver cursor: a million rows through SQLAlchemy's
+# result processing cost more than verifying them.  ``at`` comes as stored (text on SQLite,
+# a naive UTC datetime on PostgreSQL); the chain's hash reads it as that.
+_AUDIT_EVENTS_QUERY = (
+    select(*[type_coerce(c, String).label("at") if c.key == "at" else c for c in events.columns])
+    .where(
+        events.c.issue_id >= bindparam("p_issue"),
+        or_(
+            events.c.issue_id > bindparam("p_issue"),
+            events.c.seq > bindparam("p_seq"),
+            and_(events.c.seq == bindparam("p_seq"), events.c.id > bindparam("p_id")),
+        ),
+    )
+    .order_by(events.c.issue_id, events.c.seq, events.c.id)
+)
+_AUDIT_EVENTS: dict[int, Prepared] = {}  # by chunk size (LIMIT is compiled in)
 
 # The hot path: prepared once, run on the driver cursor (see prepared.py for why).
 _ISSUE_SELECT = select(*ISSUE_COLUMNS).join(rounds, rounds.c.id == issues.c.round_id)
@@ -651,6 +689,44 @@ class Repository:
         if limit:
             q = q.limit(limit)
         return self.conn.execute(q).all()
+
+    # --- whole-database audit -------------------------------------------------------------
+
+    def audit_issues(self, after_id: int, limit: int) -> Sequence[Row[Any]]:
+        """The next ``limit`` issues by id after ``after_id``, with what verification compares."""
+        q = select(*_AUDIT_ISSUE_COLUMNS).where(issues.c.id > after_id).order_by(issues.c.id).limit(limit)
+        return self.conn.execute(q).all()
+
+    def audit_events(self, after: tuple[int, int, int], limit: int) -> Sequence[Row[Any]]:
+        """The next ``limit`` events in (issue_id, seq, id) order after the keyset ``after``.
+        The id is part of the key so that a duplicated seq (a forged row, were the unique
+        constraint gone) is read rather than skipped; the range on issue_id uses its index."""
+        i, s, e = after
+        q = _AUDIT_EVENTS.get(limit)
+        if q is None:
+            q = _AUDIT_EVENTS[limit] = Prepared(_AUDIT_EVENTS_QUERY.suffix_with(f"LIMIT {int(limit)}"))
+        return q.all(self.conn, {"p_issue": i, "p_seq": s, "p_id": e})
+
+    def audit_records(self, first_id: int, last_id: int) -> dict[str, dict[int, list[Row[Any]]]]:
+        """Measures, evidence, sign-offs and mechanisms of the issues with ids in
+        [first_id, last_id], one range query per table, by issue."""
+        out: dict[str, dict[int, list[Row[Any]]]] = {}
+        for name, table, order in (
+            ("measures", measures, measures.c.no),
+            ("evidence", evidence, evidence.c.id),
+            ("signoffs", signoffs, signoffs.c.id),
+            ("mechanisms", mechanisms, mechanisms.c.id),
+        ):
+            by_issue: dict[int, list[Row[Any]]] = {}
+            out[name] = by_issue
+            q = (
+                select(table)
+                .where(table.c.issue_id >= first_id, table.c.issue_id <= last_id)
+                .order_by(table.c.issue_id, order)
+            )
+            for row in self.conn.execute(q):
+                by_issue.setdefault(row.issue_id, []).append(row)
+        return out
 
     def event_by_request(self, request_id: str) -> Row[Any] | None:
         return _EVENT_BY_REQUEST.first(self.conn, {"p_request": request_id})

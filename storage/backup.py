@@ -1,0 +1,236 @@
+"""Online backup and restore of the SQLite database, through SQLite's backup API.
+
+A backup is read in one step from a snapshot, so writers carry on meanwhile (WAL: readers
+never block them) and the copy is of one consistent moment, never a file copied halfway
+through a write.  It is written to a temporary file beside the target and moved into place,
+so a failed backup leaves no half-written file under the target's name.
+
+A restore first checks the file: an SQLite database (its header), undamaged
+(``PRAGMA integrity_check``), a zhenggai database at a revision this version knows.  It is
+copied to a staging file beside the live database and upgraded there if it is older; only
+then is it copied into the live database, again through the backup API, which other
+connections see as one write.  Anything refused leaves the live database as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+
+from ..i18n import Text
+from .database import Database
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+class BackupRefused(Exception):
+    """``kind``: ``unsupported`` (not SQLite), ``invalid`` (not a usable zhenggai database),
+    ``conflict`` (would overwrite something without ``force``)."""
+
+    def __init__(self, kind: str, text: Text) -> None:
+        super().__init__(text.render())
+        self.kind = kind
+        self.text = text
+
+
+@dataclass
+class BackupInfo:
+    path: str
+    revision: str | None
+    issues: int
+    events: int
+    bytes: int
+    upgraded_from: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in ("path", "revision", "issues", "events", "bytes", "upgraded_from")}
+
+
+def _sqlite_path(db: Database) -> Path:
+    if not db.is_sqlite:
+        raise BackupRefused(
+            "unsupported",
+            Text(
+                "备份与恢复命令只用于 SQLite；PostgreSQL 请用 pg_dump 备份、pg_restore（或 psql）恢复",
+                "backup and restore are for SQLite; for PostgreSQL use pg_dump to back up and pg_restore "
+                "(or psql) to restore",
+            ),
+        )
+    return Path(make_url(db.url).database or "")
+
+
+def _connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
+    if read_only:
+        return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30, isolation_level=None)
+    return sqlite3.connect(path, timeout=30, isolation_level=None)
+
+
+def _counts(conn: sqlite3.Connection) -> tuple[int, int]:
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not {"issues", "events"} <= tables:
+        return 0, 0
+    return (
+        conn.execute("SELECT COUNT(*) FROM issues").fetchone()[0],
+        conn.execute("SELECT COUNT(*) FROM events").fetchone()[0],
+    )
+
+
+def _revision(conn: sqlite3.Connection) -> str | None:
+    try:
+        row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.DatabaseError:
+        return None
+    return row[0] if row else None
+
+
+def _temp_beside(target: Path, what: str) -> Path:
+    return target.with_name(f".{target.name}.{what}-{os.getpid()}.tmp")
+
+
+def _unlink(path: Path) -> None:
+    for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()
+
+
+def backup(db: Database, target: Path, *, force: bool = False) -> BackupInfo:
+    """Copy the live database to ``target`` while it stays in use."""
+    source = _sqlite_path(db)
+    target = Path(target)
+    if target.exists() and not force:
+        raise BackupRefused(
+            "conflict",
+            Text(f"文件 {target} 已存在；要覆盖请加 --force", f"{target} already exists; add --force to overwrite it"),
+        )
+    if not target.parent.is_dir():
+        raise BackupRefused(
+            "invalid", Text(f"目录 {target.parent} 不存在", f"the directory {target.parent} does not exist")
+        )
+    tmp = _temp_beside(target, "backup")
+    _unlink(tmp)
+    src = _connect(source)  # only read; a plain connection so that the live WAL is seen
+    try:
+        dst = _connect(tmp)
+        try:
+            src.backup(dst)  # all pages in one step: one read snapshot, writers go on
+            dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+            issues, events = _counts(dst)
+            revision = _revision(dst)
+        finally:
+            dst.close()
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        _unlink(tmp)
+        raise
+    finally:
+        src.close()
+    return BackupInfo(str(target), revision, issues, events, target.stat().st_size)
+
+
+def check_backup(path: Path, known_revisions: set[str]) -> tuple[str, int, int]:
+    """The file's revision, issue and event counts, if it is an undamaged zhenggai database
+    at a revision this version knows; refused otherwise."""
+    path = Path(path)
+
+    def invalid(zh: str, en: str) -> BackupRefused:
+        return BackupRefused("invalid", Text(f"{path}：{zh}，未做任何修改", f"{path}: {en}; nothing was changed"))
+
+    try:
+        with open(path, "rb") as f:
+            header = f.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise invalid(f"无法读取（{exc.strerror}）", f"cannot be read ({exc.strerror})") from None
+    if header != SQLITE_HEADER:
+        raise invalid("不是 SQLite 数据库文件", "is not an SQLite database file")
+    try:
+        conn = _connect(path, read_only=True)
+        try:
+            result = [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall()]
+            if result != ["ok"]:
+                raise invalid(
+                    f"文件已损坏（integrity_check：{'; '.join(result[:3])}）",
+                    f"the file is damaged (integrity_check: {'; '.join(result[:3])})",
+                )
+            revision = _revision(conn)
+            if revision is None:
+                raise invalid("不是 zhenggai 数据库（没有结构版本）", "is not a zhenggai database (no schema revision)")
+            if revision not in known_revisions:
+                raise invalid(
+                    f"结构版本 {revision} 不是本版本所知的（由更新的 zhenggai 写入？）",
+                    f"its schema revision {revision} is unknown to this version (written by a newer zhenggai?)",
+                )
+            issues, events = _counts(conn)
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise invalid(f"无法作为数据库打开（{exc}）", f"cannot be opened as a database ({exc})") from None
+    return revision, issues, events
+
+
+def restore(db: Database, source: Path, *, force: bool = False) -> BackupInfo:
+    """Replace the live database's contents with the backup at ``source``."""
+    from alembic.script import ScriptDirectory
+
+    target = _sqlite_path(db)
+    source = Path(source)
+    known = {rev.revision for rev in ScriptDirectory.from_config(db.alembic_config()).walk_revisions()}
+    revision, issues, events = check_backup(source, known)
+    if target.exists() and target.resolve() == source.resolve():
+        raise BackupRefused(
+            "invalid", Text("不能用数据库自身来恢复它", "cannot restore a database from itself; nothing was changed")
+        )
+    if target.exists() and not force:
+        live = _connect(target)
+        try:
+            has = _counts(live)
+        finally:
+            live.close()
+        if any(has):
+            raise BackupRefused(
+                "conflict",
+                Text(
+                    f"目标数据库 {target} 已有数据（{has[0]} 个问题、{has[1]} 条记录）；要覆盖请加 --force，未做任何修改",
+                    f"the database {target} holds data ({has[0]} issues, {has[1]} events); add --force to replace "
+                    "it; nothing was changed",
+                ),
+            )
+    stage = _temp_beside(target, "restore")
+    _unlink(stage)
+    try:
+        src = _connect(source, read_only=True)
+        dst = _connect(stage)
+        try:
+            src.backup(dst)
+            dst.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            dst.close()
+            src.close()
+        head = db.head_revision()
+        upgraded_from = None
+        if revision != head:
+            staged = Database(f"sqlite:///{stage}")
+            try:
+                staged.upgrade()
+            finally:
+                staged.dispose()
+            upgraded_from = revision
+        revision, issues, events = check_backup(stage, known)  # what goes live is checked as it goes
+        db.dispose()  # this process's own connections must not keep pages of the old contents
+        src = _connect(stage)
+        live = _connect(target)
+        try:
+            src.backup(live)  # one write into the live database, its lock held throughout
+        finally:
+            live.close()
+            src.close()
+    finally:
+        _unlink(stage)
+    return BackupInfo(str(target), revision, issues, events, target.stat().st_size, upgraded_from)
