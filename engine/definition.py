@@ -28,6 +28,7 @@ REQUIRABLE_FIELDS = frozenset({"comment"})
 ACTIONS = frozenset({"remind", "warn", "escalate", "elevate", "notify"})
 CONDITIONS = frozenset({"sla_exceeded", "due_in", "overdue", "idle", "past_final_deadline"})
 SYSTEM_ROLE = "system"
+MAX_VERSION = 1_000_000  # as Engine.workflow accepts, and well inside a 32-bit column
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,19 +253,19 @@ class _Checker:
     def err(self, line: int, key: str, zh: str, en: str) -> None:
         self.problems.append(DefinitionProblem(self.file, line, key, Text(zh, en)))
 
-    def name_ok(self, value: Any, line: int, key: str) -> bool:
+    def name_ok(self, value: Any, line: int, key: str, limit: int = 64) -> bool:
         if (
             not isinstance(value, str)
             or not value
-            or len(value) > 64
+            or len(value) > limit
             or not set(value) <= NAME_CHARS
             or value[0].isdigit()
         ):
             self.err(
                 line,
                 key,
-                f"名称 {value!r} 须为 1-64 个小写字母、数字和下划线",
-                f"name {value!r} must be 1-64 lower-case letters, digits and _",
+                f"名称 {value!r} 须为 1-{limit} 个小写字母、数字和下划线",
+                f"name {value!r} must be 1-{limit} lower-case letters, digits and _",
             )
             return False
         return True
@@ -382,8 +383,13 @@ def parse_definition(text: str, file: str = "<workflow>") -> WorkflowDefinition:
     else:
         c.name_ok(name, doc.line_of("name"), "name")
     version = doc.get("version", 1)
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        c.err(doc.line_of("version"), "version", "version 应为正整数", "version must be a positive whole number")
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= MAX_VERSION:
+        c.err(
+            doc.line_of("version"),
+            "version",
+            f"version 应为 1-{MAX_VERSION} 的整数",
+            f"version must be a whole number from 1 to {MAX_VERSION}",
+        )
         version = 1
     title = c.label(doc.get("title"), doc.line_of("title"), "title", str(name))
 
@@ -480,7 +486,8 @@ def _labelled_names(c: _Checker, doc: LDict, key: str, required: bool = True) ->
     m = c.mapping_of(doc, key, required)
     out: dict[str, Text] = {}
     for n, raw in (m or {}).items():
-        if c.name_ok(n, m.line_of(n), f"{key}.{n}"):
+        # categories, severities and sources are stored with each issue, in columns 32 wide
+        if c.name_ok(n, m.line_of(n), f"{key}.{n}", limit=32):
             out[n] = c.label(raw, m.line_of(n), f"{key}.{n}", n)
     if m is not None and not out:
         c.err(m.line, key, f"{key} 不能为空", f"{key} must not be empty")

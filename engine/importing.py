@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..i18n import Text
+from .actors import _has_dot_segment, _norm_path
 
 #: canonical field -> header names offices use (Chinese first), compared without spaces
 HEADERS: dict[str, tuple[str, ...]] = {
@@ -46,7 +47,12 @@ PUBLIC = frozenset({"", "是", "公开", "yes", "y", "true", "1", "public"})
 REQUIRED = ("no", "title", "category", "unit", "owner", "lead", "due_date")
 MAX_CELL = 20_000
 MAX_ROWS = 200_000
-CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # control characters other than tab and newlines
+#: the longest text each field may hold, as the engine accepts it when entered by hand (and
+#: as wide as its storage column): a longer cell is refused, never cut short
+MAX_FIELD = {"title": 500, "unit": 500, "owner": 128, "lead": 128, "target": 500}
+#: control characters other than tab and newlines (C0, DEL, C1), and the bidi overrides and
+#: isolates that make a title read otherwise than it is stored (U+202A-U+202E, U+2066-U+2069)
+CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 DATE_RE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*$")
 
 
@@ -103,7 +109,23 @@ def read_table(path: Path, *, encoding: str | None = None) -> tuple[list[list[An
     """The file's rows as lists of cell values, and the row number of the first data row."""
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
-        return _read_xlsx(path)
+        try:
+            return _read_xlsx(path)
+        except (ImportRefused, OSError):
+            raise
+        except Exception as exc:  # a damaged workbook fails in any of zipfile, XML or openpyxl
+            raise ImportRefused(
+                [
+                    RowError(
+                        0,
+                        "-",
+                        Text(
+                            f"无法读取 XLSX 文件（文件已损坏或不是 Excel 工作簿）：{type(exc).__name__}",
+                            f"cannot read the XLSX file (damaged, or not an Excel workbook): {type(exc).__name__}",
+                        ),
+                    )
+                ]
+            ) from None
     if suffix in (".csv", ".txt"):
         return _read_csv(path.read_bytes(), encoding), 2
     raise ImportRefused(
@@ -127,7 +149,19 @@ def _read_csv(raw: bytes, encoding: str | None) -> list[list[Any]]:
             text = raw.decode(enc)
         except (UnicodeDecodeError, LookupError):
             continue
-        return list(csv.reader(io.StringIO(text)))
+        reader = csv.reader(io.StringIO(text))
+        try:
+            return list(reader)
+        except csv.Error as exc:  # a field beyond the csv module's limit, a stray quote
+            raise ImportRefused(
+                [
+                    RowError(
+                        reader.line_num,
+                        "-",
+                        Text(f"无法读取 CSV：{exc}（内容过长或引号不配对）", f"cannot read the CSV: {exc}"),
+                    )
+                ]
+            ) from None
     raise ImportRefused(
         [
             RowError(
@@ -323,12 +357,19 @@ def drafts_from_rows(
             errors.append(RowError(row_no, label.get(fld, fld), Text(zh, en)))
 
         values: dict[str, Any] = {}
+        too_long: set[str] = set()
         for fld in cols:
             v = _cell(row, cols[fld])
             if isinstance(v, str):
-                if len(v) > MAX_CELL:
-                    err(fld, f"内容过长（{len(v)} 字）", f"too long ({len(v)} characters)")
-                    v = v[:MAX_CELL]
+                limit = MAX_FIELD.get(fld, MAX_CELL)
+                if len(v) > limit:
+                    too_long.add(fld)
+                    err(
+                        fld,
+                        f"内容过长（{len(v)} 字，上限 {limit}）",
+                        f"too long ({len(v)} characters, at most {limit})",
+                    )
+                    v = v[:limit]
                 if CONTROL_RE.search(v):
                     err(fld, "含有控制字符", "contains control characters")
             values[fld] = v
@@ -389,9 +430,13 @@ def drafts_from_rows(
                     f"未知的问题来源 {values['source']!r}（可用：{known}）",
                     f"unknown source {values['source']!r} (known: {', '.join(sources or {})})",
                 )
-        unit = str(values.get("unit") or "")
+        unit = _norm_path(str(values.get("unit") or ""))  # as the engine stores a unit entered by hand
         if unit and "/" not in unit:
             unit = f"{org}/{unit}"  # a department of the inspected body
+        if _has_dot_segment(unit):
+            err("unit", f"责任部门 {unit} 不能含 . 或 .. 段", f"unit {unit} must not have . or .. segments")
+        elif len(unit) > MAX_FIELD["unit"] and "unit" not in too_long:  # long once the org is put before it
+            err("unit", f"责任部门过长（{len(unit)} 字）", f"the unit is too long ({len(unit)} characters)")
         drafts[no] = Draft(
             no=no,
             row=i,

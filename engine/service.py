@@ -23,7 +23,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection
@@ -34,7 +34,7 @@ from ..storage import backup as storage_backup
 from ..storage.backup import BackupInfo
 from ..storage.database import Database, DatabaseBusy, DatabaseUnavailable
 from ..storage.repository import Duplicate, Repository, StaleVersion
-from .actors import ALL_ORGS, SYSTEM, Actor
+from .actors import ALL_ORGS, SYSTEM, Actor, _has_dot_segment, _hostile_text
 from .clock import DEFAULT_TZ, Clock, SystemClock, local_date, to_utc
 from .definition import (
     BUILTIN_WORKFLOWS,
@@ -255,9 +255,19 @@ def _need_text(value: Any, fld: str, *, limit: int = MAX_TEXT, required: bool = 
         raise InvalidInput(
             Text(f"{fld} 过长：{len(value)} 字，上限 {limit}", f"{fld} is too long: {len(value)} > {limit}"), field=fld
         )
-    if any(ord(ch) < 32 and ch not in "\n\t" for ch in value):
+    if any(ch not in "\n\t" and _hostile_text(ch) for ch in value) or not _encodable(value):
         raise InvalidInput(Text(f"{fld} 含有控制字符", f"{fld} contains control characters"), field=fld)
     return value
+
+
+def _encodable(value: str) -> bool:
+    """Whether text can be stored at all: a lone surrogate (from a broken UTF-16 decode) has
+    no UTF-8 form, and the database would refuse it half-way through a write."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _need_unit(value: Any) -> str:
@@ -268,7 +278,29 @@ def _need_unit(value: Any) -> str:
     path = "/".join(p for p in parts if p)
     if not path:
         raise InvalidInput(Text("责任部门不能为空", "unit must not be empty"), field="unit")
+    if _has_dot_segment(path):
+        raise InvalidInput(
+            Text(f"责任部门 {path} 不能含 . 或 .. 段", f"unit {path} must not have . or .. segments"), field="unit"
+        )
     return path
+
+
+def _uri_hostile(uri: str) -> bool:
+    """Whether an evidence URI hides something: whitespace or control characters, or a ``..``
+    segment however written (``%2e%2e``, ``%252e%252e``, ``..\\``, ``..;``), in the path or
+    as the host."""
+    text = uri
+    for _ in range(4):  # percent-decoding until nothing changes: double encoding is one more step
+        decoded = unquote(text)
+        if decoded == text:
+            break
+        text = decoded
+    else:
+        return True  # encoded more deeply than any real URI is
+    if any(ch.isspace() or _hostile_text(ch) for ch in uri + text):
+        return True
+    rest = text.split(":", 1)[-1].replace("\\", "/")
+    return any(seg.split(";", 1)[0].strip() == ".." for seg in rest.split("/"))
 
 
 def _need_code(value: Any, fld: str) -> str:
@@ -1555,8 +1587,15 @@ class Engine:
                 ),
                 field="uri",
             )
-        if ".." in parts.path.split("/"):
-            raise InvalidInput(Text("证据地址不能包含 ..", "evidence URI must not contain .."), field="uri")
+        if _uri_hostile(uri):
+            raise InvalidInput(
+                Text(
+                    f"证据地址不能含空白、控制字符或 .. 段（含编码形式和反斜杠）：{uri!r}",
+                    f"evidence URI must not hold whitespace, control characters or .. segments "
+                    f"(encoded or with backslashes): {uri!r}",
+                ),
+                field="uri",
+            )
         sha = (sha256 or "").strip().lower()
         if not SHA256_RE.match(sha):
             raise InvalidInput(Text("sha256 应为 64 位十六进制", "sha256 must be 64 hex digits"), field="sha256")

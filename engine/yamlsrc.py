@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 MAX_BYTES = 1_000_000
-MAX_NODES = 50_000
+MAX_NODES = 20_000  # the shipped workflow has some 700
 MAX_DEPTH = 32
 
 
@@ -76,24 +76,51 @@ class _Builder:
                 lst.append(self.build(item, depth + 1))
                 lst.item_lines.append(item.start_mark.line + 1)
             return lst
-        return self.loader.construct_object(node, deep=True)
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (ValueError, OverflowError) as exc:  # 2026-02-30, an int of 5,000 digits
+            value = str(node.value)[:40]
+            raise YamlSourceError(
+                line, f"无法解读的值 {value!r}：{exc}", f"cannot read the value {value!r}: {exc}"
+            ) from None
 
 
 class _NoAliasComposer(yaml.SafeLoader):
+    """PyYAML's composer, refusing aliases and stopping as soon as the tree grows too deep or
+    too large: the composer recurses once per level and builds every node before anything
+    can count them, so limits checked afterwards come too late (10,000 nested lists exhaust
+    Python's stack; a megabyte of ``[a,a,a,...]`` costs seconds and hundreds of MB)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.depth = 0
+        self.nodes = 0
+
     def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise YamlSourceError(
-                event.start_mark.line + 1, "不允许使用 YAML 别名（*name）", "YAML aliases (*name) are not allowed"
-            )
-        return super().compose_node(parent, index)
+        event = self.peek_event()
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.AliasEvent):
+            raise YamlSourceError(line, "不允许使用 YAML 别名（*name）", "YAML aliases (*name) are not allowed")
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise YamlSourceError(line, f"文件过大：超过 {MAX_NODES} 个节点", f"too large: more than {MAX_NODES} nodes")
+        if self.depth > MAX_DEPTH:
+            raise YamlSourceError(line, f"嵌套过深：超过 {MAX_DEPTH} 层", f"nested deeper than {MAX_DEPTH} levels")
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 def load(text: str) -> Any:
     """Parse one YAML document into LDict/LList/scalars; raise YamlSourceError with a line."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise YamlSourceError(1, f"文件超过 {MAX_BYTES} 字节", f"file larger than {MAX_BYTES} bytes")
-    loader = _NoAliasComposer(text)
+    try:
+        loader = _NoAliasComposer(text)  # the reader refuses NUL and lone surrogates here
+    except yaml.YAMLError as exc:
+        raise YamlSourceError(1, f"YAML 错误：{exc}", f"YAML error: {exc}") from None
     try:
         node = loader.get_single_node()
         if node is None:

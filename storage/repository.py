@@ -228,7 +228,16 @@ def _within_units(prefixes: Iterable[str]) -> Any:
     ``省局/稽查局`` takes ``省局/稽查局/一科`` but not ``省局/稽查局二``."""
     conds = []
     for p in prefixes:
-        conds += [issues.c.unit == p, issues.c.unit.startswith(p + "/", autoescape=True)]
+        below = p + "/"
+        # LIKE finds the candidates (and can use an index); it ignores case on SQLite, so the
+        # exact prefix is compared as well: ``tax/audit`` must not take ``TAX/AUDIT/one``
+        conds += [
+            issues.c.unit == p,
+            and_(
+                issues.c.unit.startswith(below, autoescape=True),
+                func.substr(issues.c.unit, 1, len(below)) == below,
+            ),
+        ]
     return or_(*conds) if conds else issues.c.id.is_(None)
 
 
