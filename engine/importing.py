@@ -47,6 +47,9 @@ PUBLIC = frozenset({"", "是", "公开", "yes", "y", "true", "1", "public"})
 REQUIRED = ("no", "title", "category", "unit", "owner", "lead", "due_date")
 MAX_CELL = 20_000
 MAX_ROWS = 200_000
+HEADER_ROWS = 10  # a title and a header over two rows fit well inside
+MAX_COLUMNS = 200  # a problem list has a dozen
+MAX_XLSX_UNPACKED = 1 << 30  # 1 GB unpacked: a 200,000-row list is a fraction of it
 #: the longest text each field may hold, as the engine accepts it when entered by hand (and
 #: as wide as its storage column): a longer cell is refused, never cut short
 MAX_FIELD = {"title": 500, "unit": 500, "owner": 128, "lead": 128, "target": 500}
@@ -183,14 +186,35 @@ def _read_xlsx(path: Path) -> tuple[list[list[Any]], int]:
     Read in openpyxl's streaming mode: a workbook loaded whole costs some 6 KB per cell
     (650 MB for a 100,000-row list).  Streaming mode does not report merged ranges, so they
     are read from the sheet's own XML, which lists them after the rows."""
+    import zipfile
+
     import openpyxl
     from openpyxl.utils.cell import range_boundaries
 
+    with zipfile.ZipFile(path) as z:  # a small file may unpack to gigabytes (a zip bomb)
+        unpacked = sum(i.file_size for i in z.infolist())
+    if unpacked > MAX_XLSX_UNPACKED:
+        raise ImportRefused(
+            [
+                RowError(
+                    0,
+                    "-",
+                    Text(
+                        f"工作簿解压后 {unpacked >> 20} MB，超过上限 {MAX_XLSX_UNPACKED >> 20} MB",
+                        f"the workbook unpacks to {unpacked >> 20} MB, over the {MAX_XLSX_UNPACKED >> 20} MB limit",
+                    ),
+                )
+            ]
+        )
     wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
         ws = wb.worksheets[0]
         ws.reset_dimensions()  # streaming mode trusts the file's <dimension>, which some tools write stale
-        rows = [list(r) for r in ws.iter_rows(values_only=True)]
+        rows = []
+        for r in ws.iter_rows(values_only=True):
+            if len(rows) > MAX_ROWS + HEADER_ROWS:  # reading on would only cost memory
+                raise ImportRefused([RowError(0, "-", Text(f"超过 {MAX_ROWS} 行", f"more than {MAX_ROWS} rows"))])
+            rows.append(_clip_row(list(r), len(rows) + 1))
         width = max((len(r) for r in rows), default=0)
         for r in rows:  # without a trusted dimension, rows come as long as their last cell
             r.extend([None] * (width - len(r)))
@@ -208,6 +232,24 @@ def _read_xlsx(path: Path) -> tuple[list[list[Any]], int]:
                 if c - 1 < len(row):
                     row[c - 1] = value
     return rows, 0  # the data row is found with the header below
+
+
+def _clip_row(row: list[Any], number: int) -> list[Any]:
+    """A row cut to ``MAX_COLUMNS``: one stray cell in column XFD must not make every row
+    16,384 cells long.  Anything written beyond the limit is refused, never dropped."""
+    if len(row) <= MAX_COLUMNS:
+        return row
+    if any(v not in (None, "") for v in row[MAX_COLUMNS:]):
+        raise ImportRefused(
+            [
+                RowError(
+                    number,
+                    "-",
+                    Text(f"第 {number} 行超过 {MAX_COLUMNS} 列", f"row {number} has more than {MAX_COLUMNS} columns"),
+                )
+            ]
+        )
+    return row[:MAX_COLUMNS]
 
 
 MERGE_REF = re.compile(rb'<(?:\w+:)?mergeCell\s[^>]*?ref="([A-Z]+[0-9]+(?::[A-Z]+[0-9]+)?)"')

@@ -294,6 +294,67 @@ def unreadable_files(tmp: Path) -> dict[str, Path]:
     return files
 
 
+def _with_sheet(path: Path, sheet_xml: bytes) -> Path:
+    """A real workbook whose first sheet is replaced by ``sheet_xml``, deflated: small on disk."""
+    good = xlsx_file(path.with_name("base.xlsx"), [problem("1")])
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            data = sheet_xml if item.filename == "xl/worksheets/sheet1.xml" else src.read(item)
+            dst.writestr(item.filename, data)
+    return path
+
+
+def _sheet(rows: bytes) -> bytes:
+    return (
+        b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+        b'spreadsheetml/2006/main"><dimension ref="A1"/><sheetData>' + rows + b"</sheetData></worksheet>"
+    )
+
+
+def test_a_workbook_that_unpacks_to_millions_of_rows_is_refused_without_reading_them(
+    engine: Engine, cast, round_, tmp_path, monkeypatch
+):
+    from zhenggai.engine import importing
+
+    rows = b'<row><c t="inlineStr"><is><t>x</t></is></c></row>' * 1_000_000
+    bomb = _with_sheet(tmp_path / "bomb.xlsx", _sheet(rows))
+    assert bomb.stat().st_size < 1_000_000  # under a megabyte on disk, a million rows inside
+    monkeypatch.setattr(importing, "MAX_ROWS", 1000)  # the same limit, reached sooner
+    read: list[int] = []
+    clip = importing._clip_row
+    monkeypatch.setattr(importing, "_clip_row", lambda row, n: read.append(n) or clip(row, n))
+    errors = refused_import(engine, cast, round_, bomb)
+    assert "more than 1000 rows" in errors[0]["reason"]["en"]
+    assert len(read) <= 1000 + importing.HEADER_ROWS + 1  # it stopped reading past the limit
+
+
+def test_one_stray_cell_far_to_the_right_is_refused_not_dropped_and_an_empty_one_is_ignored(
+    engine: Engine, cast, round_, tmp_path
+):
+    good = xlsx_file(tmp_path / "wide.xlsx", [problem("1")])
+    wb = openpyxl.load_workbook(good)
+    wb.active["XFD2"] = "藏在最右边的内容"
+    wb.save(good)
+    errors = refused_import(engine, cast, round_, good)
+    assert errors[0]["row"] == 2 and "200 columns" in errors[0]["reason"]["en"]
+    wb = openpyxl.load_workbook(good)
+    wb.active["XFD2"] = None
+    wb.active["XFD3"] = ""
+    wb.save(good)
+    assert engine.import_issues(round_, good, actor=cast.office).created == ["R1-1"]
+
+
+def test_a_workbook_over_the_unpacked_size_limit_is_refused_before_it_is_opened(
+    engine: Engine, cast, round_, tmp_path, monkeypatch
+):
+    from zhenggai.engine import importing
+
+    good = xlsx_file(tmp_path / "ok.xlsx", [problem("1")])
+    monkeypatch.setattr(importing, "MAX_XLSX_UNPACKED", 1024)
+    errors = refused_import(engine, cast, round_, good)
+    assert "unpacks to" in errors[0]["reason"]["en"]
+
+
 @pytest.mark.parametrize(
     "name",
     [
