@@ -612,18 +612,19 @@ def workflow_migrate(
 @click.argument("name")
 @click.argument("version", type=int)
 @click.option("--undo", is_flag=True, help="Make the version usable again / 恢复使用")
+@click.option("--force", is_flag=True, help="Even if it is the last usable version / 即使是唯一可用版本")
 @actor_options(("admin",))
 @json_flag
 @pass_ctx
-def workflow_deprecate(c: Ctx, name: str, version: int, undo: bool, actor: Actor) -> None:
+def workflow_deprecate(c: Ctx, name: str, version: int, undo: bool, force: bool, actor: Actor) -> None:
     """Stop new rounds and issues from using a version; running issues keep it / 停用版本。"""
     eng = c.engine()
-    info = run(c, lambda: eng.deprecate_workflow(name, version, actor=actor, deprecated=not undo))
+    info = run(c, lambda: eng.deprecate_workflow(name, version, actor=actor, deprecated=not undo, force=force))
     usage = run(c, lambda: eng.workflow_usage(name, version))
     msg = (
         c.t(
-            f"{name} 第 {version} 版已停用；仍有 {usage['issues']} 个问题按此版办理（可用 workflow migrate 迁移）",
-            f"{name} v{version} is deprecated; {usage['issues']} issues still follow it (workflow migrate moves them)",
+            f"{name} 第 {version} 版已停用；仍有 {usage['running']} 个在办问题按此版办理（可用 workflow migrate 迁移）",
+            f"{name} v{version} is deprecated; {usage['running']} running issues still follow it (workflow migrate moves them)",
         )
         if info.deprecated
         else c.t(f"{name} 第 {version} 版已恢复使用", f"{name} v{version} is usable again")

@@ -1,6 +1,6 @@
 """The HTTP API under load, against PostgreSQL: signed transitions from 50 concurrent clients.
 
-    python bench/api.py [--clients 50] [--seconds 30] [--workers 2] [--race-seconds 15]
+    python bench/api.py [--clients 50] [--seconds 30] [--workers 2] [--race-seconds 15] [--minimal] [--rate R …]
 
 Starts ``zhenggai serve`` (uvicorn, ``--workers`` processes) on a loopback port over a fresh
 PostgreSQL schema, then:
@@ -9,6 +9,9 @@ PostgreSQL schema, then:
    (``submit_self_check``: guards measures_done, evidence_attached, the plan checks) ->
    in_progress (``send_back``, a comment required), every request signed, for ``--seconds``.
    Reports throughput and p50/p99 latency; targets p99 < 100 ms and no errors.
+   With ``--rate``, the same clients then offer a fixed total rate (open loop: each request
+   has an appointed time and its latency counts from then): latency at a given load rather
+   than at saturation, where a closed loop's latency is only concurrency ÷ throughput.
 2. **a race** — the same clients fire the same two triggers at 10 shared issues for
    ``--race-seconds``.  Most requests lose (409: refused in the new state, or changed
    concurrently); afterwards every issue's chain must verify, the states on each history
@@ -26,6 +29,7 @@ import json
 import multiprocessing as mp
 import os
 import platform
+import random
 import socket
 import statistics
 import subprocess
@@ -70,7 +74,13 @@ def setup(url: str, n: int) -> str:
 
 
 def client_process(
-    base: str, secret: str, issues: list[str], deadline: float, out: mp.Queue, minimal: bool = False
+    base: str,
+    secret: str,
+    issues: list[str],
+    deadline: float,
+    out: mp.Queue,
+    minimal: bool = False,
+    interval: float | None = None,
 ) -> None:
     """Threads, one per issue given (a shared issue may appear in several processes)."""
     import requests
@@ -88,9 +98,19 @@ def client_process(
         headers = {"Content-Type": "application/json", **({"Prefer": "return=minimal"} if minimal else {})}
         steps = [("submit_self_check", {"role": "owner"}), ("send_back", {"role": "reviewer", "comment": "补充材料"})]
         i = 0
+        # open loop: each request has its appointed time, and its latency counts from then, so
+        # a server that falls behind is charged for the wait (no coordinated omission)
+        due = time.perf_counter() + (random.random() * interval if interval else 0.0)
         while time.monotonic() < deadline:
             trigger, body = steps[i % 2]
-            t0 = time.perf_counter()
+            if interval:
+                pause = due - time.perf_counter()
+                if pause > 0:
+                    time.sleep(pause)
+                t0 = due
+                due += interval
+            else:
+                t0 = time.perf_counter()
             try:
                 r = s.post(f"{base}/issues/{code}/transitions/{trigger}", data=json.dumps(body).encode(),
                            headers=headers, timeout=30)  # fmt: skip
@@ -112,12 +132,21 @@ def client_process(
 
 
 def load(
-    base: str, secret: str, assignment: list[str], seconds: float, processes: int, minimal: bool = False
+    base: str,
+    secret: str,
+    assignment: list[str],
+    seconds: float,
+    processes: int,
+    minimal: bool = False,
+    rate: float | None = None,
 ) -> list[tuple[float, int]]:
     deadline = time.monotonic() + seconds
     q: mp.Queue = mp.Queue()
     chunks = [assignment[i::processes] for i in range(processes)]
-    procs = [mp.Process(target=client_process, args=(base, secret, c, deadline, q, minimal)) for c in chunks if c]
+    interval = len(assignment) / rate if rate else None  # each client's share of the offered rate
+    procs = [
+        mp.Process(target=client_process, args=(base, secret, c, deadline, q, minimal, interval)) for c in chunks if c
+    ]
     for p in procs:
         p.start()
     results: list[tuple[float, int]] = []
@@ -182,6 +211,13 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--processes", type=int, default=5, help="load-generating processes")
     ap.add_argument("--minimal", action="store_true", help="ask for minimal answers (Prefer: return=minimal)")
+    ap.add_argument(
+        "--rate",
+        type=float,
+        nargs="*",
+        default=[],
+        help="also offer these open-loop rates (transitions/s shared by the clients) after the closed-loop run",
+    )
     args = ap.parse_args()
 
     import psycopg
@@ -219,6 +255,10 @@ def main() -> None:
         results = load(base, secret, distinct, args.seconds, args.processes, args.minimal)
         first = summary("distinct issues", results, args.seconds)
         print(json.dumps(first, ensure_ascii=False), flush=True)
+        for rate in args.rate:
+            paced = load(base, secret, distinct, args.seconds, args.processes, args.minimal, rate)
+            at = summary(f"distinct issues, open loop at {rate:g}/s offered", paced, args.seconds)
+            print(json.dumps(at, ensure_ascii=False), flush=True)
         shared = [f"A{args.clients + i % args.race_issues:04d}" for i in range(args.clients)]
         race = load(base, secret, shared, args.race_seconds, args.processes, args.minimal)
         second = summary("race on shared issues", race, args.race_seconds)

@@ -20,7 +20,7 @@ from .definition import WorkflowDefinition
 from .errors import InvalidInput
 
 #: the keys ``--where`` accepts, and the engine parameter each becomes
-WHERE_KEYS = {"round": "round_code", "state": "states", "category": "categories", "unit": "unit"}
+WHERE_KEYS = {"round": "round_codes", "state": "states", "category": "categories", "unit": "unit_prefixes"}
 
 
 @dataclass

@@ -617,15 +617,35 @@ class Engine:
         row = repo.workflow_by_id(workflow_id)
         return self._definition_from_row(row)
 
-    def deprecate_workflow(self, name: str, version: int, *, actor: Actor, deprecated: bool = True) -> WorkflowInfo:
+    def deprecate_workflow(
+        self, name: str, version: int, *, actor: Actor, deprecated: bool = True, force: bool = False
+    ) -> WorkflowInfo:
         """Stop new rounds and issues from using a version (``deprecated=False`` undoes it).
-        Issues already on it keep it until they are migrated."""
+        Issues already on it keep it until they are migrated.  Deprecating the last usable
+        version of a workflow would stop all new work on it, so that needs ``force``."""
         self._need_admin(actor, Text("停用", "deprecate"))
         with self._write() as conn:
             repo = Repository(conn)
             row = repo.workflow(name, version)
             if row is None:
                 raise NotFound(Text(f"没有已部署的工作流 {name} v{version}", f"no deployed workflow {name} v{version}"))
+            others = [w for w in repo.workflow_versions(name) if not w.deprecated and w.id != row.id]
+            if deprecated and not row.deprecated and not others and not force:
+                raise Refused(
+                    Text(
+                        f"{name} 第 {version} 版是唯一可用的版本；停用后将不能新开轮次或录入问题",
+                        f"{name} v{version} is the only usable version; deprecating it stops all new rounds and issues",
+                    ),
+                    [
+                        (
+                            "last_version",
+                            Text(
+                                "先部署新版本，或确需停用时使用 force（--force）",
+                                "deploy a newer version first, or use force (--force) if that is intended",
+                            ),
+                        )
+                    ],
+                )
             repo.set_deprecated(row.id, deprecated)
             return _wf_info(repo.workflow(name, version))
 
@@ -636,7 +656,8 @@ class Engine:
             row = repo.workflow(name, version)
             if row is None:
                 raise NotFound(Text(f"没有已部署的工作流 {name} v{version}", f"no deployed workflow {name} v{version}"))
-            return repo.workflow_in_use(row.id)
+            d = self._definition_from_row(row)
+            return repo.workflow_in_use(row.id, [st.name for st in d.states.values() if not st.final])
 
     @staticmethod
     def _need_admin(actor: Actor, what: Text) -> None:
@@ -702,16 +723,16 @@ class Engine:
                     ),
                     reasons,
                 )
-            for state, _c, _s, _src, count, _ex in census:
-                key = (state, targets[state])
-                report.moves[key] = report.moves.get(key, 0) + count
             if dry_run:
+                for state, _c, _s, _src, count, _ex in census:
+                    key = (state, targets[state])
+                    report.moves[key] = report.moves.get(key, 0) + count
                 return report
-            self._move_issues(repo, old, new, old_row.id, new_row.id, targets, actor, now, filters)
+            report.moves = self._move_issues(repo, old, new, old_row.id, new_row.id, targets, actor, now, filters)
         return report
 
     def _migration_filters(self, where: Mapping[str, Any], actor: Actor) -> dict[str, Any]:
-        filters: dict[str, Any] = {"round_code": None, "states": None, "categories": None, "unit_prefixes": None}
+        filters: dict[str, Any] = {"round_codes": None, "states": None, "categories": None, "unit_prefixes": None}
         for key, value in where.items():
             if key not in WHERE_KEYS:
                 raise InvalidInput(
@@ -722,16 +743,24 @@ class Engine:
                     field="where",
                 )
             values = [value] if isinstance(value, str) else list(value)
-            if key == "round":
-                filters["round_code"] = values[0]
-            elif key == "unit":
-                filters["unit_prefixes"] = [_need_unit(v) for v in values]
-            else:
-                filters[WHERE_KEYS[key]] = values
+            if not values or not all(isinstance(v, str) and v.strip() for v in values):
+                raise InvalidInput(Text(f"筛选条件 {key} 没有给出值", f"filter {key} is given no value"), field="where")
+            if key == "unit":
+                values = [_need_unit(v) for v in values]
+            filters[WHERE_KEYS[key]] = values
         if "*" not in actor.scope:  # an administrator of some units migrates only those
-            mine = list(actor.scope)
             asked = filters["unit_prefixes"]
-            filters["unit_prefixes"] = mine if asked is None else [u for u in asked if actor.covers(u)]
+            if asked is None:
+                filters["unit_prefixes"] = list(actor.scope)
+            else:  # where an asked unit and a scope path overlap, the deeper of the two
+                filters["unit_prefixes"] = _overlap(asked, actor.scope)
+                if not filters["unit_prefixes"]:
+                    raise Forbidden(
+                        Text(
+                            f"所选单位不在 {actor.id} 的组织范围内",
+                            f"the units asked are outside {actor.id}'s org scope",
+                        )
+                    )
         return filters
 
     def _move_issues(
@@ -745,7 +774,10 @@ class Engine:
         actor: Actor,
         now: datetime,
         filters: Mapping[str, Any],
-    ) -> None:
+    ) -> dict[tuple[str, str], int]:
+        """Move the issues, checking each locked row again: an issue added or changed after
+        the census (PostgreSQL reads each statement afresh) must pass the same checks."""
+        moved: dict[tuple[str, str], int] = {}
         live = [s.name for s in old.states.values() if not s.final]
         policy = evaluator_for(new)
         role = "admin" if "admin" in actor.roles else "system"
@@ -756,7 +788,12 @@ class Engine:
             feed: list[dict[str, Any]] = []
             for row in chunk:
                 dest = targets.get(row.state)
-                if dest is None:  # moved since the census by a fire that committed first
+                unknown = (
+                    row.category not in new.categories
+                    or row.severity not in new.severities
+                    or (row.source and row.source not in new.sources)
+                )
+                if dest is None or unknown:  # added or moved since the census by a writer that committed first
                     raise ConcurrentUpdate(
                         Text(
                             f"问题 {row.code} 在迁移时被修改，请重试",
@@ -802,6 +839,7 @@ class Engine:
                     )
                 )
                 evs.append(dict(ev, issue_id=row.id))
+                moved[(row.state, dest)] = moved.get((row.state, dest), 0) + 1
                 if FEED_CHANNEL in self.channels:
                     feed.append(self._feed_notice(row, ev, dest, now))
             try:
@@ -813,6 +851,7 @@ class Engine:
             repo.insert_events(evs)
             if feed:
                 repo.enqueue(feed)
+        return moved
 
     def _usable(self, repo: Repository, name: str) -> Any:
         """The version of ``name`` new work goes on: the newest that is not deprecated."""
@@ -2511,7 +2550,7 @@ class Engine:
             row = self._visible(repo, code, actor)
             wf = repo.workflow_by_id(row.workflow_id)
             d = self._definition_from_row(wf)
-            newest = repo.workflow(wf.name)
+            newest = repo.usable_workflow(wf.name) or wf  # where new work goes: never a deprecated version
             if trigger is not None:
                 chosen = [t for t in d.transitions if t.trigger == trigger]
                 here = [t for t in chosen if row.state in t.sources]
@@ -2545,7 +2584,7 @@ class Engine:
                 ex.notes.append(not_here(d, trigger, row.state))
             if d.states[row.state].final:
                 ex.notes.append(Text(f"本问题已{d.label(row.state).zh}", f"this issue is {d.label(row.state).en}"))
-            if newest.version != wf.version:
+            if newest.version > wf.version:
                 ex.notes.append(
                     Text(
                         f"本问题按 {wf.name} 第 {wf.version} 版办理；已有第 {newest.version} 版，管理员可用 workflow migrate 迁移",
@@ -2704,6 +2743,18 @@ def _event_stream(repo: Repository, chunk: int) -> Iterator[Any]:
             return
         last = rows[-1]
         after = (last.issue_id, last.seq, last.id)
+
+
+def _overlap(asked: Iterable[str], scope: Iterable[str]) -> list[str]:
+    """The unit paths inside both ``asked`` and ``scope``: where one contains the other, the deeper."""
+    out: set[str] = set()
+    for a in asked:
+        for sc in scope:
+            if a == sc or a.startswith(sc + "/"):
+                out.add(a)
+            elif sc.startswith(a + "/"):
+                out.add(sc)
+    return sorted(out)
 
 
 def _recipient(d: WorkflowDefinition, row: Any, who: str) -> dict[str, Any]:

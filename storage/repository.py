@@ -308,11 +308,14 @@ class Repository:
     def set_deprecated(self, workflow_id: int, deprecated: bool) -> None:
         self.conn.execute(update(workflows).where(workflows.c.id == workflow_id).values(deprecated=deprecated))
 
-    def workflow_in_use(self, workflow_id: int) -> dict[str, int]:
-        """How many issues and rounds stand on a workflow version."""
+    def workflow_in_use(self, workflow_id: int, live_states: Iterable[str]) -> dict[str, int]:
+        """How many issues (and of them, still running) and rounds stand on a workflow version."""
         n_issues = self.conn.execute(select(func.count()).where(issues.c.workflow_id == workflow_id)).scalar_one()
+        running = self.conn.execute(
+            select(func.count()).where(and_(issues.c.workflow_id == workflow_id, issues.c.state.in_(list(live_states))))
+        ).scalar_one()
         n_rounds = self.conn.execute(select(func.count()).where(rounds.c.workflow_id == workflow_id)).scalar_one()
-        return {"issues": n_issues, "rounds": n_rounds}
+        return {"issues": n_issues, "running": running, "rounds": n_rounds}
 
     # --- moving issues between workflow versions -----------------------------------------
 
@@ -321,7 +324,7 @@ class Repository:
         workflow_id: int,
         live_states: Iterable[str],
         *,
-        round_code: str | None,
+        round_codes: Iterable[str] | None,
         states: Iterable[str] | None,
         categories: Iterable[str] | None,
         unit_prefixes: Iterable[str] | None,
@@ -334,8 +337,8 @@ class Repository:
             categories=categories,
             unit_prefixes=unit_prefixes,
         )
-        if round_code is not None:
-            q = q.where(rounds.c.code == round_code)
+        if round_codes is not None:
+            q = q.where(rounds.c.code.in_(list(round_codes)))
         return q
 
     def migration_census(self, workflow_id: int, live_states: Iterable[str], **where: Any) -> Sequence[Row[Any]]:

@@ -10,7 +10,7 @@ from storyhelpers import add, planned, self_checked, started
 from zhenggai import Actor, Engine
 from zhenggai.engine.definition import builtin_path, parse_definition
 from zhenggai.engine.diff import diff
-from zhenggai.engine.errors import InvalidInput, NotFound, Refused
+from zhenggai.engine.errors import ConcurrentUpdate, Forbidden, InvalidInput, NotFound, Refused
 
 ADMIN = Actor("admin", frozenset({"admin"}))
 
@@ -162,7 +162,7 @@ def test_a_deprecated_version_takes_no_new_rounds_or_issues(engine: Engine, cast
     engine.deploy_workflow(v3_source(), actor=ADMIN)
     info = engine.deprecate_workflow("rectification", 2, actor=ADMIN)
     assert info.deprecated
-    assert engine.workflow_usage("rectification", 2) == {"issues": 1, "rounds": 1}
+    assert engine.workflow_usage("rectification", 2) == {"issues": 1, "running": 1, "rounds": 1}
     add(engine, cast, "P2")  # the round's version is deprecated: the new problem follows version 3
     assert engine.issue("P2", ADMIN).workflow_version == 3
     assert engine.issue("P1", ADMIN).workflow_version == 2  # and the running one keeps version 2
@@ -170,7 +170,10 @@ def test_a_deprecated_version_takes_no_new_rounds_or_issues(engine: Engine, cast
     assert r2["workflow_version"] == 3
     with pytest.raises(InvalidInput):  # nothing may move onto a deprecated version
         engine.migrate_workflow("rectification", 3, 2, actor=ADMIN)
-    engine.deprecate_workflow("rectification", 3, actor=ADMIN)
+    with pytest.raises(Refused) as err:  # the last usable version: all new work would stop
+        engine.deprecate_workflow("rectification", 3, actor=ADMIN)
+    assert "only usable version" in err.value.text.en
+    engine.deprecate_workflow("rectification", 3, actor=ADMIN, force=True)
     with pytest.raises(NotFound) as err:
         engine.open_round("R3", title="第三轮", org="省局", feedback_date="2026-03-10", actor=cast.office)
     assert "deprecated" in err.value.text.en
@@ -194,3 +197,65 @@ def test_migrated_issue_is_explained_on_its_new_version(engine: Engine, cast, ro
     assert ex.version == 3 and not ex.notes
     (t,) = ex.triggers
     assert t.dest == "awaiting_review"
+
+
+def test_an_issue_added_while_the_migration_counts_is_checked_too(engine: Engine, cast, round_, monkeypatch) -> None:
+    """On PostgreSQL each statement sees what has committed by then: an issue recorded between
+    the census and the move must not ride along unchecked."""
+    from zhenggai.storage.repository import Repository
+
+    add(engine, cast, "P1", "phased", due="2026-08-31")  # in the state the newcomer will be in
+    text = v3_source().replace("  systemic:    {zh: 专项整治, en: Systemic}\n", "")
+    text = text.replace("[phased, long_term, systemic]", "[phased, long_term]").replace(
+        "[long_term, systemic]", "[long_term]"
+    )
+    engine.deploy_workflow(text, actor=ADMIN)
+    census = Repository.migration_census
+    other = Engine(engine.db.url, clock=engine.clock)
+    added: list[str] = []
+
+    def census_then_a_new_issue(self, *args, **kw):
+        rows = census(self, *args, **kw)
+        if engine.db.url.startswith("postgresql") and not added:  # SQLite's writer holds the database
+            add(other, cast, "P2", "systemic", due="2026-08-31")
+            added.append("P2")
+        return rows
+
+    monkeypatch.setattr(Repository, "migration_census", census_then_a_new_issue)
+    try:
+        if engine.db.url.startswith("postgresql"):
+            with pytest.raises(ConcurrentUpdate):
+                engine.migrate_workflow("rectification", 2, 3, actor=ADMIN)
+            assert {engine.issue(c, ADMIN).workflow_version for c in ("P1", "P2")} == {2}
+        rep = engine.migrate_workflow("rectification", 2, 3, actor=ADMIN, where={"category": "phased"})
+        assert rep.total == 1 and engine.issue("P1", ADMIN).workflow_version == 3
+    finally:
+        other.db.dispose()
+
+
+def test_where_takes_several_rounds_and_the_overlap_of_unit_and_scope(engine: Engine, cast, round_) -> None:
+    engine.open_round("R2", title="第二轮", org="省局", feedback_date="2026-03-10", actor=cast.office)
+    add(engine, cast, "P1")
+    engine.add_issue("R2", "Q1", title="问题", category="immediate", unit="省局/财务处", owner="li", lead="zhao",
+                     due_date="2026-05-31", actor=cast.office)  # fmt: skip
+    add(engine, cast, "P3", unit="省局/稽查局")
+    engine.deploy_workflow(v3_source(), actor=ADMIN)
+    rep = engine.migrate_workflow("rectification", 2, 3, actor=ADMIN, where={"round": ["NOPE", "R2"]}, dry_run=True)
+    assert rep.total == 1
+    finance_admin = Actor("admin2", frozenset({"admin"}), ("省局/财务处",))
+    rep = engine.migrate_workflow("rectification", 2, 3, actor=finance_admin, where={"unit": "省局"}, dry_run=True)
+    assert rep.total == 2  # 省局 asked, 财务处 allowed: the two 财务处 problems
+    with pytest.raises(Forbidden):
+        engine.migrate_workflow("rectification", 2, 3, actor=finance_admin, where={"unit": "省局/稽查局"})
+    with pytest.raises(InvalidInput):
+        engine.migrate_workflow("rectification", 2, 3, actor=ADMIN, where={"state": []})
+    rep = engine.migrate_workflow("rectification", 2, 3, actor=finance_admin)
+    assert rep.total == 2 and engine.issue("P3", ADMIN).workflow_version == 2
+
+
+def test_explain_never_points_to_a_deprecated_version(engine: Engine, cast, round_) -> None:
+    add(engine, cast, "P1")
+    engine.deploy_workflow(v3_source(), actor=ADMIN)
+    engine.deprecate_workflow("rectification", 3, actor=ADMIN)
+    ex = engine.explain("P1", actor=cast.owner)
+    assert ex.newest_version == 2 and not ex.notes
