@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -225,7 +225,10 @@ class Replay:
     fields: dict[str, Any] = field(default_factory=dict)
     state: str | None = None
     state_seq: int = 0
-    transitions: list[tuple[str | None, str | None]] = field(default_factory=list)
+    #: each transition with the workflow version in effect when it was made (None: the history
+    #: does not say, for events written before issues recorded their version)
+    transitions: list[tuple[str | None, str | None, tuple[str, int] | None]] = field(default_factory=list)
+    workflow: tuple[str, int] | None = None  # the (name, version) the history puts the issue on
     signoffs: Counter[tuple[Any, ...]] = field(default_factory=Counter)
     measures: dict[int, list[Any]] = field(default_factory=dict)
     evidence: Counter[tuple[Any, ...]] = field(default_factory=Counter)
@@ -246,13 +249,21 @@ class Replay:
             self.fields["source"] = data.get("source", "")
             self.fields["confidential"] = bool(data.get("confidential", False))
             self.state, self.state_seq = r.to_state, r.seq
+            if data.get("workflow") and data.get("workflow_version"):
+                self.workflow = (data["workflow"], data["workflow_version"])
             for m in data.get("measures", ()):  # an imported list brings its measures along
                 self.measures[m["no"]] = [m["text"], m["owner"], m["due_date"], m["target"], False]
         elif kind == "transition":
-            self.transitions.append((r.from_state, r.to_state))
+            self.transitions.append((r.from_state, r.to_state, self.workflow))
             self.state, self.state_seq = r.to_state, r.seq
         elif kind == "migrated":  # onto another workflow version: the state may be renamed, the stage goes on
             self.state = r.to_state
+            name = data.get("workflow")
+            if self.workflow is None and name:  # what came before was on the version it left
+                before = (name, data.get("from_version"))
+                self.transitions = [(f, t, v or before) for f, t, v in self.transitions]
+            if name:
+                self.workflow = (name, data.get("to_version"))
         elif kind == "assigned":
             for who in ("owner", "lead"):
                 if who in data:
@@ -284,13 +295,17 @@ def compare_records(
     replay: Replay,
     issue: Any,
     *,
-    final_states: frozenset[str],
+    workflow: tuple[str, int],
+    final_states: Callable[[tuple[str, int]], frozenset[str]],
     signoffs: Iterable[Any],
     measures: Iterable[Any],
     evidence: Iterable[Any],
     mechanisms: Iterable[Any],
 ) -> None:
-    """Add a problem for every stored record the history does not account for."""
+    """Add a problem for every stored record the history does not account for.
+
+    ``workflow`` is the (name, version) the issue row is on; ``final_states`` gives the final
+    states of any version, so a reopening is recognised under the version it happened in."""
     if not rep.events:
         return
     head = 0  # record-level problems carry seq 0: they concern the issue, not one event
@@ -312,7 +327,18 @@ def compare_records(
         )
     if issue.state_seq != replay.state_seq:
         _problem(rep, head, "问题的环节序号与历史不符", "the issue's stage number differs from its history")
-    reopened = sum(1 for f, t in replay.transitions if f in final_states and t not in final_states)
+    if replay.workflow is not None and tuple(replay.workflow) != tuple(workflow):
+        _problem(
+            rep,
+            head,
+            f"问题按 {workflow[0]} 第 {workflow[1]} 版办理，历史记录为第 {replay.workflow[1]} 版（{replay.workflow[0]}）（被绕过引擎修改）",
+            f"the issue is on {workflow[0]} v{workflow[1]} but its history puts it on {replay.workflow[0]} "
+            f"v{replay.workflow[1]} (changed behind the engine)",
+        )
+    reopened = 0
+    for f, t, version in replay.transitions:
+        finals = final_states(version or workflow)
+        reopened += f in finals and t not in finals
     if issue.recurrence_count != reopened:
         _problem(
             rep,

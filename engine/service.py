@@ -16,7 +16,7 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -1098,6 +1098,8 @@ class Engine:
                 "due_date": _iso(new.due),
                 "round": r.code,
                 "source": new.source,
+                "workflow": d.name,
+                "workflow_version": d.version,
             }
             if new.confidential:
                 data["confidential"] = True
@@ -2618,6 +2620,19 @@ class Engine:
                 for e in repo.events(row.id)
             ]
 
+    def _finals_of(self, repo: Repository) -> Callable[[tuple[str, int]], frozenset[str]]:
+        """The final states of any deployed version, by (name, version), looked up once each."""
+        seen: dict[tuple[str, int], frozenset[str]] = {}
+
+        def finals(version: tuple[str, int]) -> frozenset[str]:
+            if version not in seen:
+                row = repo.workflow(version[0], version[1]) if isinstance(version[1], int) else None
+                d = self._definition_from_row(row) if row is not None else None
+                seen[version] = frozenset(s.name for s in d.states.values() if s.final) if d else frozenset()
+            return seen[version]
+
+        return finals
+
     def verify(self, code: str, actor: Actor) -> ChainReport:
         """Recompute the issue's hash chain and check its head and state against the issue row."""
         with self._read() as conn:
@@ -2631,7 +2646,8 @@ class Engine:
                 rep,
                 replay,
                 row,
-                final_states=frozenset(s.name for s in d.states.values() if s.final),
+                workflow=(d.name, d.version),
+                final_states=self._finals_of(repo),
                 signoffs=repo.signoffs(row.id),
                 measures=repo.measures(row.id),
                 evidence=repo.evidence(row.id),
@@ -2664,7 +2680,8 @@ class Engine:
             if not self.db.is_sqlite:
                 conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             repo = Repository(conn)
-            finals: dict[int, frozenset[str]] = {}
+            finals = self._finals_of(repo)
+            on: dict[int, tuple[str, int]] = {}
             stream = _event_stream(repo, event_chunk)
             pending = next(stream, None)
             after = 0
@@ -2678,9 +2695,9 @@ class Engine:
                     while pending is not None and pending.issue_id == row.id:
                         chain.append(pending)
                         pending = next(stream, None)
-                    if row.workflow_id not in finals:
+                    if row.workflow_id not in on:
                         d = self._definition(repo, row.workflow_id)
-                        finals[row.workflow_id] = frozenset(s.name for s in d.states.values() if s.final)
+                        on[row.workflow_id] = (d.name, d.version)
                     rep, replay = verify_chain(
                         row.code, chain, head_hash=row.last_hash, head_seq=row.seq, key=self.chain_key
                     )
@@ -2688,7 +2705,8 @@ class Engine:
                         rep,
                         replay,
                         row,
-                        final_states=finals[row.workflow_id],
+                        workflow=on[row.workflow_id],
+                        final_states=finals,
                         signoffs=records["signoffs"].get(row.id, ()),
                         measures=records["measures"].get(row.id, ()),
                         evidence=records["evidence"].get(row.id, ()),
@@ -2715,8 +2733,26 @@ class Engine:
     def restore(self, path: str | Path, *, force: bool = False) -> BackupInfo:
         """Replace the SQLite database's contents with a checked backup, upgraded if older.
         Refused if the database holds data, unless ``force``."""
+
+        def history_verifies(stage: Path) -> None:
+            staged = Engine(f"sqlite:///{stage}", chain_key=None)
+            staged.chain_key = self.chain_key
+            try:
+                audit = staged.audit_verify()
+            finally:
+                staged.db.dispose()
+            if not audit.ok:
+                eg = audit.bad[0].issue if audit.bad else f"{audit.orphan_events} orphan events"
+                raise storage_backup.BackupRefused(
+                    "invalid",
+                    Text(
+                        f"{path}：历史记录校验不通过（{len(audit.bad)} 个问题，如 {eg}），未做任何修改",
+                        f"{path}: its history does not verify ({len(audit.bad)} issues, e.g. {eg}); nothing was changed",
+                    ),
+                )
+
         with self._backup_errors():
-            info = storage_backup.restore(self.db, Path(path), force=force)
+            info = storage_backup.restore(self.db, Path(path), force=force, check=history_verifies)
         self._defs.clear()  # workflow ids now name the restored database's rows
         return info
 

@@ -6,7 +6,9 @@ through a write.  It is written to a temporary file beside the target and moved 
 so a failed backup leaves no half-written file under the target's name.
 
 A restore first checks the file: an SQLite database (its header), undamaged
-(``PRAGMA integrity_check``), a zhenggai database at a revision this version knows.  It is
+(``PRAGMA integrity_check``), a zhenggai database at a revision this version knows, with
+exactly zhenggai's schema (no trigger or view of its own, no index or column changed) and a
+history that verifies.  It is
 copied to a staging file beside the live database and upgraded there if it is older; only
 then is it copied into the live database, again through the backup API, which other
 connections see as one write.  Anything refused leaves the live database as it was.
@@ -103,6 +105,10 @@ def backup(db: Database, target: Path, *, force: bool = False) -> BackupInfo:
     """Copy the live database to ``target`` while it stays in use."""
     source = _sqlite_path(db)
     target = Path(target)
+    if target.exists() and target.resolve() == source.resolve():
+        raise BackupRefused(
+            "invalid", Text("不能把数据库备份到它自身", "cannot back a database up onto itself; nothing was changed")
+        )
     if target.exists() and not force:
         raise BackupRefused(
             "conflict",
@@ -175,8 +181,70 @@ def check_backup(path: Path, known_revisions: set[str]) -> tuple[str, int, int]:
     return revision, issues, events
 
 
-def restore(db: Database, source: Path, *, force: bool = False) -> BackupInfo:
-    """Replace the live database's contents with the backup at ``source``."""
+def _shape(conn: sqlite3.Connection) -> dict[str, Any]:
+    """What a schema is made of, independent of how it was reached (a database upgraded step
+    by step and one created at the head differ in the text SQLite keeps, not in this): each
+    table's columns and indexes, and every view and trigger."""
+    shape: dict[str, Any] = {}
+    for kind, name in conn.execute(
+        "SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name"
+    ):
+        if kind == "table":
+            cols = [tuple(r[1:6]) for r in conn.execute(f'PRAGMA table_info("{name}")')]
+            idx = sorted(
+                (bool(r[2]), tuple(c[2] for c in conn.execute(f'PRAGMA index_info("{r[1]}")')))
+                for r in conn.execute(f'PRAGMA index_list("{name}")')
+            )
+            fks = sorted(tuple(r[2:5]) for r in conn.execute(f'PRAGMA foreign_key_list("{name}")'))
+            shape[f"table {name}"] = (cols, idx, fks)
+        elif kind in ("view", "trigger"):
+            shape[f"{kind} {name}"] = kind
+    return shape
+
+
+def _expected_shape(head: str, where: Path) -> dict[str, Any]:
+    fresh = _temp_beside(where, "schema")
+    _unlink(fresh)
+    try:
+        ref = Database(f"sqlite:///{fresh}")
+        try:
+            ref.upgrade(head)
+        finally:
+            ref.dispose()
+        conn = _connect(fresh, read_only=True)
+        try:
+            return _shape(conn)
+        finally:
+            conn.close()
+    finally:
+        for suffix in ("", "-wal", "-shm"):
+            _unlink(Path(f"{fresh}{suffix}"))
+
+
+def check_schema(path: Path, head: str) -> None:
+    """Refuse a file whose schema is not exactly zhenggai's: a trigger that deletes sign-offs,
+    a dropped unique index or a changed column would go live with the data."""
+    conn = _connect(path, read_only=True)
+    try:
+        have = _shape(conn)
+    finally:
+        conn.close()
+    want = _expected_shape(head, path)
+    odd = sorted({k for k in {*have, *want} if have.get(k) != want.get(k)})
+    if odd:
+        raise BackupRefused(
+            "invalid",
+            Text(
+                f"{path}：数据库结构与 zhenggai 的不一致（{', '.join(odd[:5])}），未做任何修改",
+                f"{path}: its schema is not zhenggai's ({', '.join(odd[:5])}); nothing was changed",
+            ),
+        )
+
+
+def restore(db: Database, source: Path, *, force: bool = False, check: Any = None) -> BackupInfo:
+    """Replace the live database's contents with the backup at ``source``.  ``check`` is
+    called with the staged copy, upgraded, before it goes live (the engine verifies its
+    history there); raising refuses the restore."""
     from alembic.script import ScriptDirectory
 
     target = _sqlite_path(db)
@@ -187,21 +255,6 @@ def restore(db: Database, source: Path, *, force: bool = False) -> BackupInfo:
         raise BackupRefused(
             "invalid", Text("不能用数据库自身来恢复它", "cannot restore a database from itself; nothing was changed")
         )
-    if target.exists() and not force:
-        live = _connect(target)
-        try:
-            has = _counts(live)
-        finally:
-            live.close()
-        if any(has):
-            raise BackupRefused(
-                "conflict",
-                Text(
-                    f"目标数据库 {target} 已有数据（{has[0]} 个问题、{has[1]} 条记录）；要覆盖请加 --force，未做任何修改",
-                    f"the database {target} holds data ({has[0]} issues, {has[1]} events); add --force to replace "
-                    "it; nothing was changed",
-                ),
-            )
     stage = _temp_beside(target, "restore")
     _unlink(stage)
     try:
@@ -223,6 +276,30 @@ def restore(db: Database, source: Path, *, force: bool = False) -> BackupInfo:
                 staged.dispose()
             upgraded_from = revision
         revision, issues, events = check_backup(stage, known)  # what goes live is checked as it goes
+        check_schema(stage, head)
+        if check is not None:
+            check(stage)
+            conn = _connect(stage)  # the check may have opened it in WAL mode: one self-contained file again
+            try:
+                conn.execute("PRAGMA journal_mode=DELETE")
+            finally:
+                conn.close()
+        # only now, with the file found good, does it matter that the target holds data
+        if target.exists() and not force:
+            live = _connect(target)
+            try:
+                has = _counts(live)
+            finally:
+                live.close()
+            if any(has):
+                raise BackupRefused(
+                    "conflict",
+                    Text(
+                        f"目标数据库 {target} 已有数据（{has[0]} 个问题、{has[1]} 条记录）；要覆盖请加 --force，未做任何修改",
+                        f"the database {target} holds data ({has[0]} issues, {has[1]} events); add --force to replace "
+                        "it; nothing was changed",
+                    ),
+                )
         db.dispose()  # this process's own connections must not keep pages of the old contents
         src = _connect(stage)
         live = _connect(target)
@@ -232,5 +309,6 @@ def restore(db: Database, source: Path, *, force: bool = False) -> BackupInfo:
             live.close()
             src.close()
     finally:
-        _unlink(stage)
+        for suffix in ("", "-wal", "-shm"):
+            _unlink(Path(f"{stage}{suffix}"))
     return BackupInfo(str(target), revision, issues, events, target.stat().st_size, upgraded_from)

@@ -164,6 +164,27 @@ def _newer(backup: Path, tmp_path: Path) -> Path:
     return path
 
 
+def _with_trigger(backup: Path, tmp_path: Path) -> Path:
+    """A backup that would silently eat every sign-off made after it is restored."""
+    path = tmp_path / "trigger.db"
+    path.write_bytes(backup.read_bytes())
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TRIGGER eat AFTER INSERT ON signoffs BEGIN DELETE FROM signoffs WHERE id = NEW.id; END")
+    conn.commit()
+    conn.close()
+    return path
+
+
+def _tampered(backup: Path, tmp_path: Path) -> Path:
+    path = tmp_path / "tampered.db"
+    path.write_bytes(backup.read_bytes())
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE issues SET state = 'closed' WHERE id = (SELECT min(id) FROM issues)")
+    conn.commit()
+    conn.close()
+    return path
+
+
 def _not_sqlite(tmp_path: Path) -> Path:
     path = tmp_path / "notes.db"
     path.write_text("这不是数据库 / not a database\n" * 100)
@@ -177,8 +198,10 @@ def _not_sqlite(tmp_path: Path) -> Path:
         (lambda b, t: _foreign(t), "not a zhenggai database"),
         (lambda b, t: _newer(b, t), "unknown to this version"),
         (lambda b, t: _not_sqlite(t), "not an SQLite database"),
+        (lambda b, t: _with_trigger(b, t), "schema is not zhenggai's (trigger eat)"),
+        (lambda b, t: _tampered(b, t), "history does not verify"),
     ],
-    ids=["damaged", "foreign", "newer", "not_sqlite"],
+    ids=["damaged", "foreign", "newer", "not_sqlite", "trigger", "tampered"],
 )
 def test_a_damaged_or_foreign_file_is_refused_and_the_database_is_left_as_it_was(
     live: Path, tmp_path: Path, make, why: str

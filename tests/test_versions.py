@@ -259,3 +259,30 @@ def test_explain_never_points_to_a_deprecated_version(engine: Engine, cast, roun
     engine.deprecate_workflow("rectification", 3, actor=ADMIN)
     ex = engine.explain("P1", actor=cast.owner)
     assert ex.newest_version == 2 and not ex.notes
+
+
+def test_a_problem_reopened_then_migrated_onto_renamed_states_still_verifies(engine: Engine, cast, round_) -> None:
+    from storyhelpers import reviewed
+
+    reviewed(engine, cast, "P1")
+    engine.sign_off("P1", "inspection_office", actor=cast.office)
+    engine.fire("P1", "close", actor=cast.office)
+    engine.fire("P1", "reopen", actor=cast.office, comment="回头看发现反弹")
+    engine.deploy_workflow(v3_source().replace("closed", "done"), actor=ADMIN)
+    assert engine.migrate_workflow("rectification", 2, 3, actor=ADMIN).total == 1
+    # the reopening happened under version 2, where closed was final: it still counts as one
+    assert engine.issue("P1", ADMIN).recurrence_count == 1
+    assert engine.verify("P1", ADMIN).ok
+    assert engine.audit_verify(ADMIN).ok
+
+
+def test_a_problem_moved_to_another_workflow_behind_the_engine_is_found(engine: Engine, cast, round_) -> None:
+    from sqlalchemy import text
+
+    add(engine, cast, "P1")
+    with engine.db.engine.begin() as conn:
+        audit_id = conn.execute(text("SELECT id FROM workflows WHERE name = 'audit'")).scalar_one()
+        conn.execute(text("UPDATE issues SET workflow_id = :w WHERE code = 'P1'"), {"w": audit_id})
+    for rep in (engine.verify("P1", ADMIN), engine.audit_verify(ADMIN).bad[0]):
+        assert not rep.ok
+        assert any("history puts it on rectification v2" in t.en for _, t in rep.problems)
