@@ -2123,10 +2123,12 @@ class Engine:
                     repo = Repository(conn)
                     rows = repo.due_for_check(now, after, batch)
                     for row in rows:
+                        reported = len(report.fired)
                         try:
                             with conn.begin_nested():  # one issue's failure must not stop the rest
                                 self._sweep_issue(repo, row, now, report)
                         except Exception as exc:
+                            del report.fired[reported:]  # rolled back with the issue: not applied
                             log.exception("sweep: issue %s failed; retrying it in an hour", row.code)
                             report.failed.append({"issue": row.code, "error": str(exc)[:500]})
                             repo.set_schedule(row.id, row.light, now + timedelta(hours=1))

@@ -349,3 +349,24 @@ def test_one_failing_issue_does_not_stop_the_sweep(engine: Engine, cast, working
     r = engine.sweep("2026-07-01")  # both are due: P1 overdue, P2 never planned
     assert [f["issue"] for f in r.failed] == ["P1"] and ("P2", "plan_late") in fired(r)
     assert engine.verify("P1", cast.office).ok
+
+
+def test_a_rule_rolled_back_with_its_issue_is_not_reported_as_fired(engine: Engine, cast, working, monkeypatch):
+    """P1 is overdue: the caution applies, then a later step fails and the issue's work is
+    rolled back — the report must not claim the caution was given."""
+    original = Engine._apply_rule
+    calls: list[str] = []
+
+    def fails_second(self, repo, d, row, due, now, report):
+        calls.append(due.rule.name)
+        if len(calls) == 2:
+            raise RuntimeError("the second rule fails")
+        return original(self, repo, d, row, due, now, report)
+
+    monkeypatch.setattr(Engine, "_apply_rule", fails_second)
+    r = engine.sweep("2026-09-01")
+    assert len(calls) >= 2, calls  # two rules were due, so the failure came after one applied
+    assert [f["issue"] for f in r.failed] == ["P1"]
+    assert not [f for f in r.fired if f["issue"] == "P1"]
+    hist = engine.history("P1", cast.office)
+    assert not [e for e in hist if e["kind"].startswith("escalation") or e["trigger"] == "escalate"]
