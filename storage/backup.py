@@ -141,13 +141,14 @@ def backup(db: Database, target: Path, *, force: bool = False) -> BackupInfo:
     return BackupInfo(str(target), revision, issues, events, target.stat().st_size)
 
 
-def check_backup(path: Path, known_revisions: set[str]) -> tuple[str, int, int]:
+def check_backup(path: Path, known_revisions: set[str], *, shown: Path | None = None) -> tuple[str, int, int]:
     """The file's revision, issue and event counts, if it is an undamaged zhenggai database
     at a revision this version knows; refused otherwise."""
     path = Path(path)
 
     def invalid(zh: str, en: str) -> BackupRefused:
-        return BackupRefused("invalid", Text(f"{path}：{zh}，未做任何修改", f"{path}: {en}; nothing was changed"))
+        name = shown or path  # the file the user named, not a staging copy of it
+        return BackupRefused("invalid", Text(f"{name}：{zh}，未做任何修改", f"{name}: {en}; nothing was changed"))
 
     try:
         with open(path, "rb") as f:
@@ -221,7 +222,7 @@ def _expected_shape(head: str, where: Path) -> dict[str, Any]:
             _unlink(Path(f"{fresh}{suffix}"))
 
 
-def check_schema(path: Path, head: str) -> None:
+def check_schema(path: Path, head: str, *, shown: Path | None = None) -> None:
     """Refuse a file whose schema is not exactly zhenggai's: a trigger that deletes sign-offs,
     a dropped unique index or a changed column would go live with the data."""
     conn = _connect(path, read_only=True)
@@ -235,8 +236,8 @@ def check_schema(path: Path, head: str) -> None:
         raise BackupRefused(
             "invalid",
             Text(
-                f"{path}：数据库结构与 zhenggai 的不一致（{', '.join(odd[:5])}），未做任何修改",
-                f"{path}: its schema is not zhenggai's ({', '.join(odd[:5])}); nothing was changed",
+                f"{shown or path}：数据库结构与 zhenggai 的不一致（{', '.join(odd[:5])}），未做任何修改",
+                f"{shown or path}: its schema is not zhenggai's ({', '.join(odd[:5])}); nothing was changed",
             ),
         )
 
@@ -275,8 +276,8 @@ def restore(db: Database, source: Path, *, force: bool = False, check: Any = Non
             finally:
                 staged.dispose()
             upgraded_from = revision
-        revision, issues, events = check_backup(stage, known)  # what goes live is checked as it goes
-        check_schema(stage, head)
+        revision, issues, events = check_backup(stage, known, shown=source)  # what goes live is checked
+        check_schema(stage, head, shown=source)
         if check is not None:
             check(stage)
             conn = _connect(stage)  # the check may have opened it in WAL mode: one self-contained file again

@@ -3,6 +3,7 @@ a request is refused — each against a real server on a loopback port."""
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -252,7 +253,10 @@ def test_the_signature_covers_the_raw_query_and_garbage_signatures_are_refused(o
     conn = http.client.HTTPConnection(urlsplit(opened.base).netloc, timeout=10)
     conn.request("GET", "/issues?limit=1&x=#&offset=1", headers=signed)  # sent as is, "#" and all
     answer = conn.getresponse()
-    assert answer.status in (401, 422)  # never the signed request with another offset
+    body = answer.read()
+    # never the signed request with another offset: refused (h11 hands "#…" to the app), or
+    # exactly what was signed (httptools drops the fragment, as a URL parser should)
+    assert answer.status in (401, 422) or (answer.status == 200 and json.loads(body)["offset"] == 0), body
     conn.close()
     bad = {**signing.signed_headers(secret, "oa", "GET", "/issues", user="wang", roles=["inspection_office"])}
     bad[signing.SIGNATURE] = "é" * 2

@@ -214,6 +214,7 @@ def test_a_damaged_or_foreign_file_is_refused_and_the_database_is_left_as_it_was
         code, out = cli(live, "restore", str(bad), *force)
         assert code == 2 and why in out["error"]["message"]["en"], out
         assert "nothing was changed" in out["error"]["message"]["en"]
+        assert out["error"]["message"]["en"].startswith(str(bad))  # the file given, not a staging copy
     assert dump(live) == before
     assert Engine(f"sqlite:///{live}").audit_verify().ok
     assert not list(tmp_path.glob(".office.db.*"))
