@@ -696,3 +696,30 @@ def test_what_a_list_shows_is_exactly_what_covers_allows(engine: Engine, neighbo
     except ValueError:
         return
     assert {i.code for i in engine.issues(actor)} == {c for c, u in neighbours.items() if actor.covers(u)}
+
+
+def test_every_edit_by_someone_outside_the_unit_is_forbidden_and_changes_nothing(engine: Engine, cast, round_):
+    from storyhelpers import planned
+
+    planned(engine, cast, "P1")  # 省局/财务处
+    stranger_roles = frozenset({"owner", "unit_lead", "secretary", "inspection_office", "reviewer", "discipline"})
+    stranger = Actor("li", stranger_roles, ("省局/稽查局",))  # even named as its owner, in the wrong unit
+    before = engine.issue("P1", cast.office)
+    history = engine.history("P1", cast.office)
+    edits = {
+        "add_measure": lambda: engine.add_measure("P1", "措施", owner="li", due_date="2026-05-01", actor=stranger),
+        "complete_measure": lambda: engine.complete_measure("P1", 1, actor=stranger),
+        "add_evidence": lambda: engine.add_evidence("P1", "oa://files/9", SHA, actor=stranger),
+        "sign_off": lambda: engine.sign_off("P1", "unit_lead", actor=stranger),
+        "add_mechanism": lambda: engine.add_mechanism("P1", "制度", actor=stranger),
+        "assign": lambda: engine.assign("P1", owner="sun", actor=stranger),
+        "fire": lambda: engine.fire("P1", "start", actor=stranger),
+        "explain": lambda: engine.explain("P1", actor=stranger),
+        "history": lambda: engine.history("P1", stranger),
+        "verify": lambda: engine.verify("P1", stranger),
+    }
+    for name, edit in edits.items():
+        with pytest.raises(Forbidden):
+            edit()
+        assert engine.issue("P1", cast.office).version == before.version, name
+    assert engine.history("P1", cast.office) == history

@@ -72,6 +72,7 @@ def test_migration_moves_every_running_issue_with_an_event_and_keeps_its_sign_of
     planned(engine, cast, "P2", "phased", due="2026-08-31")
     engine.sign_off("P2", "unit_lead", actor=cast.lead)  # signed before the migration
     engine.deploy_workflow(v3_source(), actor=ADMIN)
+    entered = engine.issue("P1", ADMIN).state_entered_at
     dry = engine.migrate_workflow(
         "rectification", 2, 3, actor=ADMIN, mapping=["self_checked=awaiting_review"], dry_run=True
     )
@@ -83,6 +84,7 @@ def test_migration_moves_every_running_issue_with_an_event_and_keeps_its_sign_of
     ]
     p1, p2 = engine.issue("P1", ADMIN), engine.issue("P2", ADMIN)
     assert (p1.workflow_version, p1.state) == (3, "awaiting_review")
+    assert p1.state_entered_at == entered  # the time in the state runs on through the migration
     assert (p2.workflow_version, p2.state) == (3, "planned")
     assert history_kinds(engine, "P1")[-1] == "migrated"
     last = engine.history("P1", ADMIN)[-1]
@@ -126,6 +128,7 @@ def test_migration_narrowed_by_where(engine: Engine, cast, round_) -> None:
 
 def test_migration_refuses_unknown_targets_final_states_and_lost_categories(engine: Engine, cast, round_) -> None:
     planned(engine, cast, "P1", "systemic", due="2026-08-31")
+    before, history = engine.issue("P1", ADMIN), engine.history("P1", ADMIN)
     text = v3_source().replace("  systemic:    {zh: 专项整治, en: Systemic}\n", "")
     text = text.replace("[phased, long_term, systemic]", "[phased, long_term]").replace(
         "[long_term, systemic]", "[long_term]"
@@ -142,7 +145,28 @@ def test_migration_refuses_unknown_targets_final_states_and_lost_categories(engi
     assert any("nowhere" in t.en for _, t in err.value.reasons)
     with pytest.raises(InvalidInput):
         engine.migrate_workflow("rectification", 2, 3, actor=ADMIN, mapping=["planned"])
-    assert engine.issue("P1", ADMIN).workflow_version == 2
+    after = engine.issue("P1", ADMIN)
+    assert (after.workflow_version, after.version) == (2, before.version)
+    assert engine.history("P1", ADMIN) == history  # not an event more
+
+
+def test_migration_refuses_severities_and_sources_the_new_version_lacks(engine: Engine, cast, round_) -> None:
+    add(engine, cast, "P1", severity="serious")
+    engine.add_issue("R1", "P2", title="问题", category="immediate", unit="省局/财务处", owner="li", lead="zhao",
+                     source="ideology", actor=cast.office)  # fmt: skip
+    text = (
+        v3_source()
+        .replace("  serious: {zh: 严重, en: Serious}\n", "")
+        .replace("  ideology:        {zh: 意识形态工作责任制检查, en: Ideological work responsibility check}\n", "")
+    )
+    text = text.replace("signed_off: {role: secretary, when: {severity: serious}}", "signed_off: secretary")
+    engine.deploy_workflow(text, actor=ADMIN)
+    with pytest.raises(Refused) as err:
+        engine.migrate_workflow("rectification", 2, 3, actor=ADMIN)
+    rules = {rule: t.en for rule, t in err.value.reasons}
+    assert "serious" in rules["severity"] and "P1" in rules["severity"]
+    assert "ideology" in rules["source"] and "P2" in rules["source"]
+    assert {engine.issue(c, ADMIN).workflow_version for c in ("P1", "P2")} == {2}
 
 
 def test_only_an_administrator_migrates_or_deprecates(engine: Engine, cast, round_) -> None:
