@@ -104,10 +104,12 @@ def test_the_sweep_reads_only_issues_whose_time_has_come(engine: Engine, cast, w
 class _Receiver(BaseHTTPRequestHandler):
     fail_first = 2
     seen: ClassVar[list[dict]] = []
+    attempts = 0  # every POST, answered or failed
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         cls = type(self)
+        cls.attempts += 1
         if cls.fail_first > 0:
             cls.fail_first -= 1
             self.send_response(503)
@@ -370,3 +372,52 @@ def test_a_rule_rolled_back_with_its_issue_is_not_reported_as_fired(engine: Engi
     assert not [f for f in r.fired if f["issue"] == "P1"]
     hist = engine.history("P1", cast.office)
     assert not [e for e in hist if e["kind"].startswith("escalation") or e["trigger"] == "escalate"]
+
+
+def test_a_notice_that_never_gets_through_is_dead_after_eight_attempts_and_retry_queues_it_again(
+    engine: Engine, cast, working, clock
+):
+    _Receiver.fail_first, _Receiver.seen, _Receiver.attempts = 10_000, [], 0  # the OA system is down for good
+    server = HTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        engine.notifiers.add(WebhookNotifier(f"http://127.0.0.1:{server.server_port}/hook", "s3cret-s3cret-s3"))
+        engine.channels = ["webhook"]
+        clock.set("2026-06-23 10:00")
+        engine.sweep()
+        n = len(engine.outbox())
+        assert n >= 1
+        for attempt in range(1, 9):
+            engine.deliver()
+            statuses = {x["status"] for x in engine.outbox()}
+            assert statuses == ({"dead"} if attempt == 8 else {"pending"}), (attempt, statuses)
+            clock.advance(hours=3)  # past the longest backoff (two hours)
+        assert _Receiver.attempts == 8 * n and not _Receiver.seen  # each notice tried eight times, no more
+        engine.deliver()
+        assert _Receiver.attempts == 8 * n  # dead notices are left alone
+        _Receiver.fail_first = 0
+        assert engine.retry_dead() == n
+        assert engine.deliver().delivered == n
+        assert {x["status"] for x in engine.outbox()} == {"delivered"}
+    finally:
+        server.shutdown()
+
+
+def test_a_reopened_problem_starts_a_new_episode_and_is_cautioned_again(engine: Engine, cast, round_, clock):
+    from storyhelpers import SHA
+
+    clock.set("2026-03-12")
+    started(engine, cast, "P1", "immediate", due="2026-05-29")
+    assert ("P1", "caution") in fired(engine.sweep("2026-06-01"))  # overdue: the first episode's caution
+    clock.set("2026-06-02")
+    engine.complete_measure("P1", 1, actor=cast.owner)
+    engine.add_evidence("P1", "oa://files/1", SHA, actor=cast.owner)
+    engine.fire("P1", "submit_self_check", actor=cast.owner)
+    engine.fire("P1", "review", actor=cast.reviewer)
+    engine.sign_off("P1", "inspection_office", actor=cast.office)
+    engine.fire("P1", "close", actor=cast.office)
+    engine.fire("P1", "reopen", actor=cast.office, comment="回头看：问题反弹")
+    assert engine.issue("P1", cast.office).recurrence_count == 1
+    again = fired(engine.sweep("2026-06-08"))
+    assert ("P1", "caution") in again  # still overdue, and a new episode: cautioned once more
+    assert ("P1", "caution") not in fired(engine.sweep("2026-06-09"))  # but once per episode
