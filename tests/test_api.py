@@ -417,3 +417,30 @@ def test_an_owner_asks_why_a_problem_cannot_start_and_an_audit_finding_joins_the
     )  # fmt: skip
     assert r.status_code == 201, r.text
     assert (r.json()["workflow"], r.json()["state"]) == ("audit", "found")
+
+
+def test_a_transition_whose_server_died_before_answering_is_not_applied_twice_by_the_retry(opened):
+    from datetime import timedelta
+
+    from sqlalchemy import text
+
+    owner = as_(opened, "li", ["owner"], ["省局/财务处"])
+    owner.post("/issues/P1/measures", {"text": "清查补缴", "owner": "li", "due_date": "2026-06-30", "target": "100%"})
+    first = owner.post("/issues/P1/transitions/plan", {}, headers={"Idempotency-Key": "plan-1"})
+    assert first.status_code == 200
+    # the server died after the engine applied it and before the answer was kept: the claim
+    # stays unanswered, and a retry six minutes later may take it over
+    engine = opened.engine
+    with engine.db.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE api_requests SET status = NULL, response = NULL, created_at = :t WHERE key = 'plan-1'"),
+            {"t": (engine.clock.now() - timedelta(minutes=6)).replace(tzinfo=None)},
+        )
+    retry = owner.post("/issues/P1/transitions/plan", {}, headers={"Idempotency-Key": "plan-1"})
+    assert retry.status_code == 200 and retry.json()["state"] == "planned"
+    plans = [e for e in owner.get("/issues/P1/history").json()["events"] if e.get("trigger") == "plan"]
+    assert len(plans) == 1  # the engine recognised the key's request id: applied once
+    # the same key from the same user in another role is another request
+    lead = as_(opened, "li", ["unit_lead"], ["省局/财务处"])
+    other = lead.post("/issues/P1/transitions/plan", {}, headers={"Idempotency-Key": "plan-1"})
+    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
