@@ -626,10 +626,13 @@ class Engine:
         self._need_admin(actor, Text("停用", "deprecate"))
         with self._write() as conn:
             repo = Repository(conn)
-            row = repo.workflow(name, version)
+            # every version of the name locked: two administrators deprecating the last two
+            # usable versions at once must not both see the other's as still usable
+            versions = repo.workflow_versions(name, lock=True)
+            row = next((w for w in versions if w.version == version), None)
             if row is None:
                 raise NotFound(Text(f"没有已部署的工作流 {name} v{version}", f"no deployed workflow {name} v{version}"))
-            others = [w for w in repo.workflow_versions(name) if not w.deprecated and w.id != row.id]
+            others = [w for w in versions if not w.deprecated and w.id != row.id]
             if deprecated and not row.deprecated and not others and not force:
                 raise Refused(
                     Text(

@@ -7,8 +7,10 @@ so a failed backup leaves no half-written file under the target's name.
 
 A restore first checks the file: an SQLite database (its header), undamaged
 (``PRAGMA integrity_check``), a zhenggai database at a revision this version knows, with
-exactly zhenggai's schema (no trigger or view of its own, no index or column changed) and a
-history that verifies.  It is
+zhenggai's schema (no trigger or view of its own, no index or column changed) and a history
+that verifies.  And whatever its schema says in ways those checks cannot see (a unique index
+narrowed by a WHERE clause, a CHECK in a table's SQL), only its rows go live: they are copied
+into a database freshly created at the head revision, under zhenggai's own constraints.  It is
 copied to a staging file beside the live database and upgraded there if it is older; only
 then is it copied into the live database, again through the backup API, which other
 connections see as one write.  Anything refused leaves the live database as it was.
@@ -188,7 +190,7 @@ def _shape(conn: sqlite3.Connection) -> dict[str, Any]:
     table's columns and indexes, and every view and trigger."""
     shape: dict[str, Any] = {}
     for kind, name in conn.execute(
-        "SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name"
+        "SELECT type, name FROM sqlite_master WHERE substr(name, 1, 7) <> 'sqlite_' ORDER BY type, name"
     ):
         if kind == "table":
             cols = [tuple(r[1:6]) for r in conn.execute(f'PRAGMA table_info("{name}")')]
@@ -220,6 +222,66 @@ def _expected_shape(head: str, where: Path) -> dict[str, Any]:
     finally:
         for suffix in ("", "-wal", "-shm"):
             _unlink(Path(f"{fresh}{suffix}"))
+
+
+def rebuild(stage: Path, head: str, *, shown: Path) -> Path:
+    """The staged backup's rows, copied into a database freshly created at ``head``.
+
+    Whatever the file's own schema says — a trigger named to look like SQLite's, a unique
+    index narrowed by a WHERE clause, a CHECK or a collation in a table's SQL — none of it goes
+    live: only the rows do, into zhenggai's own tables, under their constraints (a duplicate
+    or a dangling reference refuses the restore)."""
+    fresh = _temp_beside(stage, "rebuilt")
+    _unlink(fresh)
+    ref = Database(f"sqlite:///{fresh}")
+    try:
+        ref.upgrade(head)
+    finally:
+        ref.dispose()
+    conn = sqlite3.connect(f"file:{fresh}", uri=True, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=DELETE")
+        conn.execute("PRAGMA foreign_keys=OFF")  # checked as a whole below: rows arrive table by table
+        conn.execute("ATTACH DATABASE ? AS staged", (f"file:{stage}?mode=ro",))
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM main.sqlite_master WHERE type = 'table' AND substr(name, 1, 7) <> 'sqlite_'"
+                " AND name <> 'alembic_version' ORDER BY name"
+            )
+        ]
+        conn.execute("BEGIN")
+        for table in tables:
+            cols = ", ".join(f'"{r[1]}"' for r in conn.execute(f'PRAGMA main.table_info("{table}")'))
+            try:
+                conn.execute(f'INSERT INTO main."{table}" ({cols}) SELECT {cols} FROM staged."{table}"')
+            except sqlite3.DatabaseError as exc:
+                conn.execute("ROLLBACK")
+                raise BackupRefused(
+                    "invalid",
+                    Text(
+                        f"{shown}：表 {table} 的数据不能装入 zhenggai 的结构（{exc}），未做任何修改",
+                        f"{shown}: the rows of table {table} do not fit zhenggai's schema ({exc}); nothing was changed",
+                    ),
+                ) from None
+        conn.execute("COMMIT")
+        dangling = conn.execute("PRAGMA main.foreign_key_check").fetchmany(3)
+        if dangling:
+            raise BackupRefused(
+                "invalid",
+                Text(
+                    f"{shown}：有记录指向不存在的行（{dangling}），未做任何修改",
+                    f"{shown}: rows refer to rows that do not exist ({dangling}); nothing was changed",
+                ),
+            )
+        conn.execute("DETACH DATABASE staged")
+    except BaseException:
+        conn.close()
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            _unlink(Path(f"{fresh}{suffix}"))
+        raise
+    conn.close()
+    return fresh
 
 
 def check_schema(path: Path, head: str, *, shown: Path | None = None) -> None:
@@ -277,10 +339,11 @@ def restore(db: Database, source: Path, *, force: bool = False, check: Any = Non
                 staged.dispose()
             upgraded_from = revision
         revision, issues, events = check_backup(stage, known, shown=source)  # what goes live is checked
-        check_schema(stage, head, shown=source)
+        check_schema(stage, head, shown=source)  # a file re-plumbed by hand is refused, and said so
+        clean = rebuild(stage, head, shown=source)  # and what goes live is only its rows, in our schema
         if check is not None:
-            check(stage)
-            conn = _connect(stage)  # the check may have opened it in WAL mode: one self-contained file again
+            check(clean)
+            conn = _connect(clean)  # the check may have opened it in WAL mode: one self-contained file again
             try:
                 conn.execute("PRAGMA journal_mode=DELETE")
             finally:
@@ -302,7 +365,7 @@ def restore(db: Database, source: Path, *, force: bool = False, check: Any = Non
                     ),
                 )
         db.dispose()  # this process's own connections must not keep pages of the old contents
-        src = _connect(stage)
+        src = _connect(clean)
         live = _connect(target)
         try:
             src.backup(live)  # one write into the live database, its lock held throughout
@@ -310,6 +373,7 @@ def restore(db: Database, source: Path, *, force: bool = False, check: Any = Non
             live.close()
             src.close()
     finally:
-        for suffix in ("", "-wal", "-shm"):
-            _unlink(Path(f"{stage}{suffix}"))
+        for base in (stage, _temp_beside(stage, "rebuilt")):
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                _unlink(Path(f"{base}{suffix}"))
     return BackupInfo(str(target), revision, issues, events, target.stat().st_size, upgraded_from)

@@ -281,10 +281,13 @@ class Repository:
 
     # --- workflows ----------------------------------------------------------------------
 
-    def workflow_versions(self, name: str | None = None) -> Sequence[Row[Any]]:
+    def workflow_versions(self, name: str | None = None, *, lock: bool = False) -> Sequence[Row[Any]]:
+        """Deployed versions; with ``lock``, held against concurrent changes (PostgreSQL)."""
         q = select(workflows).order_by(workflows.c.name, workflows.c.version)
         if name is not None:
             q = q.where(workflows.c.name == name)
+        if lock and self.for_update:
+            q = q.with_for_update()
         return self.conn.execute(q).all()
 
     def workflow(self, name: str, version: int | None = None) -> Row[Any] | None:

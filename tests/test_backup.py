@@ -175,6 +175,19 @@ def _with_trigger(backup: Path, tmp_path: Path) -> Path:
     return path
 
 
+def _sqlite_named_trigger(backup: Path, tmp_path: Path) -> Path:
+    """The same trigger, named to pass for one of SQLite's own."""
+    path = tmp_path / "sqlitez.db"
+    path.write_bytes(backup.read_bytes())
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "CREATE TRIGGER sqlitez_evil AFTER INSERT ON signoffs BEGIN DELETE FROM signoffs WHERE id = NEW.id; END"
+    )
+    conn.commit()
+    conn.close()
+    return path
+
+
 def _tampered(backup: Path, tmp_path: Path) -> Path:
     path = tmp_path / "tampered.db"
     path.write_bytes(backup.read_bytes())
@@ -199,9 +212,10 @@ def _not_sqlite(tmp_path: Path) -> Path:
         (lambda b, t: _newer(b, t), "unknown to this version"),
         (lambda b, t: _not_sqlite(t), "not an SQLite database"),
         (lambda b, t: _with_trigger(b, t), "schema is not zhenggai's (trigger eat)"),
+        (lambda b, t: _sqlite_named_trigger(b, t), "schema is not zhenggai's (trigger sqlitez_evil)"),
         (lambda b, t: _tampered(b, t), "history does not verify"),
     ],
-    ids=["damaged", "foreign", "newer", "not_sqlite", "trigger", "tampered"],
+    ids=["damaged", "foreign", "newer", "not_sqlite", "trigger", "sqlite_named_trigger", "tampered"],
 )
 def test_a_damaged_or_foreign_file_is_refused_and_the_database_is_left_as_it_was(
     live: Path, tmp_path: Path, make, why: str
@@ -238,3 +252,36 @@ def test_postgresql_is_pointed_to_pg_dump(db_url: str, tmp_path: Path):
         code, out = cli(db_url, *args)
         assert code == 10 and "pg_dump" in out["error"]["message"]["en"] and "pg_dump" in out["error"]["message"]["zh"]
     assert not (tmp_path / "b.db").exists()
+
+
+def test_what_the_checks_cannot_see_in_a_schema_never_goes_live(live: Path, tmp_path: Path):
+    """A unique index narrowed to nothing and a CHECK hidden in a table's SQL pass a schema
+    comparison by columns and indexes; restored, only the rows arrive, in zhenggai's schema."""
+    backup = tmp_path / "backup.db"
+    assert cli(live, "backup", str(backup))[0] == 0
+    crafted = tmp_path / "crafted.db"
+    crafted.write_bytes(backup.read_bytes())
+    conn = sqlite3.connect(crafted)
+    conn.executescript(
+        """
+        DROP INDEX uq_events_request_id;
+        CREATE UNIQUE INDEX uq_events_request_id ON events (request_id) WHERE 0;
+        PRAGMA writable_schema = ON;
+        UPDATE sqlite_master SET sql = replace(sql, 'PRIMARY KEY (id)', 'PRIMARY KEY (id), CHECK (role <> ''secretary'')')
+            WHERE name = 'signoffs';
+        PRAGMA writable_schema = OFF;
+        """
+    )
+    conn.commit()
+    crafted_schema = dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL"))
+    conn.close()
+    assert "WHERE 0" in crafted_schema["uq_events_request_id"] and "CHECK" in crafted_schema["signoffs"]
+    target = tmp_path / "restored.db"
+    code, out = cli(target, "restore", str(crafted))
+    assert code == 0, out
+    restored = sqlite3.connect(target)
+    schema = dict(restored.execute("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL"))
+    restored.close()
+    assert "WHERE 0" not in schema["uq_events_request_id"] and "CHECK" not in schema["signoffs"]
+    assert dump(target) == dump(live)  # every row, nothing else
+    assert Engine(f"sqlite:///{target}").audit_verify().ok

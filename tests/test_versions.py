@@ -310,3 +310,44 @@ def test_a_problem_moved_to_another_workflow_behind_the_engine_is_found(engine: 
     for rep in (engine.verify("P1", ADMIN), engine.audit_verify(ADMIN).bad[0]):
         assert not rep.ok
         assert any("history puts it on rectification v2" in t.en for _, t in rep.problems)
+
+
+def test_two_administrators_deprecating_the_last_two_versions_at_once_leave_one(engine: Engine, monkeypatch) -> None:
+    import contextlib
+    import threading
+
+    from zhenggai.storage.repository import Repository
+
+    engine.deploy_workflow(v3_source(), actor=ADMIN)
+    both_read = threading.Barrier(2, timeout=2)
+    versions = Repository.workflow_versions
+
+    def read_then_wait(self, *args, **kw):
+        rows = versions(self, *args, **kw)
+        if args:  # the versions of one name, as deprecating reads them
+            # both read before either writes, unless the read is locked: then the second waits
+            # for the first's commit, and the first waits here only until the barrier times out
+            with contextlib.suppress(threading.BrokenBarrierError):
+                both_read.wait()
+        return rows
+
+    monkeypatch.setattr(Repository, "workflow_versions", read_then_wait)
+    results: list[object] = []
+
+    def deprecate(v: int) -> None:
+        other = Engine(engine.db.url)
+        try:
+            results.append(other.deprecate_workflow("rectification", v, actor=ADMIN))
+        except Exception as exc:
+            results.append(exc)
+        finally:
+            other.db.dispose()
+
+    threads = [threading.Thread(target=deprecate, args=(v,)) for v in (2, 3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sum(isinstance(r, Refused) for r in results) == 1, results
+    usable = [w for w in engine.workflows() if w.name == "rectification" and not w.deprecated]
+    assert len(usable) == 1
