@@ -195,6 +195,11 @@ def run_demo(path: str, *, lang: str = "zh", echo: Callable[[str], None] = print
     say("  两项措施已制定，状态：已制定措施", "  two measures recorded; state: planned")
     say("  分管领导尚未签字就开始整改，被拒绝：", "  starting before the unit lead signs off is refused:")
     refused(lambda: eng.fire("XS03-01", "start", actor=li))
+    say(
+        "  责任人问为什么（zhenggai explain XS03-01 start）：", "  the owner asks why (zhenggai explain XS03-01 start):"
+    )
+    for check in eng.explain("XS03-01", "start", actor=li).triggers[0].checks:
+        echo(f"    {'✓' if check.ok else '✗'} {check.rule}: {check.reason.render(lang)}")
     clock.set("2026-03-12")
     eng.sign_off("XS03-01", "unit_lead", actor=zhao, comment="同意整改方案")
     eng.fire("XS03-01", "start", actor=li)
