@@ -816,18 +816,7 @@ class Engine:
                     to_state=dest,
                     data=data,
                 )
-                facts = EscalationFacts(
-                    dest,
-                    row.category,
-                    row.severity,
-                    row.state_entered_at,
-                    row.last_activity_at,
-                    row.due_date,
-                    row.round_tz,
-                    _fired(row.stage_fired),
-                    row.final_deadline,
-                )
-                light, check_at = policy.schedule(facts, now)
+                light, check_at = policy.schedule(replace(_escalation_facts(row), state=dest), now)
                 updates.append(
                     dict(
                         p_id=row.id,

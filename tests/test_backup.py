@@ -154,48 +154,26 @@ def _foreign(tmp_path: Path) -> Path:
     return path
 
 
-def _newer(backup: Path, tmp_path: Path) -> Path:
-    path = tmp_path / "newer.db"
+def _altered(backup: Path, tmp_path: Path, name: str, sql: str) -> Path:
+    """A copy of the backup with ``sql`` run on it behind zhenggai's back."""
+    path = tmp_path / f"{name}.db"
     path.write_bytes(backup.read_bytes())
     conn = sqlite3.connect(path)
-    conn.execute("UPDATE alembic_version SET version_num = '9999'")
+    conn.execute(sql)
     conn.commit()
     conn.close()
     return path
 
 
-def _with_trigger(backup: Path, tmp_path: Path) -> Path:
-    """A backup that would silently eat every sign-off made after it is restored."""
-    path = tmp_path / "trigger.db"
-    path.write_bytes(backup.read_bytes())
-    conn = sqlite3.connect(path)
-    conn.execute("CREATE TRIGGER eat AFTER INSERT ON signoffs BEGIN DELETE FROM signoffs WHERE id = NEW.id; END")
-    conn.commit()
-    conn.close()
-    return path
-
-
-def _sqlite_named_trigger(backup: Path, tmp_path: Path) -> Path:
-    """The same trigger, named to pass for one of SQLite's own."""
-    path = tmp_path / "sqlitez.db"
-    path.write_bytes(backup.read_bytes())
-    conn = sqlite3.connect(path)
-    conn.execute(
-        "CREATE TRIGGER sqlitez_evil AFTER INSERT ON signoffs BEGIN DELETE FROM signoffs WHERE id = NEW.id; END"
-    )
-    conn.commit()
-    conn.close()
-    return path
-
-
-def _tampered(backup: Path, tmp_path: Path) -> Path:
-    path = tmp_path / "tampered.db"
-    path.write_bytes(backup.read_bytes())
-    conn = sqlite3.connect(path)
-    conn.execute("UPDATE issues SET state = 'closed' WHERE id = (SELECT min(id) FROM issues)")
-    conn.commit()
-    conn.close()
-    return path
+EAT_SIGNOFFS = "AFTER INSERT ON signoffs BEGIN DELETE FROM signoffs WHERE id = NEW.id; END"
+ALTERED = {
+    "newer": "UPDATE alembic_version SET version_num = '9999'",
+    # a backup that would silently eat every sign-off made after it is restored
+    "trigger": f"CREATE TRIGGER eat {EAT_SIGNOFFS}",
+    # the same trigger, named to pass for one of SQLite's own
+    "sqlite_named_trigger": f"CREATE TRIGGER sqlitez_evil {EAT_SIGNOFFS}",
+    "tampered": "UPDATE issues SET state = 'closed' WHERE id = (SELECT min(id) FROM issues)",
+}
 
 
 def _not_sqlite(tmp_path: Path) -> Path:
@@ -209,11 +187,14 @@ def _not_sqlite(tmp_path: Path) -> Path:
     [
         (lambda b, t: _damaged(b, t), "damaged"),
         (lambda b, t: _foreign(t), "not a zhenggai database"),
-        (lambda b, t: _newer(b, t), "unknown to this version"),
+        (lambda b, t: _altered(b, t, "newer", ALTERED["newer"]), "unknown to this version"),
         (lambda b, t: _not_sqlite(t), "not an SQLite database"),
-        (lambda b, t: _with_trigger(b, t), "schema is not zhenggai's (trigger eat)"),
-        (lambda b, t: _sqlite_named_trigger(b, t), "schema is not zhenggai's (trigger sqlitez_evil)"),
-        (lambda b, t: _tampered(b, t), "history does not verify"),
+        (lambda b, t: _altered(b, t, "trigger", ALTERED["trigger"]), "schema is not zhenggai's (trigger eat)"),
+        (
+            lambda b, t: _altered(b, t, "sqlitez", ALTERED["sqlite_named_trigger"]),
+            "schema is not zhenggai's (trigger sqlitez_evil)",
+        ),
+        (lambda b, t: _altered(b, t, "tampered", ALTERED["tampered"]), "history does not verify"),
     ],
     ids=["damaged", "foreign", "newer", "not_sqlite", "trigger", "sqlite_named_trigger", "tampered"],
 )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import ClassVar
 
@@ -126,13 +128,23 @@ class _Receiver(BaseHTTPRequestHandler):
         pass
 
 
-def test_a_webhook_that_fails_is_retried_with_backoff_until_delivered(engine: Engine, cast, working, clock):
-    _Receiver.fail_first, _Receiver.seen = 2, []
+@contextmanager
+def oa_receiver(engine: Engine, fail_first: int) -> Iterator[None]:
+    """An OA system's webhook endpoint on a loopback port that fails its first requests; the
+    engine's notices go to it alone."""
+    _Receiver.fail_first, _Receiver.seen, _Receiver.attempts = fail_first, [], 0
     server = HTTPServer(("127.0.0.1", 0), _Receiver)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         engine.notifiers.add(WebhookNotifier(f"http://127.0.0.1:{server.server_port}/hook", "s3cret-s3cret-s3"))
         engine.channels = ["webhook"]
+        yield
+    finally:
+        server.shutdown()
+
+
+def test_a_webhook_that_fails_is_retried_with_backoff_until_delivered(engine: Engine, cast, working, clock):
+    with oa_receiver(engine, fail_first=2):
         clock.set("2026-06-23 10:00")
         engine.sweep()
         n = len(engine.outbox())
@@ -147,8 +159,6 @@ def test_a_webhook_that_fails_is_retried_with_backoff_until_delivered(engine: En
         engine.deliver()
         assert all(x["status"] == "delivered" for x in engine.outbox())
         assert len(_Receiver.seen) == n and all(s["ok"] for s in _Receiver.seen)
-    finally:
-        server.shutdown()
 
 
 def test_notices_by_e_mail_reach_a_real_smtp_server(engine: Engine, cast, working, clock):
@@ -377,12 +387,7 @@ def test_a_rule_rolled_back_with_its_issue_is_not_reported_as_fired(engine: Engi
 def test_a_notice_that_never_gets_through_is_dead_after_eight_attempts_and_retry_queues_it_again(
     engine: Engine, cast, working, clock
 ):
-    _Receiver.fail_first, _Receiver.seen, _Receiver.attempts = 10_000, [], 0  # the OA system is down for good
-    server = HTTPServer(("127.0.0.1", 0), _Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        engine.notifiers.add(WebhookNotifier(f"http://127.0.0.1:{server.server_port}/hook", "s3cret-s3cret-s3"))
-        engine.channels = ["webhook"]
+    with oa_receiver(engine, fail_first=10_000):  # the OA system is down for good
         clock.set("2026-06-23 10:00")
         engine.sweep()
         n = len(engine.outbox())
@@ -399,8 +404,6 @@ def test_a_notice_that_never_gets_through_is_dead_after_eight_attempts_and_retry
         assert engine.retry_dead() == n
         assert engine.deliver().delivered == n
         assert {x["status"] for x in engine.outbox()} == {"delivered"}
-    finally:
-        server.shutdown()
 
 
 def test_a_reopened_problem_starts_a_new_episode_and_is_cautioned_again(engine: Engine, cast, round_, clock):
