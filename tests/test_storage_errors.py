@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 
 import pytest
 from storyhelpers import add
@@ -24,9 +23,8 @@ def test_a_long_held_sqlite_lock_is_reported_as_busy_and_reads_still_work(tmp_pa
     blocker = sqlite3.connect(path, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")
     try:
-        started = time.perf_counter()
-        assert impatient.issue("P1", cast.office).state == "identified"  # readers are not blocked
-        assert time.perf_counter() - started < 0.5
+        # readers are not blocked (a blocked one would give up after half a second with Busy)
+        assert impatient.issue("P1", cast.office).state == "identified"
         with pytest.raises(Busy) as exc:
             impatient.add_measure("P1", "措施", owner="li", due_date="2026-05-01", actor=cast.owner)
         assert "nothing was changed" in exc.value.text.en

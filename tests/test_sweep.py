@@ -284,9 +284,9 @@ def test_a_slow_receiver_does_not_hold_the_database(engine: Engine, cast, workin
         delivering = threading.Thread(target=engine.deliver)
         delivering.start()
         time.sleep(0.3)  # a notice is being sent now
-        t0 = time.perf_counter()
+        assert delivering.is_alive()  # the receiver takes a second over each notice
         engine.add_mechanism("P1", "制度", actor=cast.owner)  # an ordinary write meanwhile
-        assert time.perf_counter() - t0 < 0.5
+        assert delivering.is_alive()  # it went through while the delivery was still waiting on the receiver
         delivering.join(60)
         engine.deliver()  # the change feed's notice of that write came after the first pass began
         assert all(n["status"] == "delivered" for n in engine.outbox(limit=100))
