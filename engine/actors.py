@@ -21,6 +21,12 @@ def _has_dot_segment(path: str) -> bool:
     return any(part in (".", "..") for part in path.split("/"))
 
 
+def within(unit: str, prefix: str) -> bool:
+    """Whether normalised ``unit`` is ``prefix`` or lies below it, segment by segment:
+    ``省局/稽查局`` takes ``省局/稽查局/一科`` but not ``省局/稽查局二``."""
+    return unit == prefix or unit.startswith(prefix + "/")
+
+
 def _hostile_text(value: str) -> bool:
     """Control characters (C0, DEL, C1) and the bidi overrides that make text read otherwise
     than it is stored (U+202A-U+202E, U+2066-U+2069)."""
@@ -89,7 +95,7 @@ class Actor:
         target = _norm_path(unit)
         if not target or _has_dot_segment(target):
             return False
-        return any(s == ALL_ORGS or target == s or target.startswith(s + "/") for s in self.scope)
+        return any(s == ALL_ORGS or within(target, s) for s in self.scope)
 
 
 SYSTEM = Actor("system", frozenset({"system"}), (ALL_ORGS,), name="scheduler")

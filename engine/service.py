@@ -34,7 +34,7 @@ from ..storage import backup as storage_backup
 from ..storage.backup import BackupInfo
 from ..storage.database import Database, DatabaseBusy, DatabaseUnavailable
 from ..storage.repository import Duplicate, Repository, StaleVersion
-from .actors import ALL_ORGS, SYSTEM, Actor, _has_dot_segment, _hostile_text
+from .actors import ALL_ORGS, SYSTEM, Actor, _has_dot_segment, _hostile_text, within
 from .clock import DEFAULT_TZ, Clock, SystemClock, local_date, to_utc
 from .definition import (
     BUILTIN_WORKFLOWS,
@@ -1152,9 +1152,14 @@ class Engine:
                 for m in new.measures
             ]
         )
-        if TODO_CHANNEL in self.channels:
-            for new in batch:
-                repo.enqueue(self._todo_notices(d, repo.issue_for_write(new.code), d.initial, d.initial, 1, now))
+        if TODO_CHANNEL in self.channels:  # from the rows just written: no read back per issue
+            repo.enqueue(
+                [
+                    notice
+                    for values, i in zip(issue_rows, ids, strict=True)
+                    for notice in self._todo_notices(d, SimpleNamespace(**values, id=i), d.initial, d.initial, 1, now)
+                ]
+            )
         if FEED_CHANNEL in self.channels:
             repo.enqueue(
                 [
@@ -2780,9 +2785,9 @@ def _overlap(asked: Iterable[str], scope: Iterable[str]) -> list[str]:
     out: set[str] = set()
     for a in asked:
         for sc in scope:
-            if a == sc or a.startswith(sc + "/"):
+            if within(a, sc):
                 out.add(a)
-            elif sc.startswith(a + "/"):
+            elif within(sc, a):
                 out.add(sc)
     return sorted(out)
 

@@ -424,3 +424,34 @@ def test_a_reopened_problem_starts_a_new_episode_and_is_cautioned_again(engine: 
     again = fired(engine.sweep("2026-06-08"))
     assert ("P1", "caution") in again  # still overdue, and a new episode: cautioned once more
     assert ("P1", "caution") not in fired(engine.sweep("2026-06-09"))  # but once per episode
+
+
+def test_a_new_problem_opens_to_dos_for_the_people_who_must_plan_it(engine: Engine, cast, round_, tmp_path):
+    from sqlalchemy import text
+
+    engine.channels = ["log", "oa_todo"]
+    src = tmp_path / "list.csv"
+    src.write_text(
+        "序号,问题,问题类别,整改措施,责任领导,责任部门,责任人,整改时限\n"
+        "1,问题一,限期整改,措施,zhao,财务处,li,2026-09-30\n"
+        "2,问题二,限期整改,措施,qian,稽查局,sun,2026-08-31\n",
+        encoding="utf-8",
+    )
+    engine.import_issues(round_, src, actor=cast.office)
+    with engine.db.engine.connect() as conn:
+        rows = conn.execute(text("SELECT recipient, payload FROM outbox WHERE channel = 'oa_todo'")).all()
+    todos = {}
+    for r, p in rows:
+        who = json.loads(r)
+        todos[(who.get("user") or f"{who['role']}@{who['unit']}", json.loads(p)["issue"])] = json.loads(p)
+    assert set(todos) == {
+        ("li", "R1-1"),
+        ("zhao", "R1-1"),
+        ("discipline@省局/财务处", "R1-1"),  # the body that may put it under supervision
+        ("sun", "R1-2"),
+        ("qian", "R1-2"),
+        ("discipline@省局/稽查局", "R1-2"),
+    }
+    first = todos[("li", "R1-1")]
+    assert first["todo"]["action"] == "open" and first["triggers"] == ["plan"]
+    assert (first["title"], first["unit"], first["due_date"]) == ("问题一", "省局/财务处", "2026-09-30")
