@@ -159,8 +159,17 @@ def test_with_a_chain_key_a_rewritten_chain_is_detected(db_url: str, cast, clock
     other = Engine(db_url, clock=clock, chain_key="some other secret, not the one")
     rep = other.verify("P1", cast.office)
     assert any("not configured here" in t.en for _, t in rep.problems)
+    unkeyed = Engine(db_url, clock=clock, chain_key="")  # where ZHENGGAI_CHAIN_KEY was forgotten
+    rep = unkeyed.verify("P1", cast.office)
+    assert not rep.ok and any("cannot verify" in t.en for _, t in rep.problems)
     _rewrite_chain(keyed, "P1")  # without the key: plain hashes
     rep = keyed.verify("P1", cast.office)
     assert any("not keyed although a chain key is configured" in t.en for _, t in rep.problems)
     keyed.db.dispose()
     other.db.dispose()
+    unkeyed.db.dispose()
+
+
+def test_a_chain_key_shorter_than_16_bytes_is_refused(db_url: str, clock):
+    with pytest.raises(ValueError, match="at least 16 bytes"):
+        Engine(db_url, clock=clock, chain_key="too short")

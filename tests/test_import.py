@@ -201,3 +201,27 @@ def test_a_workbook_with_a_stale_dimension_still_imports_every_row(engine: Engin
             dst.writestr(item, data)
     report = engine.import_issues(listed, stale, actor=cast.office)
     assert report.created == [f"R3-{i}" for i in range(1, 6)]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_an_export_that_fails_half_way_leaves_yesterdays_ledger_as_it_was(
+    engine: Engine, cast, listed, tmp_path, fmt, monkeypatch
+):
+    from zhenggai.engine import ledger
+    from zhenggai.engine.errors import InvalidInput
+
+    target = tmp_path / f"台账.{fmt}"
+    engine.export_ledger(listed, target, actor=cast.office)
+    yesterday = target.read_bytes()
+    writer = getattr(ledger, f"write_{fmt}")
+
+    def disk_full(rows, path, **kw):
+        path.write_bytes(b"half a ledger")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ledger, f"write_{fmt}", disk_full)
+    with pytest.raises(InvalidInput):
+        engine.export_ledger(listed, target, actor=cast.office)
+    assert target.read_bytes() == yesterday
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no partial file left
+    monkeypatch.setattr(ledger, f"write_{fmt}", writer)
