@@ -4,6 +4,13 @@ matplotlib's default font has no CJK glyphs.  We look, in this order, at the fon
 ``ZHENGGAI_CJK_FONT`` (a file path), then at well-known CJK families the machine's packages
 provide (Debian: ``fonts-noto-cjk`` or ``fonts-wqy-microhei``; Windows: Microsoft YaHei,
 SimHei; macOS: PingFang), and take the first that really holds the characters we print.
+
+matplotlib keeps its list of the machine's fonts in a cache (``fontlist-*.json`` under its
+cache directory) that it builds once and never refreshes.  A font installed after that — the
+very fix our refusal advises — would stay invisible.  So when the cached list has no CJK
+font, the system's fonts are scanned (``findSystemFonts``: fontconfig and the usual font
+folders), the ones matplotlib had not seen are added, the cache is rewritten for the next
+process, and only then do we refuse.
 """
 
 from __future__ import annotations
@@ -46,6 +53,43 @@ def _covers(path: str) -> bool:
     return all(ord(ch) in charmap for ch in SAMPLE)
 
 
+def _known_cjk_font() -> Path | None:
+    """The first preferred CJK family matplotlib's font list knows that covers our text."""
+    from matplotlib import font_manager
+
+    by_family: dict[str, list[str]] = {}
+    for entry in font_manager.fontManager.ttflist:
+        by_family.setdefault(entry.name, []).append(entry.fname)
+    for family in CJK_FAMILIES:
+        for fname in sorted(by_family.get(family, ())):
+            if _covers(fname):
+                return Path(fname)
+    return None
+
+
+def _add_system_fonts() -> int:
+    """Add the system's fonts that matplotlib's (possibly stale) cached list lacks; rewrite
+    the cache when any were added.  Returns how many were added."""
+    import matplotlib
+    from matplotlib import font_manager
+
+    manager = font_manager.fontManager
+    known = {entry.fname for entry in manager.ttflist}
+    added = 0
+    for path in sorted(font_manager.findSystemFonts()):
+        if path in known:
+            continue
+        try:
+            manager.addfont(path)
+        except (OSError, RuntimeError, ValueError):
+            continue  # unreadable or not a font: matplotlib skips these when it builds the list too
+        added += 1
+    if added:
+        cache = Path(matplotlib.get_cachedir(), f"fontlist-v{font_manager.FontManager.__version__}.json")
+        font_manager.json_dump(manager, cache)  # a read-only cache is only logged: the next process scans again
+    return added
+
+
 @lru_cache(maxsize=1)
 def cjk_font() -> Path:
     """The font file charts are drawn with; :class:`Unavailable` says how to get one."""
@@ -59,15 +103,11 @@ def cjk_font() -> Path:
                 )
             )
         return Path(chosen)
-    from matplotlib import font_manager
-
-    by_family: dict[str, list[str]] = {}
-    for entry in font_manager.fontManager.ttflist:
-        by_family.setdefault(entry.name, []).append(entry.fname)
-    for family in CJK_FAMILIES:
-        for fname in sorted(by_family.get(family, ())):
-            if _covers(fname):
-                return Path(fname)
+    found = _known_cjk_font()
+    if found is None and _add_system_fonts():
+        found = _known_cjk_font()
+    if found is not None:
+        return found
     raise Unavailable(
         Text(
             "找不到含中文字形的字体，无法绘制图表：请安装字体（如 Debian 的 fonts-noto-cjk 或 fonts-wqy-microhei），"

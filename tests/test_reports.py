@@ -3,14 +3,13 @@ a unit gets charts and a first draft of both, and a public version it may disclo
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import warnings
 from pathlib import Path
 
 import pytest
 from storyhelpers import add, reviewed
+from system import need
 
 from zhenggai import Engine
 from zhenggai.engine.errors import InvalidInput, Unavailable
@@ -18,20 +17,9 @@ from zhenggai.engine.errors import InvalidInput, Unavailable
 docx = pytest.importorskip("docx", reason="the report extra is not installed: pip install -e '.[dev]'")
 
 
-def _has_cjk_font() -> bool:
-    from zhenggai.reporting.fonts import cjk_font
-
-    try:
-        cjk_font()
-        return True
-    except Unavailable:
-        return False
-
-
-needs_font = pytest.mark.skipif(
-    not os.environ.get("ZHENGGAI_REQUIRE_CJK_FONT") and not _has_cjk_font(),
-    reason="no CJK font on this machine (install fonts-noto-cjk); CI sets ZHENGGAI_REQUIRE_CJK_FONT=1",
-)
+@pytest.fixture
+def needs_font() -> None:
+    need(cjk_font=True)
 
 
 @pytest.fixture
@@ -65,7 +53,7 @@ def text_of(path: Path) -> str:
     return "\n".join([p.text for p in d.paragraphs] + cells)
 
 
-@needs_font
+@pytest.mark.usefixtures("needs_font")
 def test_the_charts_show_chinese_without_a_missing_glyph(engine: Engine, cast, progressed, tmp_path):
     from matplotlib.image import imread
 
@@ -98,7 +86,7 @@ def test_a_font_without_chinese_glyphs_is_refused_with_the_way_out(monkeypatch, 
         fonts.cjk_font.cache_clear()
 
 
-@needs_font
+@pytest.mark.usefixtures("needs_font")
 def test_the_committees_draft_in_word_has_every_problem_the_numbers_and_the_charts(
     engine: Engine, cast, progressed, tmp_path
 ):
@@ -202,9 +190,9 @@ def test_a_unit_sees_only_its_own_problems_in_a_report(engine: Engine, cast, pro
     assert info.problems == 2 and "问题P1" in text and "某某案件线索处置" not in text and "问题P4" not in text
 
 
-@needs_font
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed (soffice)")
+@pytest.mark.usefixtures("needs_font")
 def test_the_word_draft_and_the_excel_ledger_open_in_libreoffice(engine: Engine, cast, progressed, tmp_path):
+    need("soffice", "pdftotext")
     from zhenggai.reporting.draft import draft_report
 
     report = tmp_path / "report.docx"
@@ -217,16 +205,15 @@ def test_the_word_draft_and_the_excel_ledger_open_in_libreoffice(engine: Engine,
              "--outdir", str(tmp_path), str(src)],
             check=True, capture_output=True, timeout=120,
         )  # fmt: skip
-    if shutil.which("pdftotext"):
-        text = subprocess.run(
-            ["pdftotext", str(tmp_path / "report.pdf"), "-"], check=True, capture_output=True, text=True
-        ).stdout
-        text = "".join(text.split())  # lines wrap anywhere in Chinese
-        assert "整改进展情况的报告" in text and "专项资金审计发现挪用问题" in text
-        sheet = subprocess.run(
-            ["pdftotext", str(tmp_path / "ledger.pdf"), "-"], check=True, capture_output=True, text=True
-        ).stdout
-        assert "序号" in sheet and "问题P4" in sheet
+    text = subprocess.run(
+        ["pdftotext", str(tmp_path / "report.pdf"), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    text = "".join(text.split())  # lines wrap anywhere in Chinese
+    assert "整改进展情况的报告" in text and "专项资金审计发现挪用问题" in text
+    sheet = subprocess.run(
+        ["pdftotext", str(tmp_path / "ledger.pdf"), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    assert "序号" in sheet and "问题P4" in sheet
     assert (tmp_path / "report.pdf").stat().st_size > 20_000  # the charts are in it
 
 
