@@ -22,7 +22,7 @@ _EXPORTS = {
     "FixedClock": ".engine.clock",
     "SystemClock": ".engine.clock",
     "WorkflowDefinition": ".engine.definition",
-    "WorkflowInvalid": ".engine.definition",
+    "WorkflowInvalid": ".engine.errors",
     "load_definition": ".engine.definition",
     "parse_definition": ".engine.definition",
     "register_guard": ".engine.guards",
@@ -66,11 +66,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from .engine.clock import FixedClock, SystemClock
     from .engine.definition import (
         WorkflowDefinition,
-        WorkflowInvalid,
         load_definition,
         parse_definition,
     )
-    from .engine.errors import ConcurrentUpdate, NotFound, Refused, ZhenggaiError
+    from .engine.errors import ConcurrentUpdate, NotFound, Refused, WorkflowInvalid, ZhenggaiError
     from .engine.guards import register_guard
     from .engine.service import Engine
     from .i18n import Text

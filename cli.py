@@ -132,21 +132,10 @@ def fail(c: Ctx, code: str, text: Text, extra: dict[str, Any] | None = None) -> 
 
 def run(c: Ctx, fn: Callable[[], Any]) -> Any:
     """Call the engine; turn its refusals into a message and an exit code."""
-    from .engine.definition import WorkflowInvalid
-    from .engine.errors import ImportInvalid, Refused, ZhenggaiError
+    from .engine.errors import ImportInvalid, Refused, WorkflowInvalid, ZhenggaiError
 
     try:
         return fn()
-    except (Refused, ImportInvalid) as exc:  # errors that list every reason
-        if c.json:
-            click.echo(json.dumps({"error": exc.to_dict()}, ensure_ascii=False))
-        else:
-            click.echo(click.style(exc.render(c.lang), fg="red"), err=True)
-        sys.exit(EXIT_CODES["refused" if isinstance(exc, Refused) else "invalid_input"])
-    except ZhenggaiError as exc:
-        fail(c, exc.code, exc.text, exc.details)
-    except SQLAlchemyError as exc:  # anything the engine did not foresee: a message, not a traceback
-        fail(c, "storage_error", Text(f"数据库错误：{exc}", f"database error: {exc}"))
     except WorkflowInvalid as exc:
         if c.json:
             click.echo(
@@ -169,6 +158,16 @@ def run(c: Ctx, fn: Callable[[], Any]) -> Any:
             for p in exc.problems:
                 click.echo("  " + p.render(c.lang), err=True)
         sys.exit(EXIT_CODES["workflow_invalid"])
+    except (Refused, ImportInvalid) as exc:  # errors that list every reason
+        if c.json:
+            click.echo(json.dumps({"error": exc.to_dict()}, ensure_ascii=False))
+        else:
+            click.echo(click.style(exc.render(c.lang), fg="red"), err=True)
+        sys.exit(EXIT_CODES["refused" if isinstance(exc, Refused) else "invalid_input"])
+    except ZhenggaiError as exc:
+        fail(c, exc.code, exc.text, exc.details)
+    except SQLAlchemyError as exc:  # anything the engine did not foresee: a message, not a traceback
+        fail(c, "storage_error", Text(f"数据库错误：{exc}", f"database error: {exc}"))
 
 
 def out(c: Ctx, data: Any, text: Callable[[], None] | str) -> None:

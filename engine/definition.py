@@ -20,6 +20,7 @@ from . import yamlsrc
 from .calendar import calendars
 from .durations import UNITS as DURATION_UNITS
 from .durations import Duration
+from .errors import WorkflowInvalid
 from .guards import GuardType, ParamError, Vocabulary, guards
 from .yamlsrc import LDict, LList
 
@@ -43,14 +44,6 @@ class DefinitionProblem:
 
     def to_dict(self) -> dict[str, Any]:
         return {"file": self.file, "line": self.line, "key": self.key, "reason": self.reason.to_dict()}
-
-
-class WorkflowInvalid(ValueError):
-    """A workflow definition was refused; ``problems`` lists every error found."""
-
-    def __init__(self, problems: list[DefinitionProblem]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(p.render() for p in problems))
 
 
 @dataclass(frozen=True, slots=True)
