@@ -14,7 +14,8 @@ from pathlib import Path
 from .engine.actors import Actor
 from .engine.clock import FixedClock
 from .engine.errors import Refused
-from .engine.service import ACTION_LABELS, Engine
+from .engine.labels import ACTION_LABELS
+from .engine.service import Engine
 from .i18n import Text
 
 ORG = "省税务局"

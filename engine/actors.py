@@ -11,11 +11,11 @@ MAX_ID = 128  # the width of every actor column in storage
 MAX_SCOPE = 500  # the width of the unit column
 
 
-def _norm_path(path: str) -> str:
+def norm_path(path: str) -> str:
     return "/".join(part.strip() for part in path.strip().strip("/").split("/") if part.strip())
 
 
-def _has_dot_segment(path: str) -> bool:
+def has_dot_segment(path: str) -> bool:
     """Whether a normalised path has a ``.`` or ``..`` segment: ``省局/稽查局/../财务处`` is not
     below ``省局/稽查局`` whatever its text says, so no such path is a unit or a scope."""
     return any(part in (".", "..") for part in path.split("/"))
@@ -27,7 +27,7 @@ def within(unit: str, prefix: str) -> bool:
     return unit == prefix or unit.startswith(prefix + "/")
 
 
-def _hostile_text(value: str) -> bool:
+def hostile_text(value: str) -> bool:
     """Control characters (C0, DEL, C1) and the bidi overrides that make text read otherwise
     than it is stored (U+202A-U+202E, U+2066-U+2069)."""
     return any(
@@ -53,7 +53,7 @@ class Actor:
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id.strip():
             raise ValueError(Text("操作人标识不能为空", "actor id must not be empty").render())
-        if len(self.id) > MAX_ID or _hostile_text(self.id):
+        if len(self.id) > MAX_ID or hostile_text(self.id):
             raise ValueError(
                 Text(
                     f"操作人标识过长（上限 {MAX_ID}）或含控制字符",
@@ -68,19 +68,19 @@ class Actor:
                 ).render()
             )
         object.__setattr__(self, "roles", frozenset(self.roles))
-        if any(not isinstance(r, str) or not r.strip() or len(r) > MAX_ID or _hostile_text(r) for r in self.roles):
+        if any(not isinstance(r, str) or not r.strip() or len(r) > MAX_ID or hostile_text(r) for r in self.roles):
             raise ValueError(Text("角色名须为非空文本", "role names must be non-empty text").render())
-        if any(not isinstance(s, str) or len(s) > MAX_SCOPE or _hostile_text(s) for s in self.scope):
+        if any(not isinstance(s, str) or len(s) > MAX_SCOPE or hostile_text(s) for s in self.scope):
             raise ValueError(
                 Text(
                     f"组织范围须为文本（上限 {MAX_SCOPE} 字），不含控制字符",
                     f"an org scope must be text of at most {MAX_SCOPE} characters without control characters",
                 ).render()
             )
-        scope = tuple(ALL_ORGS if s.strip() == ALL_ORGS else _norm_path(s) for s in self.scope)
+        scope = tuple(ALL_ORGS if s.strip() == ALL_ORGS else norm_path(s) for s in self.scope)
         if any(not s for s in scope):
             raise ValueError(Text("组织范围不能为空路径", "org scope holds an empty path").render())
-        if any(_has_dot_segment(s) for s in scope):
+        if any(has_dot_segment(s) for s in scope):
             raise ValueError(Text("组织范围不能含 . 或 .. 段", "an org scope must not have . or .. segments").render())
         object.__setattr__(self, "scope", scope)
 
@@ -92,8 +92,8 @@ class Actor:
         """
         if not isinstance(unit, str):
             return False
-        target = _norm_path(unit)
-        if not target or _has_dot_segment(target):
+        target = norm_path(unit)
+        if not target or has_dot_segment(target):
             return False
         return any(s == ALL_ORGS or within(target, s) for s in self.scope)
 

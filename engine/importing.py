@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..i18n import Text
-from .actors import _has_dot_segment, _norm_path
+from .actors import has_dot_segment, norm_path
 
 #: canonical field -> header names offices use (Chinese first), compared without spaces
 HEADERS: dict[str, tuple[str, ...]] = {
@@ -472,10 +472,10 @@ def drafts_from_rows(
                     f"未知的问题来源 {values['source']!r}（可用：{known}）",
                     f"unknown source {values['source']!r} (known: {', '.join(sources or {})})",
                 )
-        unit = _norm_path(str(values.get("unit") or ""))  # as the engine stores a unit entered by hand
+        unit = norm_path(str(values.get("unit") or ""))  # as the engine stores a unit entered by hand
         if unit and "/" not in unit:
             unit = f"{org}/{unit}"  # a department of the inspected body
-        if _has_dot_segment(unit):
+        if has_dot_segment(unit):
             err("unit", f"责任部门 {unit} 不能含 . 或 .. 段", f"unit {unit} must not have . or .. segments")
         elif len(unit) > MAX_FIELD["unit"] and "unit" not in too_long:  # long once the org is put before it
             err("unit", f"责任部门过长（{len(unit)} 字）", f"the unit is too long ({len(unit)} characters)")

@@ -11,12 +11,21 @@ as a string cell in XLSX, prefixed with ``'`` in CSV.
 from __future__ import annotations
 
 import csv
+import os
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .service import number_in_round, source_of, sources_of
+from ..i18n import Text
+from ..storage.repository import Repository
+from ..storage.rows import IssueRow, MeasureRow
+from .actors import Actor
+from .core import Core
+from .definition import WorkflowDefinition
+from .errors import InvalidInput
+from .labels import number_in_round, source_of, sources_of
+from .rounds import in_scope
 
 COLUMNS = [
     ("序号", 6),
@@ -46,7 +55,7 @@ def _safe(value: Any) -> Any:
     return value
 
 
-def ledger_row(issue: Any, measures: list[Any], d: Any, round_code: str) -> dict[str, Any]:
+def ledger_row(issue: IssueRow, measures: list[MeasureRow], d: WorkflowDefinition, round_code: str) -> dict[str, Any]:
     """One issue as a ledger row; measures one per line, the first measure's target for the row."""
     lights = d.light_colours
     sources, source = sources_of(d), source_of(issue)
@@ -163,3 +172,48 @@ def write_xlsx(rows: Iterable[dict[str, Any]], path: Path, *, title: str) -> int
     except xlsxwriter.exceptions.FileCreateError as exc:
         raise OSError(str(exc)) from exc
     return n
+
+
+def export(
+    core: Core,
+    round_code: str,
+    path: str | Path,
+    *,
+    actor: Actor,
+    fmt: str | None = None,
+    states: Iterable[str] | None = None,
+    categories: Iterable[str] | None = None,
+    lights: Iterable[str] | None = None,
+    sources: Iterable[str] | None = None,
+    unit: str | None = None,
+) -> int:
+    """See :meth:`Engine.export_ledger`."""
+    target = Path(path)
+    fmt = (fmt or target.suffix.lstrip(".") or "xlsx").lower()
+    if fmt not in ("csv", "xlsx"):
+        raise InvalidInput(
+            Text(f"不支持的格式 {fmt}（csv 或 xlsx）", f"unsupported format {fmt} (csv or xlsx)"), field="format"
+        )
+    with core.read() as conn:
+        repo = Repository(conn)
+        r, prefixes = in_scope(repo, round_code, actor, unit)
+
+        def rows() -> Iterator[dict[str, Any]]:
+            for chunk in repo.issues.of_round(
+                r.id, states=states, categories=categories, lights=lights, sources=sources, unit_prefixes=prefixes
+            ):
+                measures = repo.records.of_issues("measures", [i.id for i in chunk])
+                for i in chunk:
+                    yield ledger_row(i, measures.get(i.id, []), core.definitions.get(repo, i.workflow_id), round_code)
+
+        # written beside the target and moved over it when complete: a failed export
+        # never leaves half a ledger where yesterday's good one was
+        partial = target.with_name(f".{target.name}.partial")
+        try:
+            n = write_csv(rows(), partial) if fmt == "csv" else write_xlsx(rows(), partial, title=f"{r.title} 整改台账")
+            os.replace(partial, target)
+            return n
+        except OSError as exc:
+            raise InvalidInput(Text(f"无法写入文件：{exc}", f"cannot write the file: {exc}"), field="output") from None
+        finally:
+            partial.unlink(missing_ok=True)

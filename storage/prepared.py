@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import namedtuple
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Generic
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
@@ -25,6 +25,7 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.types import Date, TypeEngine
 
 from .models import UTCDateTime
+from .rows import R, check_fields
 
 
 def _naive_utc(v: datetime) -> datetime:
@@ -61,13 +62,22 @@ def driver(conn: Connection) -> Any:
 
 
 class _Compiled:
-    __slots__ = ("binds", "order", "plan", "result_convert", "row_type", "sql")
+    __slots__ = ("binds", "fixed", "order", "plan", "result_convert", "row_type", "sql")
 
-    def __init__(self, stmt: ClauseElement, dialect: Dialect, bind_types: Mapping[str, TypeEngine[Any]]) -> None:
+    def __init__(
+        self,
+        stmt: ClauseElement,
+        dialect: Dialect,
+        bind_types: Mapping[str, TypeEngine[Any]],
+        row: type[Any] | None,
+    ) -> None:
         comp = stmt.compile(dialect=dialect)
         self.sql: str = comp.string
         self.order: tuple[str, ...] | None = tuple(comp.positiontup) if comp.positiontup else None
         self.binds = {n: f for n, t in bind_types.items() if (f := _bind_converter(t, dialect.name)) is not None}
+        # values the statement carries itself (a LIMIT, a literal in a WHERE), merged under the
+        # caller's parameters; the hot path's statements have none, so they pay nothing for it
+        self.fixed = {n: v for n, v in comp.params.items() if v is not None}
         # for positional paramstyles: (name, converter or None) in the order the SQL wants
         self.plan = tuple((n, self.binds.get(n)) for n in self.order) if self.order is not None else None
         self.row_type: Any = None
@@ -75,28 +85,41 @@ class _Compiled:
         selected = getattr(stmt, "selected_columns", None)
         if selected is not None and not getattr(stmt, "is_dml", False):
             names = [c.key for c in selected]
-            self.row_type = namedtuple("Row", names, rename=True)
+            if row is not None:
+                check_fields(row, names)
+                self.row_type = row
+            else:
+                self.row_type = namedtuple("Row", names, rename=True)
             self.result_convert = [
                 (i, f) for i, c in enumerate(selected) if (f := _result_converter(c.type, dialect.name)) is not None
             ]
 
 
-class Prepared:
-    """One statement; ``bind_types`` names the parameters that need value conversion."""
+class Prepared(Generic[R]):
+    """One statement; ``bind_types`` names the parameters that need value conversion, ``row``
+    the row type (storage/rows.py) a SELECT hands out."""
 
-    def __init__(self, stmt: ClauseElement, bind_types: Mapping[str, TypeEngine[Any]] | None = None) -> None:
+    def __init__(
+        self,
+        stmt: ClauseElement,
+        bind_types: Mapping[str, TypeEngine[Any]] | None = None,
+        row: type[R] | None = None,
+    ) -> None:
         self.stmt = stmt
         self.bind_types = dict(bind_types or {})
+        self.row = row
         self._compiled: dict[str, _Compiled] = {}
 
     def _for(self, dialect: Dialect) -> _Compiled:
         c = self._compiled.get(dialect.name)
         if c is None:
-            c = self._compiled[dialect.name] = _Compiled(self.stmt, dialect, self.bind_types)
+            c = self._compiled[dialect.name] = _Compiled(self.stmt, dialect, self.bind_types, self.row)
         return c
 
     def _execute(self, conn: Connection, params: Mapping[str, Any]) -> tuple[_Compiled, Any]:
         c = self._for(conn.dialect)
+        if c.fixed:
+            params = {**c.fixed, **params}
         args: Any
         if c.plan is not None:
             args = [params[n] if f is None else f(params[n]) for n, f in c.plan]
@@ -133,7 +156,7 @@ class Prepared:
         cur.close()
         return int(n)
 
-    def all(self, conn: Connection, params: Mapping[str, Any]) -> list[Any]:
+    def all(self, conn: Connection, params: Mapping[str, Any]) -> list[R]:
         c, cur = self._execute(conn, params)
         raw = cur.fetchall()
         cur.close()
@@ -147,7 +170,7 @@ class Prepared:
             out.append(c.row_type._make(vals))
         return out
 
-    def first(self, conn: Connection, params: Mapping[str, Any]) -> Any | None:
+    def first(self, conn: Connection, params: Mapping[str, Any]) -> R | None:
         rows = self.all(conn, params)
         return rows[0] if rows else None
 

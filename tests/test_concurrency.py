@@ -98,10 +98,10 @@ def test_storage_errors_on_the_fast_path_surface_as_sqlalchemy_errors(engine: En
     add(engine, cast, "P1")
     with pytest.raises(IntegrityError), engine.db.write() as conn:
         repo = Repository(conn)
-        row = repo.issue("P1")
-        first = repo.events(row.id)[0]
+        row = repo.issues.get("P1")
+        first = repo.events.of_issue(row.id)[0]
         values = {k: getattr(first, k) for k in first._fields if k != "id"}
-        repo.insert_event(**values)  # the same (issue_id, seq) again
+        repo.events.insert(values)  # the same (issue_id, seq) again
     assert len(engine.history("P1", cast.office)) == 1
     engine.add_measure("P1", "之后照常", owner="li", due_date="2026-05-01", actor=cast.owner)  # nothing left open
 

@@ -36,10 +36,10 @@ CLI = "from zhenggai.cli import main; main()"
 # to a file, so the test can see that the import is half-way before it kills it
 IMPORT_REPORTING_BATCHES = """
 import os
-from zhenggai.storage.repository import Repository
+from zhenggai.storage.repositories.issues import IssueRepository
 from zhenggai.cli import main
 
-insert_issues = Repository.insert_issues
+insert_issues = IssueRepository.insert_many
 
 def reporting(self, rows):
     ids = insert_issues(self, rows)
@@ -47,7 +47,7 @@ def reporting(self, rows):
         f.write(f"{len(rows)}\\n")
     return ids
 
-Repository.insert_issues = reporting
+IssueRepository.insert_many = reporting
 main()
 """
 

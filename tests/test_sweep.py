@@ -350,14 +350,16 @@ def test_a_rest_day_deadline_warns_on_the_right_working_day():
 
 def test_one_failing_issue_does_not_stop_the_sweep(engine: Engine, cast, working, monkeypatch):
     add(engine, cast, "P2", "phased", due="2026-09-30")
-    original = Engine._sweep_issue
+    from zhenggai.engine import sweep
 
-    def flaky(self, repo, row, now, report):
+    original = sweep.sweep_issue
+
+    def flaky(core, repo, row, now, report):
         if row.code == "P1":
             raise RuntimeError("boom")
-        return original(self, repo, row, now, report)
+        return original(core, repo, row, now, report)
 
-    monkeypatch.setattr(Engine, "_sweep_issue", flaky)
+    monkeypatch.setattr(sweep, "sweep_issue", flaky)
     r = engine.sweep("2026-07-01")  # both are due: P1 overdue, P2 never planned
     assert [f["issue"] for f in r.failed] == ["P1"] and ("P2", "plan_late") in fired(r)
     assert engine.verify("P1", cast.office).ok
@@ -366,16 +368,18 @@ def test_one_failing_issue_does_not_stop_the_sweep(engine: Engine, cast, working
 def test_a_rule_rolled_back_with_its_issue_is_not_reported_as_fired(engine: Engine, cast, working, monkeypatch):
     """P1 is overdue: the caution applies, then a later step fails and the issue's work is
     rolled back — the report must not claim the caution was given."""
-    original = Engine._apply_rule
+    from zhenggai.engine import sweep
+
+    original = sweep.apply_rule
     calls: list[str] = []
 
-    def fails_second(self, repo, d, row, due, now, report):
+    def fails_second(core, repo, d, row, due, now, report):
         calls.append(due.rule.name)
         if len(calls) == 2:
             raise RuntimeError("the second rule fails")
-        return original(self, repo, d, row, due, now, report)
+        return original(core, repo, d, row, due, now, report)
 
-    monkeypatch.setattr(Engine, "_apply_rule", fails_second)
+    monkeypatch.setattr(sweep, "apply_rule", fails_second)
     r = engine.sweep("2026-09-01")
     assert len(calls) >= 2, calls  # two rules were due, so the failure came after one applied
     assert [f["issue"] for f in r.failed] == ["P1"]

@@ -226,7 +226,7 @@ def test_migrated_issue_is_explained_on_its_new_version(engine: Engine, cast, ro
 def test_an_issue_added_while_the_migration_counts_is_checked_too(engine: Engine, cast, round_, monkeypatch) -> None:
     """On PostgreSQL each statement sees what has committed by then: an issue recorded between
     the census and the move must not ride along unchecked."""
-    from zhenggai.storage.repository import Repository
+    from zhenggai.storage.repositories.issues import IssueRepository
 
     add(engine, cast, "P1", "phased", due="2026-08-31")  # in the state the newcomer will be in
     text = v3_source().replace("  systemic:    {zh: 专项整治, en: Systemic}\n", "")
@@ -234,7 +234,7 @@ def test_an_issue_added_while_the_migration_counts_is_checked_too(engine: Engine
         "[long_term, systemic]", "[long_term]"
     )
     engine.deploy_workflow(text, actor=ADMIN)
-    census = Repository.migration_census
+    census = IssueRepository.migration_census
     other = Engine(engine.db.url, clock=engine.clock)
     added: list[str] = []
 
@@ -245,7 +245,7 @@ def test_an_issue_added_while_the_migration_counts_is_checked_too(engine: Engine
             added.append("P2")
         return rows
 
-    monkeypatch.setattr(Repository, "migration_census", census_then_a_new_issue)
+    monkeypatch.setattr(IssueRepository, "migration_census", census_then_a_new_issue)
     try:
         if engine.db.url.startswith("postgresql"):
             with pytest.raises(ConcurrentUpdate):
@@ -316,11 +316,11 @@ def test_two_administrators_deprecating_the_last_two_versions_at_once_leave_one(
     import contextlib
     import threading
 
-    from zhenggai.storage.repository import Repository
+    from zhenggai.storage.repositories.workflows import WorkflowRepository
 
     engine.deploy_workflow(v3_source(), actor=ADMIN)
     both_read = threading.Barrier(2, timeout=2)
-    versions = Repository.workflow_versions
+    versions = WorkflowRepository.versions
 
     def read_then_wait(self, *args, **kw):
         rows = versions(self, *args, **kw)
@@ -331,7 +331,7 @@ def test_two_administrators_deprecating_the_last_two_versions_at_once_leave_one(
                 both_read.wait()
         return rows
 
-    monkeypatch.setattr(Repository, "workflow_versions", read_then_wait)
+    monkeypatch.setattr(WorkflowRepository, "versions", read_then_wait)
     results: list[object] = []
 
     def deprecate(v: int) -> None:

@@ -1,0 +1,129 @@
+"""What every engine module works with: the database and its transactions, the clock, the
+parsed workflow versions, the chain key and the notice channels.
+
+:class:`Engine` (service.py) is a :class:`Core` whose public methods each hand the work to the
+module that owns it, passing itself — as SQLAlchemy's ``Session`` hands a flush to its unit of
+work.  The modules type their first argument as ``Core``, so none of them imports the façade.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import DataError
+
+from ..i18n import Text
+from ..storage.database import Database, DatabaseBusy, DatabaseUnavailable
+from ..storage.repository import Repository
+from ..storage.rows import WorkflowRow
+from .clock import Clock, SystemClock
+from .definition import WorkflowDefinition, parse_definition
+from .errors import Busy, InvalidInput, StorageUnavailable, ZhenggaiError
+from .history import ChainKey
+from .notify import NotifierRegistry, RetryPolicy
+
+
+def storage_error(exc: Exception) -> ZhenggaiError:
+    """The storage layer's trouble as the engine's own error."""
+    if isinstance(exc, DatabaseBusy):
+        return Busy(
+            Text(
+                "数据库正忙（其他操作长时间占用），未做任何修改，请稍后重试",
+                "the database is busy (held by other writers); nothing was changed, retry later",
+            )
+        )
+    return StorageUnavailable(Text(f"无法连接数据库：{exc}", f"cannot reach the database: {exc}"))
+
+
+class Tx:
+    """An engine call's transaction: storage trouble becomes the engine's own errors."""
+
+    __slots__ = ("inner",)
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __enter__(self) -> Connection:
+        try:
+            conn: Connection = self.inner.__enter__()
+        except (DatabaseBusy, DatabaseUnavailable) as exc:
+            raise storage_error(exc) from None
+        return conn
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        try:
+            self.inner.__exit__(exc_type, exc, tb)
+        except (DatabaseBusy, DatabaseUnavailable) as failure:
+            raise storage_error(failure) from None
+        if isinstance(exc, (DataError, OverflowError)):  # rolled back above; the caller's input is at fault
+            raise InvalidInput(
+                Text(
+                    "输入的值超出存储允许的范围（数字过大，或文本含 NUL 字符）",
+                    "a value is out of range for storage (a number too large, or text with a NUL character)",
+                )
+            ) from None
+
+
+class Definitions:
+    """Parsed workflow versions by id: a deployed version never changes, so each is parsed
+    once per process (a restore, which renumbers them, clears the cache)."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, tuple[WorkflowDefinition, str, int]] = {}
+        self._lock = threading.Lock()
+
+    def of_row(self, row: WorkflowRow) -> WorkflowDefinition:
+        cached = self._by_id.get(row.id)
+        if cached is None:
+            with self._lock:
+                cached = self._by_id.get(row.id)
+                if cached is None:
+                    d = parse_definition(row.source, f"{row.name} v{row.version}")
+                    cached = self._by_id[row.id] = (d, row.name, row.version)
+        return cached[0]
+
+    def get(self, repo: Repository, workflow_id: int) -> WorkflowDefinition:
+        cached = self._by_id.get(workflow_id)
+        if cached is not None:
+            return cached[0]
+        row = repo.workflows.by_id(workflow_id)
+        assert row is not None, f"workflow {workflow_id} is referenced but not stored"
+        return self.of_row(row)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._by_id.clear()
+
+
+class Core:
+    """The engine's state; see the module's docstring."""
+
+    def __init__(
+        self, db: str | Database | None = None, *, clock: Clock | None = None, chain_key: str | bytes | None = None
+    ) -> None:
+        self.db = db if isinstance(db, Database) else Database(db)
+        self.clock: Clock = clock or SystemClock()
+        self.notifiers = NotifierRegistry()
+        self.channels: list[str] = ["log"]  # which notifiers each notice goes to
+        self.retry = RetryPolicy()
+        secret = chain_key if chain_key is not None else os.environ.get("ZHENGGAI_CHAIN_KEY")
+        self.chain_key: ChainKey | None = ChainKey.from_secret(secret) if secret else None
+        self.definitions = Definitions()
+
+    def write(self) -> Tx:
+        return Tx(self.db.write())
+
+    def read(self) -> Tx:
+        return Tx(self.db.read())
+
+    @contextmanager
+    def storage_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except (DatabaseBusy, DatabaseUnavailable) as exc:
+            raise storage_error(exc) from None

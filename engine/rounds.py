@@ -1,0 +1,142 @@
+"""Rounds (巡视轮次): opening one with its concentrated period, and reading them."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ..i18n import Text
+from ..storage.errors import Duplicate
+from ..storage.repository import Repository
+from ..storage.rows import RoundRow
+from .actors import Actor
+from .authz import edit_role, scope_prefixes
+from .catalog import usable
+from .clock import DEFAULT_TZ, local_date
+from .core import Core
+from .errors import Forbidden, InvalidInput, NotFound
+from .inputs import add_months, need_code, need_text, need_unit, required_date
+from .labels import need_source, sources_of
+
+
+def open_round(
+    core: Core,
+    code: str,
+    *,
+    title: str,
+    org: str,
+    feedback_date: date | str,
+    actor: Actor,
+    source: str | None = None,
+    period_months: int = 3,
+    period_end: date | str | None = None,
+    workflow: str = "rectification",
+    tz: str = DEFAULT_TZ,
+) -> dict[str, Any]:
+    """Open a round (巡视轮次); the concentrated period runs ``period_months`` from feedback."""
+    code = need_code(code, "code")
+    title = need_text(title, "title")
+    org = need_text(org, "org")
+    fb = required_date(feedback_date, "feedback_date")
+    if period_end is not None:
+        end = required_date(period_end, "period_end")
+    else:
+        if not isinstance(period_months, int) or not 1 <= period_months <= 36:
+            raise InvalidInput(
+                Text("period_months 应为 1-36 的整数", "period_months must be 1 to 36"), field="period_months"
+            )
+        end = add_months(fb, period_months)
+    if end < fb:
+        raise InvalidInput(
+            Text("集中整改期结束日早于反馈日", "the concentrated period ends before the feedback date"),
+            field="period_end",
+        )
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(Text(f"未知的时区 {tz}", f"unknown time zone {tz}"), field="tz") from None
+    if not actor.covers(org):
+        raise Forbidden(Text(f"{actor.id} 的组织范围不含 {org}", f"{org} is outside {actor.id}'s org scope"))
+    exists = Text(f"轮次 {code} 已存在", f"round {code} already exists")
+    with core.write() as conn:
+        repo = Repository(conn)
+        wf = usable(repo, workflow)
+        d = core.definitions.get(repo, wf.id)
+        source = need_source(d, source or next(iter(sources_of(d))))
+        edit_role(d, "open_round", actor, None)
+        if repo.rounds.get(code) is not None:
+            raise InvalidInput(exists, field="code")
+        try:  # a twin inserted concurrently is the same refusal (on PostgreSQL both can pass the check)
+            repo.rounds.insert(
+                code=code,
+                title=title,
+                source=source,
+                org=org,
+                feedback_date=fb,
+                period_end=end,
+                tz=tz,
+                workflow_id=wf.id,
+                created_at=core.clock.now(),
+                created_by=actor.id,
+            )
+        except Duplicate:
+            raise InvalidInput(exists, field="code") from None
+        r = repo.rounds.get(code)
+        assert r is not None
+        return round_dict(core, repo, r)
+
+
+def rounds(core: Core, actor: Actor | None = None) -> list[dict[str, Any]]:
+    with core.read() as conn:
+        repo = Repository(conn)
+        return [round_dict(core, repo, r, actor) for r in repo.rounds.all()]
+
+
+def round_(core: Core, code: str, actor: Actor | None = None) -> dict[str, Any]:
+    with core.read() as conn:
+        repo = Repository(conn)
+        return round_dict(core, repo, need_round(repo, code), actor)
+
+
+def need_round(repo: Repository, code: str) -> RoundRow:
+    r = repo.rounds.get(code)
+    if r is None:
+        raise NotFound(Text(f"没有轮次 {code}", f"no round {code}"))
+    return r
+
+
+def round_dict(core: Core, repo: Repository, r: RoundRow, actor: Actor | None = None) -> dict[str, Any]:
+    """A round; with ``actor``, its issue counts only within the actor's scope."""
+    wf = repo.workflows.by_id(r.workflow_id)
+    assert wf is not None
+    today = local_date(core.clock.now(), r.tz)
+    counts = repo.rounds.state_counts(r.id, None if actor is None else scope_prefixes(actor))
+    return {
+        "code": r.code,
+        "title": r.title,
+        "source": r.source,
+        "org": r.org,
+        "feedback_date": r.feedback_date.isoformat(),
+        "period_end": r.period_end.isoformat(),
+        "period_over": today > r.period_end,
+        "tz": r.tz,
+        "workflow": wf.name,
+        "workflow_version": wf.version,
+        "issues": sum(counts.values()),
+        "by_state": counts,
+    }
+
+
+def in_scope(repo: Repository, round_code: str, actor: Actor, unit: str | None) -> tuple[RoundRow, list[str] | None]:
+    """The round, and the unit prefixes a read of it is limited to: the actor's scope,
+    narrowed to ``unit`` if given (which must lie inside it)."""
+    r = need_round(repo, round_code)
+    if unit:
+        unit = need_unit(unit)
+        if not actor.covers(unit):
+            raise Forbidden(
+                Text(f"单位 {unit} 不在 {actor.id} 的组织范围内", f"unit {unit} is outside {actor.id}'s scope")
+            )
+        return r, [unit]
+    return r, scope_prefixes(actor)

@@ -1,0 +1,1 @@
+"""Repositories by aggregate, behind the thin front of ``storage/repository.py``."""
