@@ -211,7 +211,9 @@ def assign(
                     row.state,
                     row.seq + 1,
                     core.clock.now(),
-                    after=before._replace(**changes),
+                    after=before._replace(
+                        owner=changes.get("owner", before.owner), lead=changes.get("lead", before.lead)
+                    ),
                 )
             )
         return "assigned", {k: {"from": getattr(row, k), "to": v} for k, v in changes.items()}

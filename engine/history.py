@@ -20,6 +20,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..i18n import Text
+from ..storage.rows import (
+    AuditIssueRow,
+    EventRow,
+    EvidenceRow,
+    IssueHead,
+    IssueRow,
+    MeasureRow,
+    MechanismRow,
+    SignoffRow,
+    StoredEventRow,
+)
+
+#: an event as verification reads it: through the engine, or as stored (the whole-database audit)
+Event = EventRow | StoredEventRow
 
 GENESIS = "0" * 64
 HASHED_FIELDS = (
@@ -87,7 +101,7 @@ def _digest(prev_hash: str, body: list[Any], key: ChainKey | None) -> str:
     return hmac.new(key.secret, message, hashlib.sha256).hexdigest()
 
 
-def _stored_hash(issue_code: str, r: Any, key: ChainKey | None) -> str:
+def _stored_hash(issue_code: str, r: Event, key: ChainKey | None) -> str:
     """``event_hash`` of a stored row, read straight from its attributes (in HASHED_FIELDS order)."""
     body = [r.seq, r.kind, r.trigger, r.from_state, r.to_state, r.actor_id, r.role, _at(r.at)]
     body += [r.comment, r.data, r.request_id, issue_code]
@@ -119,16 +133,15 @@ class ChainReport:
         }
 
 
-def _problem(rep: ChainReport, seq: int, zh: str, en: str, row: Any = None) -> None:
+def _problem(rep: ChainReport, seq: int, zh: str, en: str, row: Event | None = None) -> None:
     rep.problems.append((seq, Text(zh, en)))
-    row_id = getattr(row, "id", None)
-    if row_id is not None:
-        rep.event_ids.setdefault(seq, row_id)
+    if row is not None:
+        rep.event_ids.setdefault(seq, row.id)
 
 
 def verify_chain(
     issue_code: str,
-    rows: Iterable[Any],
+    rows: Iterable[Event],
     *,
     head_hash: str,
     head_seq: int,
@@ -140,8 +153,8 @@ def verify_chain(
     replay = Replay()
     prev = GENESIS
     expected_seq = 1
-    last: Any = None
-    beyond_head: Any = None  # the first event after the issue's recorded head
+    last: Event | None = None
+    beyond_head: Event | None = None  # the first event after the issue's recorded head
     for r in rows:
         rep.events += 1
         if last is not None and r.seq == last.seq:
@@ -173,7 +186,7 @@ def verify_chain(
                 "previous hash does not match: an earlier row was changed, deleted or reordered",
                 r,
             )
-        key_id = getattr(r, "key_id", None)
+        key_id = r.key_id
         if key is not None and key_id is None:
             _problem(
                 rep,
@@ -213,7 +226,7 @@ def verify_chain(
             "问题记录的链头与历史不符：最新记录被删除或伪造，或问题被直接修改",
             "the issue's chain head does not match its history: the newest rows were deleted or forged, "
             "or the issue was edited directly",
-            beyond_head if beyond_head is not None else (last if last.seq == head_seq else None),
+            beyond_head if beyond_head is not None else (last if last is not None and last.seq == head_seq else None),
         )
     return rep, replay
 
@@ -234,7 +247,7 @@ class Replay:
     evidence: Counter[tuple[Any, ...]] = field(default_factory=Counter)
     mechanisms: Counter[tuple[Any, ...]] = field(default_factory=Counter)
 
-    def apply(self, r: Any) -> None:
+    def apply(self, r: Event) -> None:
         raw = r.data
         try:
             data = json.loads(raw) if raw and raw != "{}" else {}
@@ -293,14 +306,14 @@ def _iso(v: Any) -> Any:
 def compare_records(
     rep: ChainReport,
     replay: Replay,
-    issue: Any,
+    issue: IssueRow | IssueHead | AuditIssueRow,
     *,
     workflow: tuple[str, int],
     final_states: Callable[[tuple[str, int]], frozenset[str]],
-    signoffs: Iterable[Any],
-    measures: Iterable[Any],
-    evidence: Iterable[Any],
-    mechanisms: Iterable[Any],
+    signoffs: Iterable[SignoffRow],
+    measures: Iterable[MeasureRow],
+    evidence: Iterable[EvidenceRow],
+    mechanisms: Iterable[MechanismRow],
 ) -> None:
     """Add a problem for every stored record the history does not account for.
 
@@ -417,7 +430,7 @@ class AuditReport:
     def ok(self) -> bool:
         return not self.bad and not self.orphan_events
 
-    def orphan(self, r: Any) -> None:
+    def orphan(self, r: Event) -> None:
         self.orphan_events += 1
         if len(self.orphans) < ORPHANS_LISTED:
             self.orphans.append((r.id, r.issue_id, r.seq))

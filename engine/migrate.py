@@ -75,7 +75,7 @@ def migrate(
         if dry_run:
             for group in census:
                 key = (group.state, targets[group.state])
-                report.moves[key] = report.moves.get(key, 0) + group.count
+                report.moves[key] = report.moves.get(key, 0) + group.total
             return report
         report.moves = _move(core, repo, old, new, old_row.id, new_row.id, targets, actor, now, filters)
     return report

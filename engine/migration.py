@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..i18n import Text
+from ..storage.rows import CensusRow
 from .definition import WorkflowDefinition
 from .errors import InvalidInput
 
@@ -76,7 +77,7 @@ def plan_migration(
     old: WorkflowDefinition,
     new: WorkflowDefinition,
     mapping: Mapping[str, str],
-    census: Iterable[Any],
+    census: Iterable[CensusRow],
 ) -> tuple[dict[str, str], list[tuple[str, Text]]]:
     """Where each state present in ``census`` goes, and every reason the move is refused.
 

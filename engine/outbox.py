@@ -292,7 +292,7 @@ def listing(core: Core, *, status: str | None = None, limit: int = 100) -> list[
     """Recent notices, newest first (``status`` pending, delivered or dead)."""
     with core.read() as conn:
         out = []
-        for r in Repository(conn).outbox.list(status, limit):
+        for r in Repository(conn).outbox.recent(status, limit):
             payload = json.loads(r.payload)
             out.append(
                 {

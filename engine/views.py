@@ -52,7 +52,7 @@ def issues(
         )
     with core.read() as conn:
         repo = Repository(conn)
-        rows = repo.issues.list(
+        rows = repo.issues.page(
             round_code=round_code,
             states=states,
             categories=categories,

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
     text,
@@ -322,16 +323,17 @@ class ApiNonce(Base):
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-workflows = Workflow.__table__
-rounds = Round.__table__
-issues = Issue.__table__
-measures = Measure.__table__
-evidence = Evidence.__table__
-signoffs = Signoff.__table__
-mechanisms = Mechanism.__table__
-events = Event.__table__
-escalations = Escalation.__table__
-outbox = Outbox.__table__
-api_clients = ApiClient.__table__
-api_requests = ApiRequest.__table__
-api_nonces = ApiNonce.__table__
+# the tables, typed as tables (an ORM class's __table__ is typed as any FromClause)
+workflows: Table = Workflow.__table__  # type: ignore[assignment]
+rounds: Table = Round.__table__  # type: ignore[assignment]
+issues: Table = Issue.__table__  # type: ignore[assignment]
+measures: Table = Measure.__table__  # type: ignore[assignment]
+evidence: Table = Evidence.__table__  # type: ignore[assignment]
+signoffs: Table = Signoff.__table__  # type: ignore[assignment]
+mechanisms: Table = Mechanism.__table__  # type: ignore[assignment]
+events: Table = Event.__table__  # type: ignore[assignment]
+escalations: Table = Escalation.__table__  # type: ignore[assignment]
+outbox: Table = Outbox.__table__  # type: ignore[assignment]
+api_clients: Table = ApiClient.__table__  # type: ignore[assignment]
+api_requests: Table = ApiRequest.__table__  # type: ignore[assignment]
+api_nonces: Table = ApiNonce.__table__  # type: ignore[assignment]

@@ -14,7 +14,7 @@ exactly as SQLAlchemy would store and read them.
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, Generic
 
@@ -133,7 +133,7 @@ class Prepared(Generic[R]):
             # the same exception types (IntegrityError, OperationalError …) SQLAlchemy raises
             raise DBAPIError.instance(c.sql, args, exc, conn.dialect.loaded_dbapi.Error) from exc
 
-    def many(self, conn: Connection, rows: list[Mapping[str, Any]]) -> None:
+    def many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """The same statement for many parameter sets (``executemany``)."""
         if not rows:
             return

@@ -27,7 +27,7 @@ from .repositories.records import RecordRepository
 from .repositories.rounds import RoundRepository
 from .repositories.workflows import WorkflowRepository
 
-_API_CLIENT = Prepared(select(api_clients).where(api_clients.c.name == bindparam("p_name")))
+_API_CLIENT: Prepared[Any] = Prepared(select(api_clients).where(api_clients.c.name == bindparam("p_name")))
 
 
 def _remember(dialect_insert: Any) -> Prepared:

@@ -121,7 +121,7 @@ class CensusRow(NamedTuple):
     category: str
     severity: str
     source: str
-    count: int
+    total: int
     example: str
 
 

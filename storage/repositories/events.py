@@ -12,7 +12,9 @@ from ..prepared import Prepared
 from ..rows import EventRow, RequestEvent, StoredEventRow, TransitionRow, rows_as
 
 _COLUMNS = [c.key for c in events.columns if c.key != "id"]
-_INSERT = Prepared(insert(events).values({c: bindparam(c) for c in _COLUMNS}), {c: events.c[c].type for c in _COLUMNS})
+_INSERT: Prepared[Any] = Prepared(
+    insert(events).values({c: bindparam(c) for c in _COLUMNS}), {c: events.c[c].type for c in _COLUMNS}
+)
 _SELECT = select(*(events.c[f] for f in EventRow._fields))
 _BY_REQUEST = Prepared(
     select(issues.c.code.label("issue_code"), *(events.c[f] for f in RequestEvent._fields[1:]))

@@ -36,7 +36,7 @@ _COUNTS = {
 
 def _columns(fields: Sequence[str]) -> tuple[Any, ...]:
     """The selectable for each field of a row type: an issue column, a round column, a count."""
-    out = []
+    out: list[Any] = []
     for f in fields:
         if f in _ROUND_FIELDS:
             out.append(_ROUND_FIELDS[f].label(f))
@@ -97,7 +97,7 @@ def _update(columns: tuple[str, ...]) -> Prepared[Any]:
 
 
 _UPDATES = {cols: _update(cols) for cols in (HEAD, ESCALATION, MOVE)}
-_SET_SCHEDULE = Prepared(
+_SET_SCHEDULE: Prepared[Any] = Prepared(
     update(issues)
     .where(issues.c.id == bindparam("p_id"))
     .values(light=bindparam("light"), next_check_at=bindparam("next_check_at")),
@@ -170,7 +170,7 @@ class IssueRepository:
 
     # --- lists ----------------------------------------------------------------------------
 
-    def list(
+    def page(
         self,
         *,
         round_code: str | None = None,

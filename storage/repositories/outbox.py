@@ -15,12 +15,12 @@ from ..prepared import Prepared
 from ..rows import EscalationRow, OutboxRow, rows_as
 
 _OUTBOX_COLUMNS = [c.key for c in outbox.columns if c.key not in ("id", "last_error", "delivered_at")]
-_INSERT_OUTBOX = Prepared(
+_INSERT_OUTBOX: Prepared[Any] = Prepared(
     insert(outbox).values({c: bindparam(c) for c in _OUTBOX_COLUMNS}), {c: outbox.c[c].type for c in _OUTBOX_COLUMNS}
 )
 _OUTBOX_SELECT = select(*(outbox.c[f] for f in OutboxRow._fields))
 _ESCALATION_COLUMNS = [c.key for c in escalations.columns if c.key != "id"]
-_INSERT_ESCALATION = Prepared(
+_INSERT_ESCALATION: Prepared[Any] = Prepared(
     insert(escalations).values({c: bindparam(c) for c in _ESCALATION_COLUMNS}),
     {c: escalations.c[c].type for c in _ESCALATION_COLUMNS},
 )
@@ -49,7 +49,7 @@ class OutboxRepository:
     def update(self, outbox_id: int, **values: Any) -> None:
         self.conn.execute(update(outbox).where(outbox.c.id == outbox_id).values(**values))
 
-    def list(self, status: str | None, limit: int) -> list[OutboxRow]:
+    def recent(self, status: str | None, limit: int) -> list[OutboxRow]:
         q = _OUTBOX_SELECT.order_by(outbox.c.id.desc()).limit(limit)
         if status:
             q = q.where(outbox.c.status == status)

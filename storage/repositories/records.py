@@ -32,8 +32,8 @@ def _of_issue(name: str) -> Prepared[Any]:
 
 
 _OF_ISSUE = {name: _of_issue(name) for name in KINDS}
-_EVIDENCE_COUNT = Prepared(select(func.count()).where(evidence.c.issue_id == bindparam("p_id")))
-_MECHANISM_COUNT = Prepared(select(func.count()).where(mechanisms.c.issue_id == bindparam("p_id")))
+_EVIDENCE_COUNT: Prepared[Any] = Prepared(select(func.count()).where(evidence.c.issue_id == bindparam("p_id")))
+_MECHANISM_COUNT: Prepared[Any] = Prepared(select(func.count()).where(mechanisms.c.issue_id == bindparam("p_id")))
 
 
 class RecordRepository:
