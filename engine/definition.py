@@ -17,7 +17,7 @@ from typing import Any
 
 from ..i18n import Text
 from . import yamlsrc
-from .calendar import calendars
+from .calendars import calendars
 from .durations import UNITS as DURATION_UNITS
 from .durations import Duration
 from .errors import WorkflowInvalid
@@ -552,7 +552,7 @@ def _guard_use(c: _Checker, raw: Any, line: int, key: str, vocab: Vocabulary) ->
         c.err(line, key, "守卫应写作 名称 或 {名称: 参数}", "a guard is written as name or {name: params}")
         return None
     if name not in guards:
-        broken = "; ".join(f"{ep}: {why}" for ep, why in guards.plugin_errors.items())
+        broken = guards.types.broken_plugins()
         c.err(
             line,
             key,
@@ -761,11 +761,14 @@ def _escalation(
             c.err(m.line_of(k), f"escalation.{k}", f"未知的键 {k}", f"unknown key {k}")
     cal = _scalar(m.get("calendar", "natural"))
     if cal not in calendars:
+        broken = calendars.types.broken_plugins()
         c.err(
             m.line_of("calendar"),
             "escalation.calendar",
-            f"未知的日历 {cal}（可用：{', '.join(calendars.names())}）",
-            f"unknown calendar {cal} (known: {', '.join(calendars.names())})",
+            f"未知的日历 {cal}（可用：{', '.join(calendars.names())}）"
+            + (f"；未能加载的插件：{broken}" if broken else ""),
+            f"unknown calendar {cal} (known: {', '.join(calendars.names())})"
+            + (f"; plugins that failed to load: {broken}" if broken else ""),
         )
     rules_raw = m.get("rules", LList())
     rules: list[EscalationRule] = []

@@ -61,7 +61,7 @@ from .facts import GuardContext, IssueFacts, MeasureFacts, RoundFacts, SignoffFa
 from .history import GENESIS, AuditReport, ChainKey, ChainReport, compare_records, event_hash, verify_chain
 from .machine import Outcome, machine_for
 from .migration import WHERE_KEYS, MigrationReport, parse_mapping, plan_migration
-from .notify import DeliveryFailed, Notice, NotifierRegistry, RetryPolicy
+from .notifiers import DeliveryFailed, Notice, NotifierRegistry, RetryPolicy
 
 log = logging.getLogger("zhenggai.engine")
 
