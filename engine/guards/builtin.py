@@ -1,7 +1,7 @@
 """The built-in guards, registered on import as a plugin's guards are (``register_guard``).
 
 Each is a pure function ``(issue, ctx, params) -> Text | None`` of the facts the engine
-loaded for it (its ``needs``); each docstring is what ``zhenggai guards`` shows.
+loaded for it (its ``needs``); each docstring is what ``zhenggai workflow guards`` shows.
 """
 
 from __future__ import annotations
