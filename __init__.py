@@ -26,16 +26,24 @@ _EXPORTS = {
     "load_definition": ".engine.definition",
     "parse_definition": ".engine.definition",
     "register_guard": ".engine.guards",
+    "Calendar": ".engine.calendars",
+    "register_calendar": ".engine.calendars",
+    "Notice": ".engine.notifiers",
+    "Notifier": ".engine.notifiers",
+    "register_notifier": ".engine.notifiers",
     "Text": ".i18n",
 }
 
 __all__ = [
     "SYSTEM",
     "Actor",
+    "Calendar",
     "ConcurrentUpdate",
     "Engine",
     "FixedClock",
     "NotFound",
+    "Notice",
+    "Notifier",
     "Refused",
     "SystemClock",
     "Text",
@@ -44,7 +52,9 @@ __all__ = [
     "ZhenggaiError",
     "load_definition",
     "parse_definition",
+    "register_calendar",
     "register_guard",
+    "register_notifier",
 ]
 
 
@@ -63,6 +73,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover
     from .engine.actors import SYSTEM, Actor
+    from .engine.calendars import Calendar, register_calendar
     from .engine.clock import FixedClock, SystemClock
     from .engine.definition import (
         WorkflowDefinition,
@@ -71,5 +82,6 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from .engine.errors import ConcurrentUpdate, NotFound, Refused, WorkflowInvalid, ZhenggaiError
     from .engine.guards import register_guard
+    from .engine.notifiers import Notice, Notifier, register_notifier
     from .engine.service import Engine
     from .i18n import Text

@@ -25,7 +25,7 @@ from .clock import Clock, SystemClock
 from .definition import WorkflowDefinition, parse_definition
 from .errors import Busy, InvalidInput, StorageUnavailable, ZhenggaiError
 from .history import ChainKey
-from .notify import NotifierRegistry, RetryPolicy
+from .notifiers import NotifierRegistry, RetryPolicy
 
 
 def storage_error(exc: Exception) -> ZhenggaiError:

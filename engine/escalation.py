@@ -23,7 +23,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .calendar import Calendar, calendars
+from .calendars import Calendar, calendars
 from .definition import EscalationRule, WorkflowDefinition
 from .durations import Duration
 

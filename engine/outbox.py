@@ -25,7 +25,7 @@ from ..storage.rows import IssueHead, OutboxRow
 from .core import Core
 from .definition import EscalationRule, WorkflowDefinition
 from .labels import ACTION_LABELS
-from .notify import DeliveryFailed, Notice
+from .notifiers import DeliveryFailed, Notice
 from .results import DeliveryReport, iso
 
 TODO_CHANNEL = "oa_todo"

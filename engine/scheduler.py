@@ -24,7 +24,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from .calendar import calendars
+from .calendars import calendars
 from .clock import DEFAULT_TZ, local_date
 
 log = logging.getLogger("zhenggai.scheduler")

@@ -26,7 +26,7 @@ import pytest
 from dbchecks import assert_consistent, issues_in_round, rows, scalar
 
 from zhenggai import Engine
-from zhenggai.engine.notify import sign
+from zhenggai.engine.notifiers import sign
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from zhenggai.engine.calendar import calendars
+from zhenggai.engine.calendars import calendars
 from zhenggai.engine.definition import builtin
 from zhenggai.engine.durations import Duration
 from zhenggai.engine.escalation import EscalationFacts, Evaluator

@@ -10,7 +10,7 @@ from storyhelpers import add
 
 from zhenggai import Engine
 from zhenggai.engine import outbox
-from zhenggai.engine.notify import DeliveryFailed, Notice, Notifier, RetryPolicy
+from zhenggai.engine.notifiers import DeliveryFailed, Notice, Notifier, RetryPolicy
 from zhenggai.storage.repository import Repository
 
 

@@ -14,7 +14,7 @@ import pytest
 from storyhelpers import add, started
 
 from zhenggai import Engine
-from zhenggai.engine.notify import WebhookNotifier, sign
+from zhenggai.engine.notifiers import WebhookNotifier, sign
 
 
 def fired(report) -> list[tuple[str, str]]:
@@ -166,7 +166,7 @@ def test_notices_by_e_mail_reach_a_real_smtp_server(engine: Engine, cast, workin
 
     from aiosmtpd.controller import Controller
 
-    from zhenggai.engine.notify import EmailNotifier
+    from zhenggai.engine.notifiers import EmailNotifier
 
     received: list[tuple[str, list[str], str]] = []
 
@@ -218,7 +218,7 @@ class _TodoInbox(BaseHTTPRequestHandler):
 def test_oa_to_dos_follow_whoever_must_act_and_late_messages_never_win(engine: Engine, cast, round_):
     from storyhelpers import SHA
 
-    from zhenggai.engine.notify import OATodoNotifier
+    from zhenggai.engine.notifiers import OATodoNotifier
 
     _TodoInbox.todos = {}
     server = HTTPServer(("127.0.0.1", 0), _TodoInbox)
