@@ -95,7 +95,8 @@ def measure(path: Path) -> dict[str, float]:
     report = eng.sweep(batch=500)
     elapsed = time.perf_counter() - t0
     rss1 = _rss_mb()
-    notices = len(eng.outbox(limit=10_000_000))
+    with eng.db.read() as conn:
+        notices = conn.exec_driver_sql("SELECT count(*) FROM outbox").scalar_one()
     eng.db.dispose()
     return {
         "seconds": elapsed,
@@ -104,6 +105,7 @@ def measure(path: Path) -> dict[str, float]:
         "notices": notices,
         "rss_before_mb": rss0,
         "peak_rss_mb": rss1,
+        "sweep_rss_growth_mb": rss1 - rss0,
     }
 
 

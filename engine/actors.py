@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from ..i18n import Text
@@ -11,14 +12,20 @@ MAX_ID = 128  # the width of every actor column in storage
 MAX_SCOPE = 500  # the width of the unit column
 
 
+#: what normalising a path would change: a segment with space around it, an empty segment
+_UNNORMAL = re.compile(r"(?:^|/)\s|\s(?:/|$)|//|^/|/$")
+
+
 def norm_path(path: str) -> str:
+    if not _UNNORMAL.search(path):
+        return path  # already as stored (asked on every read of an issue: the common case is one scan)
     return "/".join(part.strip() for part in path.strip().strip("/").split("/") if part.strip())
 
 
 def has_dot_segment(path: str) -> bool:
     """Whether a normalised path has a ``.`` or ``..`` segment: ``省局/稽查局/../财务处`` is not
     below ``省局/稽查局`` whatever its text says, so no such path is a unit or a scope."""
-    return any(part in (".", "..") for part in path.split("/"))
+    return "." in path and any(part in (".", "..") for part in path.split("/"))
 
 
 def within(unit: str, prefix: str) -> bool:
@@ -27,13 +34,14 @@ def within(unit: str, prefix: str) -> bool:
     return unit == prefix or unit.startswith(prefix + "/")
 
 
+#: control characters (C0, DEL, C1) and the bidi overrides that make text read otherwise than
+#: it is stored (U+202A-U+202E, U+2066-U+2069)
+HOSTILE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 def hostile_text(value: str) -> bool:
-    """Control characters (C0, DEL, C1) and the bidi overrides that make text read otherwise
-    than it is stored (U+202A-U+202E, U+2066-U+2069)."""
-    return any(
-        ord(ch) < 32 or 0x7F <= ord(ch) <= 0x9F or 0x202A <= ord(ch) <= 0x202E or 0x2066 <= ord(ch) <= 0x2069
-        for ch in value
-    )
+    """Whether ``value`` holds a character of :data:`HOSTILE`."""
+    return HOSTILE.search(value) is not None
 
 
 @dataclass(frozen=True, slots=True)

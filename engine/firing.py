@@ -34,22 +34,23 @@ from .results import FireResult
 def issue_facts(repo: Repository, row: IssueHead | IssueRow, needs: frozenset[str]) -> IssueFacts:
     """What guards look at, loading only the parts they ``need`` (measures, evidence, sign-offs,
     mechanisms): firing ``escalate`` reads no measures.  The write path's head carries the two
-    counts already."""
+    counts already (but for the sweep's due rows, which leave them out)."""
     kw: dict[str, Any] = {}
-    head = row if isinstance(row, IssueHead) else None
+    evidence = row.evidence_count if isinstance(row, IssueHead) else None
+    mechanisms = row.mechanism_count if isinstance(row, IssueHead) else None
     if "measures" in needs:
         kw["measures"] = tuple(
             MeasureFacts(m.no, m.text, m.owner, m.due_date, m.target, m.done_at is not None)
             for m in repo.records.measures(row.id)
         )
     if "evidence" in needs:
-        kw["evidence_count"] = head.evidence_count if head else repo.records.evidence_count(row.id)
+        kw["evidence_count"] = evidence if evidence is not None else repo.records.evidence_count(row.id)
     if "signoffs" in needs:
         kw["signoffs"] = tuple(
             SignoffFacts(s.role, s.actor_id, s.state, s.stage_seq) for s in repo.records.signoffs(row.id)
         )
     if "mechanisms" in needs:
-        kw["mechanism_count"] = head.mechanism_count if head else repo.records.mechanism_count(row.id)
+        kw["mechanism_count"] = mechanisms if mechanisms is not None else repo.records.mechanism_count(row.id)
     return IssueFacts(
         code=row.code,
         category=row.category,

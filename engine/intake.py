@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..i18n import Text
+from ..storage.database import large_cache
 from ..storage.errors import Duplicate
 from ..storage.repository import Repository
 from ..storage.rows import RoundRow
@@ -288,7 +289,7 @@ def _import(
     from .importing import ImportRefused, drafts_from_rows, read_table
 
     now = core.clock.now()
-    with core.write() as conn:
+    with core.write() as conn, large_cache(conn):
         repo = Repository(conn)
         r = need_round(repo, round_code)
         wf_id, d = for_new_issue(core, repo, r, workflow)

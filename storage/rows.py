@@ -80,7 +80,8 @@ class IssueRow(NamedTuple):
 
 class IssueHead(NamedTuple):
     """What a write to an issue needs and no more (each column read costs on the path every
-    fire takes); the evidence and mechanism counts some guards read come along."""
+    fire takes); the evidence and mechanism counts some guards read come along, except on the
+    sweep's due rows (few rules' guards read them; they are counted when one does)."""
 
     final_deadline: date | None
     stage_fired: str
@@ -110,8 +111,8 @@ class IssueHead(NamedTuple):
     round_feedback_date: date
     round_period_end: date
     round_tz: str
-    evidence_count: int
-    mechanism_count: int
+    evidence_count: int | None  # None where the read left them out (the sweep's due rows)
+    mechanism_count: int | None
 
 
 class CensusRow(NamedTuple):

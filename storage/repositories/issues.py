@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, null, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import Duplicate, StaleVersion
@@ -34,14 +34,15 @@ _COUNTS = {
 }
 
 
-def _columns(fields: Sequence[str]) -> tuple[Any, ...]:
-    """The selectable for each field of a row type: an issue column, a round column, a count."""
+def _columns(fields: Sequence[str], *, counts: bool = True) -> tuple[Any, ...]:
+    """The selectable for each field of a row type: an issue column, a round column, a count
+    (or, without ``counts``, NULL in its place)."""
     out: list[Any] = []
     for f in fields:
         if f in _ROUND_FIELDS:
             out.append(_ROUND_FIELDS[f].label(f))
         elif f in _COUNTS:
-            out.append(_COUNTS[f].label(f))
+            out.append((_COUNTS[f] if counts else null()).label(f))
         else:
             out.append(issues.c[f])
     return tuple(out)
@@ -62,8 +63,11 @@ _DUE_AFTER = or_(
 _DUE_TYPES = {"p_now": issues.c.next_check_at.type, "p_after_at": issues.c.next_check_at.type}
 
 
+_DUE_SELECT = select(*_columns(IssueHead._fields, counts=False)).join(rounds, rounds.c.id == issues.c.round_id)
+
+
 def _due_statement(after: bool, for_update: bool, limit: int) -> Prepared[IssueHead]:
-    q = _HEAD_SELECT.where(issues.c.next_check_at.is_not(None), issues.c.next_check_at <= bindparam("p_now"))
+    q = _DUE_SELECT.where(issues.c.next_check_at.is_not(None), issues.c.next_check_at <= bindparam("p_now"))
     if after:
         q = q.where(_DUE_AFTER)
     q = q.order_by(issues.c.next_check_at, issues.c.id).limit(limit)
