@@ -9,7 +9,7 @@ rather than ORM sessions here because a fire touches one row and an identity map
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, String, and_, bindparam, func, insert, or_, select, type_coerce, update
@@ -20,7 +20,6 @@ from sqlalchemy.exc import IntegrityError
 from .models import (
     api_clients,
     api_nonces,
-    api_requests,
     escalations,
     events,
     evidence,
@@ -745,63 +744,3 @@ class Repository:
 
     def event_by_request(self, request_id: str) -> Row[Any] | None:
         return _EVENT_BY_REQUEST.first(self.conn, {"p_request": request_id})
-
-    # --- HTTP API: clients, idempotency keys, seen signatures ---------------------------
-
-    def api_client(self, name: str) -> Row[Any] | None:
-        return _API_CLIENT.first(self.conn, {"p_name": name})
-
-    def api_clients(self) -> Sequence[Row[Any]]:
-        return self.conn.execute(select(api_clients).order_by(api_clients.c.name)).all()
-
-    def insert_api_client(self, **values: Any) -> None:
-        try:
-            self.conn.execute(insert(api_clients), values)
-        except IntegrityError as exc:
-            raise Duplicate(str(exc.orig)) from exc
-
-    def update_api_client(self, name: str, **values: Any) -> bool:
-        return self.conn.execute(update(api_clients).where(api_clients.c.name == name).values(**values)).rowcount == 1
-
-    def claim_request(self, client: str, key: str, request_hash: str, now: datetime) -> Row[Any] | None:
-        """Claim an idempotency key; the earlier claim if there is one (then nothing is written)."""
-        try:
-            with self.conn.begin_nested():
-                self.conn.execute(
-                    insert(api_requests),
-                    {"client": client, "key": key, "request_hash": request_hash, "created_at": now},
-                )
-            return None
-        except IntegrityError:
-            q = select(api_requests).where(api_requests.c.client == client, api_requests.c.key == key)
-            return self.conn.execute(q).first()
-
-    def take_over_request(self, request_id: int, stale_before: datetime, now: datetime) -> bool:
-        """An attempt that died before answering leaves its claim; a retry may take it over."""
-        q = (
-            update(api_requests)
-            .where(api_requests.c.id == request_id, api_requests.c.status.is_(None))
-            .where(api_requests.c.created_at < stale_before)
-            .values(created_at=now)
-        )
-        return self.conn.execute(q).rowcount == 1
-
-    def finish_request(self, client: str, key: str, status: int, response: str) -> None:
-        q = update(api_requests).where(api_requests.c.client == client, api_requests.c.key == key)
-        self.conn.execute(q.values(status=status, response=response))
-
-    def release_request(self, client: str, key: str) -> None:
-        q = api_requests.delete().where(api_requests.c.client == client, api_requests.c.key == key)
-        self.conn.execute(q.where(api_requests.c.status.is_(None)))
-
-    def remember_signature(self, signature: str, client: str, now: datetime, forget_before: datetime) -> bool:
-        """False if this signature was seen before (a replay).  One prepared statement on the
-        request's path (an insert that does nothing on a duplicate); expired signatures, and
-        idempotency keys older than a day, are forgotten on about one request in sixteen."""
-        if signature.startswith("0"):
-            self.conn.execute(api_nonces.delete().where(api_nonces.c.seen_at < forget_before))
-            # idempotency keys are kept for a day, as long as any client retries
-            done = api_requests.c.status.is_not(None) & (api_requests.c.created_at < now - timedelta(days=1))
-            self.conn.execute(api_requests.delete().where(done))
-        q = _REMEMBER_PG if self.for_update else _REMEMBER_SQLITE
-        return q.scalar(self.conn, {"signature": signature, "client": client, "seen_at": now}) is not None
