@@ -11,6 +11,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+from .commands import render
 from .engine.actors import Actor
 from .engine.clock import FixedClock
 from .engine.errors import Refused
@@ -328,28 +329,15 @@ def run_demo(path: str, *, lang: str = "zh", echo: Callable[[str], None] = print
     assert not eng.sweep().fired
 
     step("整改台账", "Rectification ledger")
-    from .cli import ledger_table, table
-
-    class _C:
-        def __init__(self, lang: str) -> None:
-            self.lang = lang
-
-        def t(self, zh: str, en: str) -> str:
-            return Text(zh, en).get(self.lang)
-
     views = eng.issues(office, round_code=ROUND)
-    echo(ledger_table(_C(lang), eng, views))  # type: ignore[arg-type]
+    echo(render.ledger(views, lang, eng.workflow, bilingual=False))
 
     step("历史可查、不可篡改：逐条校验哈希链", "History that cannot be quietly changed: every hash chain verified")
     rows = []
     for v in views:
         rep = eng.verify(v.code, office)
-        rows.append([v.code, rep.events, "✓" if rep.ok else "✗"])
-    echo(
-        table(
-            [Text("编号", "code").get(lang), Text("记录数", "events").get(lang), Text("完整", "intact").get(lang)], rows
-        )
-    )
+        rows.append((v.code, rep.events, rep.ok))
+    echo(render.verified_chains(rows, lang))
     echo("")
     say(
         f"查看详情：zhenggai --db {db} issue show XS03-04    历史：zhenggai --db {db} history XS03-01 --verify",

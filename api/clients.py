@@ -14,15 +14,19 @@ import hmac
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..engine.actors import ALL_ORGS, Actor
 from ..engine.errors import Forbidden, InvalidInput, NotFound, Unavailable, ZhenggaiError
 from ..i18n import Text
-from ..storage.repository import Duplicate, Repository
 from . import signing
+from .store import ApiStore, ClientRecord, Duplicate
+
+if TYPE_CHECKING:
+    from ..engine.service import Engine
 
 KEY_ENV = "ZHENGGAI_API_KEY"
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -32,9 +36,11 @@ WINDOW = timedelta(minutes=5)  # how far a timestamp may be from the server's cl
 
 
 class Unauthenticated(ZhenggaiError):
-    """The request is not signed by a known client, or not freshly."""
+    """The request is not signed by a known client, or not freshly: 401.  Only the HTTP
+    service raises it; were it ever to reach the command line, it would exit 1."""
 
     code = "unauthenticated"
+    http_status = 401
 
 
 @dataclass(frozen=True)
@@ -57,7 +63,7 @@ class Client:
         }
 
 
-def _client(row: Any) -> Client:
+def _client(row: ClientRecord) -> Client:
     return Client(
         row.name,
         frozenset(json.loads(row.roles)),
@@ -84,10 +90,16 @@ def secret_for(name: str, generation: int, key: bytes | None = None) -> str:
     return hmac.new(key or server_key(), f"zhenggai-client:{name}:{generation}".encode(), hashlib.sha256).hexdigest()
 
 
+def need_client_admin(actor: Actor) -> None:
+    """Only an administrator manages clients (asked before the client store is)."""
+    if "admin" not in actor.roles:
+        raise Forbidden(Text("只有管理员（admin）可以管理接入系统", "only an administrator (admin) manages clients"))
+
+
 class Clients:
     """Add, list, rotate and revoke clients; authenticate requests."""
 
-    def __init__(self, engine: Any) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     def add(self, name: str, *, roles: list[str], scopes: list[str], by: str) -> tuple[Client, str]:
@@ -109,9 +121,9 @@ class Clients:
         key = server_key()
         now = self.engine.clock.now()
         with self.engine.transaction(write=True) as conn:
-            repo = Repository(conn)
+            store = ApiStore(conn)
             try:
-                repo.insert_api_client(
+                store.insert_api_client(
                     name=name,
                     roles=json.dumps(sorted(set(roles))),
                     scopes=json.dumps(list(scopes or [ALL_ORGS]), ensure_ascii=False),
@@ -123,36 +135,36 @@ class Clients:
                 raise InvalidInput(
                     Text(f"客户端 {name} 已存在", f"client {name} already exists"), field="name"
                 ) from None
-            client = _client(repo.api_client(name))
+            client = _client(self._existing(store, name))
         return client, secret_for(name, 1, key)
 
     def list(self) -> list[Client]:
         with self.engine.transaction() as conn:
-            return [_client(r) for r in Repository(conn).api_clients()]
+            return [_client(r) for r in ApiStore(conn).api_clients()]
 
     def rotate(self, name: str) -> str:
         """A new secret; the old one stops working at once."""
         key = server_key()
         with self.engine.transaction(write=True) as conn:
-            repo = Repository(conn)
-            row = self._existing(repo, name)
-            repo.update_api_client(name, generation=row.generation + 1, revoked_at=None)
+            store = ApiStore(conn)
+            row = self._existing(store, name)
+            store.rotate_api_client(name, row.generation + 1)
             return secret_for(name, row.generation + 1, key)
 
     def revoke(self, name: str) -> None:
         with self.engine.transaction(write=True) as conn:
-            repo = Repository(conn)
-            self._existing(repo, name)
-            repo.update_api_client(name, revoked_at=self.engine.clock.now())
+            store = ApiStore(conn)
+            self._existing(store, name)
+            store.revoke_api_client(name, self.engine.clock.now())
 
     @staticmethod
-    def _existing(repo: Repository, name: str) -> Any:
-        row = repo.api_client(name)
+    def _existing(store: ApiStore, name: str) -> ClientRecord:
+        row = store.api_client(name)
         if row is None:
             raise NotFound(Text(f"没有客户端 {name}", f"no client {name}"))
         return row
 
-    def authenticate(self, method: str, target: str, body: bytes, headers: Any) -> tuple[Client, Actor]:
+    def authenticate(self, method: str, target: str, body: bytes, headers: Mapping[str, str]) -> tuple[Client, Actor]:
         """The client and the actor a request speaks for, or why not.
 
         In order: the four headers, a known and unrevoked client, a timestamp inside the
@@ -178,7 +190,7 @@ class Clients:
             raise Unauthenticated(Text("签名格式不正确", "the signature is not 64 hex digits"), reason="signature")
         now = self.engine.clock.now()
         with self.engine.transaction() as conn:  # reading only: a forged request writes nothing
-            row = Repository(conn).api_client(name)
+            row = ApiStore(conn).api_client(name)
         if row is None or row.revoked_at is not None:
             raise Unauthenticated(
                 Text(f"未知或已吊销的客户端 {name}", f"unknown or revoked client {name}"), reason="client"
@@ -201,7 +213,7 @@ class Clients:
         if not hmac.compare_digest(want.encode(), signature.lower().encode()):
             raise Unauthenticated(Text("签名不正确", "the signature does not match"), reason="signature")
         with self.engine.transaction(write=True) as conn:
-            fresh = Repository(conn).remember_signature(want, name, now, now - 2 * WINDOW)
+            fresh = ApiStore(conn).remember_signature(want, name, now, now - 2 * WINDOW)
         if not fresh:
             raise Unauthenticated(
                 Text("重复的请求（重放）", "this signed request was seen before (replay)"), reason="replay"

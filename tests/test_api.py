@@ -375,18 +375,18 @@ def test_a_transition_can_answer_with_only_where_it_went(opened):
 def test_idempotency_keys_are_forgotten_after_a_day_and_signatures_after_the_window(engine):
     from datetime import timedelta
 
-    from zhenggai.storage.repository import Repository
+    from zhenggai.api.store import ApiStore
 
     now = engine.clock.now()
     with engine.transaction(write=True) as conn:
-        repo = Repository(conn)
+        repo = ApiStore(conn)
         assert repo.claim_request("oa", "old", "h", now - timedelta(days=2)) is None
         repo.finish_request("oa", "old", 200, "{}")
         assert repo.claim_request("oa", "new", "h", now) is None
         repo.finish_request("oa", "new", 200, "{}")
         assert repo.remember_signature("1" * 64, "oa", now - timedelta(hours=1), now - timedelta(minutes=10))
     with engine.transaction(write=True) as conn:
-        repo = Repository(conn)
+        repo = ApiStore(conn)
         assert repo.remember_signature("0" * 64, "oa", now, now - timedelta(minutes=10))  # a cleaning request
         assert not repo.remember_signature("0" * 64, "oa", now, now - timedelta(minutes=10))  # a replay
         assert repo.claim_request("oa", "old", "other", now) is None  # forgotten: free again
