@@ -168,6 +168,7 @@ def main() -> None:
         )
         print(f"raw SQL (median of {args.rounds}): {b:8.0f} transitions/s")
         print(f"ratio engine/raw: {e / b:.2f}   target >= 0.33: {'met' if e / b >= 1 / 3 else 'NOT met'}")
+        print(json.dumps({"engine": round(e), "raw": round(b), "ratio": round(e / b, 3), "rounds": args.rounds}))
 
 
 if __name__ == "__main__":
