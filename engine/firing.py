@@ -172,9 +172,9 @@ def judge(
 ) -> tuple[Outcome, GuardContext]:
     """Run ``trigger`` through the workflow's machine for ``actor`` (in ``role``, or the
     role the machine chooses among the actor's), with the facts its guards need."""
-    t = d.transition(trigger, row.state)
-    facts = issue_facts(repo, row, t.needs if t else frozenset())
     machine = machine_for(d)
+    t = machine.transition(trigger, row.state)
+    facts = issue_facts(repo, row, t.needs if t else frozenset())
     today = local_date(now, row.round_tz)
     if role is None:
         ctx = GuardContext(actor, "-", trigger, row.state, now, today, comment)

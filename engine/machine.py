@@ -118,6 +118,10 @@ class WorkflowMachine:
         )
         self._defs = {(t.trigger, source): t for t in definition.transitions for source in t.sources}
 
+    def transition(self, trigger: str, source: str) -> TransitionDef | None:
+        """The transition ``trigger`` takes from ``source``, if any."""
+        return self._defs.get((trigger, source))
+
     def fire(self, trigger: str, facts: IssueFacts, ctx: GuardContext) -> Outcome:
         """Judge ``trigger`` on an issue in ``facts.state``; never raises for a refusal.
 

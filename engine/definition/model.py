@@ -90,13 +90,11 @@ class TransitionDef:
     require: frozenset[str]
     label: Text
     line: int
+    #: the parts of an issue its guards read (measures, evidence …), loaded for them alone
+    needs: frozenset[str] = field(init=False, repr=False, compare=False)
 
-    @property
-    def needs(self) -> frozenset[str]:
-        out: set[str] = set()
-        for g in self.guards:
-            out |= g.type.needs
-        return frozenset(out)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "needs", frozenset().union(*(g.type.needs for g in self.guards)))
 
 
 @dataclass(frozen=True, slots=True)
