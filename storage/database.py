@@ -276,8 +276,8 @@ def _sqlite_setup(engine: SAEngine) -> None:
         if cur.execute("PRAGMA journal_mode").fetchone()[0].lower() not in ("wal", "memory"):
             cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
-        # a savepoint's sub-journal (the sweep's one per issue) in memory, not a temporary file
-        cur.execute("PRAGMA temp_store=MEMORY")
+        # temp_store stays at its default (a file): in memory, the sort of one count over a
+        # million issues holds 35 MB, for 0.2 s saved on a sweep of 10,000 escalations
         cur.close()
 
     @event.listens_for(engine, "begin")
