@@ -186,7 +186,8 @@ def main() -> None:
     if BEGIN in text:
         text = text.split(BEGIN, 1)[0] + latest + text.split(END, 1)[1]
     else:
-        text = text.replace("\n", f"\n\n## Latest figures\n\n{latest}\n", 1)
+        first = text.index("\n## ")  # after the introduction, before the first section
+        text = f"{text[:first]}\n\n## Latest figures\n\n{latest}\n{text[first:]}"
     if "\n## Runs\n" not in text:
         text += "\n## Runs\n\nEach run of `bench/all.py`, newest last, as the benchmarks printed it.\n"
     text = text.rstrip() + "\n\n" + "\n".join(runs)
