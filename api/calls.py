@@ -21,7 +21,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from ..engine.errors import InvalidInput, ZhenggaiError
+from ..engine.errors import ConcurrentUpdate, InvalidInput, ZhenggaiError
 from ..i18n import Text
 from .problems import PROBLEM, problem, problem_from
 from .store import ApiStore
@@ -94,63 +94,78 @@ async def authenticated(
 
 
 def answer(
-    call: Call, status: int, fn: Callable[[], Any], headers: Callable[[Any], dict[str, str]] | None = None
+    call: Call,
+    status: int,
+    fn: Callable[[str | None], Any],
+    headers: Callable[[Any], dict[str, str]] | None = None,
 ) -> Response:
-    """Run ``fn``; with an Idempotency-Key, once: a retry gets the first answer back."""
+    """Run ``fn``; with an Idempotency-Key, once: a retry gets the first answer back.
+
+    ``fn`` is given the request id the engine records the write under (None without a key):
+    the client and a token made for the claim.  A retry that takes over a claim whose attempt died
+    passes the same id, so the engine finds the write if it was committed and does not make it
+    twice; a key used again after it was forgotten (a day on) makes a new claim, so a new
+    request, as a key's expiry means.  The key's fingerprint holds the method, target, body,
+    actor, ``Prefer`` and ``If-Match``.  An answer that changed nothing because the issue had
+    moved on (412, or a concurrent 409) is not kept: the retry, with the version read again,
+    may go ahead under the same key."""
     if call.idempotency_key is None:
-        result = fn()
+        result = fn(None)
         return JSONResponse(result, status_code=status, headers=headers(result) if headers else None)
     engine, client, key = call.engine, call.client, call.idempotency_key
-    who = json.dumps([call.actor.id, sorted(call.actor.roles), sorted(call.actor.scope), call.minimal])
+    who = json.dumps([call.actor.id, sorted(call.actor.roles), sorted(call.actor.scope), call.minimal, call.if_match])
     digest = hashlib.sha256(
         b"\n".join([call.method.encode(), call.target.encode(), call.body, who.encode()])
     ).hexdigest()
     now = engine.clock.now()
     with engine.transaction(write=True) as conn:
         store = ApiStore(conn)
-        earlier = store.claim_request(client, key, digest, now)
+        claim, mine = store.claim_request(client, key, digest, now)
         if (
-            earlier is not None
-            and earlier.request_hash == digest
-            and earlier.status is None
-            and store.take_over_request(earlier.id, now - IDEMPOTENCY_STALE, now)
+            not mine
+            and claim.request_hash == digest
+            and claim.status is None
+            and store.take_over_request(claim.id, now - IDEMPOTENCY_STALE, now)
         ):
-            earlier = None  # the first attempt died without answering
-    if earlier is not None:
-        if earlier.request_hash != digest:
+            mine = True  # the first attempt died without answering
+    if not mine:
+        if claim.request_hash != digest:
             return problem(
                 422,
                 "idempotency_key_reused",
                 Text("该 Idempotency-Key 已用于另一个请求", "this Idempotency-Key was used for a different request"),
                 field="Idempotency-Key",
             )
-        if earlier.status is None or earlier.response is None:
+        if claim.status is None or claim.response is None:
             return problem(
                 409,
                 "request_in_progress",
                 Text("同一请求正在处理，请稍后重试", "the same request is still being processed; retry shortly"),
             )
-        stored = json.loads(earlier.response)
+        stored = json.loads(claim.response)
         return JSONResponse(
             stored["body"],
-            status_code=earlier.status,
+            status_code=claim.status,
             media_type=stored.get("media_type", "application/json"),
             headers={**stored.get("headers", {}), "Idempotency-Replayed": "true"},
         )
     try:
-        result = fn()
+        # a claim made before claims kept their request id: the id its attempt was given
+        request_id = claim.request_id or f"{client}:{hashlib.sha256(key.encode()).hexdigest()[:40]}"
+        result = fn(request_id)
         response: Response = JSONResponse(result, status_code=status, headers=headers(result) if headers else None)
         body, media = result, "application/json"
     except ZhenggaiError as exc:
         response = problem_from(exc, if_match=call.if_match is not None)
         body, media = json.loads(response.body), PROBLEM
+        if isinstance(exc, ConcurrentUpdate):  # nothing changed: let the retry go ahead
+            _release(engine, client, key)
+            return response
     except Exception:
-        with engine.transaction(write=True) as conn:
-            ApiStore(conn).release_request(client, key)
+        _release(engine, client, key)
         raise
     if response.status_code >= 500:
-        with engine.transaction(write=True) as conn:
-            ApiStore(conn).release_request(client, key)
+        _release(engine, client, key)
         return response
     kept = {k: v for k, v in response.headers.items() if k.lower() in ("etag", "location")}
     with engine.transaction(write=True) as conn:
@@ -163,6 +178,11 @@ def answer(
     return response
 
 
+def _release(engine: Engine, client: str, key: str) -> None:
+    with engine.transaction(write=True) as conn:
+        ApiStore(conn).release_request(client, key)
+
+
 def issue_out(call: Call, code: str) -> dict[str, Any]:
     """The issue as the caller may see it."""
     return call.engine.issue(code, call.actor).to_dict()
@@ -172,12 +192,13 @@ def etag(view: dict[str, Any]) -> dict[str, str]:
     return {"ETag": f'"{view["version"]}"'}
 
 
-def issue_write(call: Call, code: str, act: Callable[[int | None], Any], status: int = 200) -> Response:
-    """An edit of one issue: If-Match checked by the engine in the edit's transaction; the
-    answer is the issue as it now is, with its new ETag."""
+def issue_write(call: Call, code: str, act: Callable[[int | None, str | None], Any], status: int = 200) -> Response:
+    """An edit of one issue: If-Match checked by the engine in the edit's transaction (``act``
+    is given the version expected and the request id); the answer is the issue as it now is,
+    with its new ETag."""
 
-    def run() -> dict[str, Any]:
-        act(call.if_match)
+    def run(request_id: str | None) -> dict[str, Any]:
+        act(call.if_match, request_id)
         return issue_out(call, code)
 
     return answer(call, status, run, etag)

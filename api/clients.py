@@ -209,7 +209,10 @@ class Clients:
                 ),
                 reason="stale",
             )
-        want = signing.sign(secret_for(name, row.generation), method, target, body, ts, nonce, name, actor_header)
+        covered = signing.covered_values(headers)
+        want = signing.sign(
+            secret_for(name, row.generation), method, target, body, ts, nonce, name, actor_header, covered
+        )
         if not hmac.compare_digest(want.encode(), signature.lower().encode()):
             raise Unauthenticated(Text("签名不正确", "the signature does not match"), reason="signature")
         with self.engine.transaction(write=True) as conn:

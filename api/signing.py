@@ -10,9 +10,12 @@ An OA system (a *client*) sends, on every request::
 
 and the string to sign is, joined by newlines: the method, the request target exactly as
 sent (path and query), the hex SHA-256 of the body (of nothing for a GET), the timestamp, the
-nonce, the client name and the actor header.  Each part binds something a man in the middle
-or a replay could change: the signature covers who acts, on what, with which body, when; the
-nonce lets the same request be made twice in one second without looking like a replay.
+nonce, the client name, the actor header, and the values of the ``If-Match``,
+``Idempotency-Key`` and ``Prefer`` headers (each the empty string when it is absent).  Each
+part binds something a man in the middle or a replay could change: the signature covers who
+acts, on what, with which body, when, against which version, under which key, for which
+answer; the nonce lets the same request be made twice in one second without looking like a
+replay.
 """
 
 from __future__ import annotations
@@ -23,13 +26,16 @@ import hmac
 import json
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 CLIENT = "X-Zhenggai-Client"
 ACTOR = "X-Zhenggai-Actor"
 TIMESTAMP = "X-Zhenggai-Timestamp"
 NONCE = "X-Zhenggai-Nonce"
 SIGNATURE = "X-Zhenggai-Signature"
+#: the request headers the signature covers besides its own, in the order they are signed
+COVERED = ("If-Match", "Idempotency-Key", "Prefer")
+NONE_COVERED = ("", "", "")
 
 
 def encode_actor(user: str, roles: Iterable[str], scope: Iterable[str] = ("*",)) -> str:
@@ -45,15 +51,39 @@ def decode_actor(header: str) -> dict[str, object]:
     return data
 
 
-def string_to_sign(method: str, target: str, body: bytes, timestamp: str, nonce: str, client: str, actor: str) -> bytes:
+def covered_values(headers: Mapping[str, str]) -> tuple[str, str, str]:
+    """The values of the :data:`COVERED` headers of a request (empty when absent); ``headers``
+    is looked up by the names as written here (HTTP libraries' header maps ignore case)."""
+    a, b, c = (headers.get(h) or "" for h in COVERED)
+    return a, b, c
+
+
+def string_to_sign(
+    method: str,
+    target: str,
+    body: bytes,
+    timestamp: str,
+    nonce: str,
+    client: str,
+    actor: str,
+    covered: Sequence[str] = NONE_COVERED,
+) -> bytes:
     digest = hashlib.sha256(body).hexdigest()
-    return "\n".join([method.upper(), target, digest, timestamp, nonce, client, actor]).encode("utf-8")
+    return "\n".join([method.upper(), target, digest, timestamp, nonce, client, actor, *covered]).encode("utf-8")
 
 
 def sign(
-    secret: str, method: str, target: str, body: bytes, timestamp: str, nonce: str, client: str, actor: str
+    secret: str,
+    method: str,
+    target: str,
+    body: bytes,
+    timestamp: str,
+    nonce: str,
+    client: str,
+    actor: str,
+    covered: Sequence[str] = NONE_COVERED,
 ) -> str:
-    message = string_to_sign(method, target, body, timestamp, nonce, client, actor)
+    message = string_to_sign(method, target, body, timestamp, nonce, client, actor, covered)
     return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
 
 
@@ -69,8 +99,10 @@ def signed_headers(
     scope: Iterable[str] = ("*",),
     timestamp: int | None = None,
     nonce: str | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The five headers for one request (what a client library does before each send)."""
+    """The five headers for one request (what a client library does before each send);
+    ``headers`` are the request's other headers, whose :data:`COVERED` ones are signed too."""
     actor = encode_actor(user, roles, scope)
     ts = str(int(time.time()) if timestamp is None else timestamp)
     nonce = nonce or secrets.token_urlsafe(16)
@@ -79,5 +111,5 @@ def signed_headers(
         ACTOR: actor,
         TIMESTAMP: ts,
         NONCE: nonce,
-        SIGNATURE: sign(secret, method, target, body, ts, nonce, client, actor),
+        SIGNATURE: sign(secret, method, target, body, ts, nonce, client, actor, covered_values(headers or {})),
     }

@@ -13,6 +13,7 @@ are prepared once and run on the driver cursor (see :mod:`zhenggai.storage.prepa
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -39,6 +40,7 @@ class ClientRecord(NamedTuple):
     created_at: datetime
     created_by: str
     revoked_at: datetime | None
+    grant_mac: str | None
 
 
 class RequestRecord(NamedTuple):
@@ -51,6 +53,7 @@ class RequestRecord(NamedTuple):
     status: int | None
     response: str | None
     created_at: datetime
+    request_id: str | None
 
 
 class Duplicate(Exception):
@@ -118,19 +121,24 @@ class ApiStore:
 
     # --- idempotency keys ---------------------------------------------------------------
 
-    def claim_request(self, client: str, key: str, request_hash: str, now: datetime) -> RequestRecord | None:
-        """Claim an idempotency key; the earlier claim if there is one (then nothing is written)."""
+    def claim_request(self, client: str, key: str, request_hash: str, now: datetime) -> tuple[RequestRecord, bool]:
+        """Claim an idempotency key: the claim, and whether it is this request's own (a new
+        row) or an earlier one's (then nothing is written)."""
+        request_id = f"{client}:{secrets.token_hex(16)}"  # new for every claim, kept by a takeover
+        values = {
+            "client": client,
+            "key": key,
+            "request_hash": request_hash,
+            "created_at": now,
+            "request_id": request_id,
+        }
         try:
             with self.conn.begin_nested():
-                self.conn.execute(
-                    insert(api_requests),
-                    {"client": client, "key": key, "request_hash": request_hash, "created_at": now},
-                )
-            return None
+                new_id = self.conn.execute(insert(api_requests).returning(api_requests.c.id), values).scalar_one()
+            return RequestRecord(new_id, client, key, request_hash, None, None, now, request_id), True
         except IntegrityError:
             q = select(*_REQUEST_COLUMNS).where(api_requests.c.client == client, api_requests.c.key == key)
-            row = self.conn.execute(q).first()
-            return None if row is None else RequestRecord._make(row)
+            return RequestRecord._make(self.conn.execute(q).one()), False
 
     def take_over_request(self, request_id: int, stale_before: datetime, now: datetime) -> bool:
         """An attempt that died before answering leaves its claim; a retry may take it over."""

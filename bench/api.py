@@ -117,7 +117,10 @@ def client_process(
             else:
                 t0 = time.perf_counter()
             target = f"/issues/{code}/transitions/{trigger}"
-            headers = {**extra, **signed_headers(secret, "bench", "POST", target, body, user="li", roles=ROLES)}
+            headers = {
+                **extra,
+                **signed_headers(secret, "bench", "POST", target, body, user="li", roles=ROLES, headers=extra),
+            }
             try:
                 conn.request("POST", target, body=body, headers=headers)
                 r = conn.getresponse()

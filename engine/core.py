@@ -8,6 +8,8 @@ work.  The modules type their first argument as ``Core``, so none of them import
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import threading
 from collections.abc import Iterator
@@ -23,9 +25,14 @@ from ..storage.repository import Repository
 from ..storage.rows import WorkflowRow
 from .clock import Clock, SystemClock
 from .definition import WorkflowDefinition, parse_definition
-from .errors import Busy, InvalidInput, StorageUnavailable, ZhenggaiError
+from .errors import Busy, HistoryTampered, InvalidInput, StorageUnavailable, ZhenggaiError
 from .history import ChainKey
 from .notifiers import NotifierRegistry, RetryPolicy
+
+
+def digest_matches(row: WorkflowRow) -> bool:
+    """Whether a stored workflow version's text has the digest it was deployed with."""
+    return hmac.compare_digest(hashlib.sha256(row.source.encode("utf-8")).hexdigest(), row.digest)
 
 
 def storage_error(exc: Exception) -> ZhenggaiError:
@@ -71,7 +78,11 @@ class Tx:
 
 class Definitions:
     """Parsed workflow versions by id: a deployed version never changes, so each is parsed
-    once per process (a restore, which renumbers them, clears the cache)."""
+    once per process (a restore, which renumbers them, clears the cache).
+
+    A stored version is used only if its text still has the digest it was deployed with: the
+    rules themselves are checked like the history they govern (an edited YAML would otherwise
+    let a problem be closed straight from ``identified``)."""
 
     def __init__(self) -> None:
         self._by_id: dict[int, tuple[WorkflowDefinition, str, int]] = {}
@@ -83,6 +94,16 @@ class Definitions:
             with self._lock:
                 cached = self._by_id.get(row.id)
                 if cached is None:
+                    if not digest_matches(row):
+                        raise HistoryTampered(
+                            Text(
+                                f"工作流 {row.name} 第 {row.version} 版的存储内容与其摘要不符（被绕过引擎修改），拒绝使用",
+                                f"workflow {row.name} v{row.version} as stored does not match its digest "
+                                "(changed behind the engine); it is not used",
+                            ),
+                            workflow=row.name,
+                            version=row.version,
+                        )
                     d = parse_definition(row.source, f"{row.name} v{row.version}")
                     cached = self._by_id[row.id] = (d, row.name, row.version)
         return cached[0]

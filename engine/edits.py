@@ -4,17 +4,24 @@ Each is one transaction through :func:`edit`: the issue's head locked and checke
 version the caller read, the role the workflow's ``actions:`` allow for it, the change itself
 (an ``apply`` function that writes the record and says what to put in the event), and one
 event on the chain through the journal.  A closed issue is not edited.
+
+A ``request_id`` makes a retried edit safe, as it does a transition: the event records it, and
+the same id again — a retry after the first attempt committed but its answer was lost — finds
+that event under the issue's lock and answers with it, changing nothing more.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from ..i18n import Text
 from ..storage.repository import Repository
-from ..storage.rows import IssueHead
+from ..storage.rows import IssueHead, RequestEvent
 from . import journal
 from .actors import Actor
 from .authz import edit_role, writable_issue
@@ -29,6 +36,17 @@ from .results import iso
 Apply = Callable[[Repository, IssueHead, WorkflowDefinition], tuple[str, dict[str, Any]]]
 
 
+#: the event each edit action writes (what a retried request's first event must be)
+KINDS = {
+    "add_measure": "measure_added",
+    "complete_measure": "measure_done",
+    "add_evidence": "evidence_added",
+    "sign_off": "signed_off",
+    "assign": "assigned",
+    "add_mechanism": "mechanism_added",
+}
+
+
 def edit(
     core: Core,
     code: str,
@@ -39,11 +57,41 @@ def edit(
     role: str | None = None,
     comment: str | None = None,
     expected_version: int | None = None,
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    if request_id is not None:
+        request_id = need_text(request_id, "request_id", limit=128)
+    try:
+        return _edit(core, code, actor, action, apply, role, comment, expected_version, request_id)
+    except IntegrityError:
+        # a concurrent twin with the same request id won the insert: answer with its event
+        if request_id is not None:
+            with core.read() as conn:
+                prior = Repository(conn).events.by_request(request_id)
+            if prior is not None:
+                return _replayed(prior, code, action, actor)
+        raise journal.concurrent(code) from None
+
+
+def _edit(
+    core: Core,
+    code: str,
+    actor: Actor,
+    action: str,
+    apply: Apply,
+    role: str | None,
+    comment: str | None,
+    expected_version: int | None,
+    request_id: str | None,
 ) -> dict[str, Any]:
     now = core.clock.now()
     with core.write() as conn:
         repo = Repository(conn)
         row = writable_issue(repo, code, actor)
+        if request_id is not None:  # under the issue's lock: a twin has committed, or waits
+            prior = repo.events.by_request(request_id)
+            if prior is not None:
+                return _replayed(prior, code, action, actor)
         journal.check_version(code, row, expected_version)
         d = core.definitions.get(repo, row.workflow_id)
         if d.states[row.state].final:
@@ -56,8 +104,24 @@ def edit(
             )
         used_role = edit_role(d, action, actor, row, role=role)
         kind, data = apply(repo, row, d)
-        journal.append(core, repo, d, row, kind, actor, used_role, now, comment=comment, data=data)
+        journal.append(
+            core, repo, d, row, kind, actor, used_role, now, comment=comment, data=data, request_id=request_id
+        )
         return data
+
+
+def _replayed(prior: RequestEvent, code: str, action: str, actor: Actor) -> dict[str, Any]:
+    """What the first attempt of a retried edit wrote — only for the same actor, issue and edit."""
+    if prior.issue_code != code or prior.kind != KINDS[action] or prior.actor_id != actor.id:
+        raise InvalidInput(
+            Text(
+                f"请求号已被 {prior.actor_id} 用于 {prior.issue_code} 的 {prior.trigger or prior.kind}",
+                f"request id was already used by {prior.actor_id} for {prior.trigger or prior.kind} on {prior.issue_code}",
+            ),
+            field="request_id",
+        )
+    data: dict[str, Any] = json.loads(prior.data or "{}")
+    return data
 
 
 def add_measure(
@@ -70,6 +134,7 @@ def add_measure(
     due_date: date | str | None = None,
     target: str | None = None,
     expected_version: int | None = None,
+    request_id: str | None = None,
 ) -> int:
     text = need_text(text, "text", limit=MAX_LONG_TEXT)
     owner = optional_text(owner, "owner", limit=128)
@@ -81,7 +146,9 @@ def add_measure(
         repo.records.insert_measure(issue_id=row.id, no=no, text=text, owner=owner, due_date=due, target=target)
         return "measure_added", {"no": no, "text": text, "owner": owner, "due_date": iso(due), "target": target}
 
-    no: int = edit(core, code, actor, "add_measure", apply, expected_version=expected_version)["no"]
+    no: int = edit(core, code, actor, "add_measure", apply, expected_version=expected_version, request_id=request_id)[
+        "no"
+    ]
     return no
 
 
@@ -93,6 +160,7 @@ def complete_measure(
     actor: Actor,
     comment: str | None = None,
     expected_version: int | None = None,
+    request_id: str | None = None,
 ) -> None:
     comment = optional_text(comment, "comment", limit=MAX_LONG_TEXT)
 
@@ -103,7 +171,16 @@ def complete_measure(
             raise InvalidInput(Text(f"措施 {no} 已经完成", f"measure {no} is already done"), field="no")
         return "measure_done", {"no": no}
 
-    edit(core, code, actor, "complete_measure", apply, comment=comment, expected_version=expected_version)
+    edit(
+        core,
+        code,
+        actor,
+        "complete_measure",
+        apply,
+        comment=comment,
+        expected_version=expected_version,
+        request_id=request_id,
+    )
 
 
 def add_evidence(
@@ -116,6 +193,7 @@ def add_evidence(
     note: str = "",
     measure_no: int | None = None,
     expected_version: int | None = None,
+    request_id: str | None = None,
 ) -> None:
     """Attach evidence by reference: the OA system keeps the file, we keep where and its hash."""
     uri = need_evidence_uri(uri)
@@ -136,7 +214,7 @@ def add_evidence(
         )
         return "evidence_added", {"uri": uri, "sha256": sha, "measure_no": measure_no}
 
-    edit(core, code, actor, "add_evidence", apply, expected_version=expected_version)
+    edit(core, code, actor, "add_evidence", apply, expected_version=expected_version, request_id=request_id)
 
 
 def sign_off(
@@ -147,6 +225,7 @@ def sign_off(
     actor: Actor,
     comment: str | None = None,
     expected_version: int | None = None,
+    request_id: str | None = None,
 ) -> None:
     """Sign off the issue at its current stage in ``role`` (which the actor must hold)."""
     comment = optional_text(comment, "comment", limit=2000)
@@ -173,7 +252,17 @@ def sign_off(
         )
         return "signed_off", {"role": role, "state": row.state}
 
-    edit(core, code, actor, "sign_off", apply, role=role, comment=comment, expected_version=expected_version)
+    edit(
+        core,
+        code,
+        actor,
+        "sign_off",
+        apply,
+        role=role,
+        comment=comment,
+        expected_version=expected_version,
+        request_id=request_id,
+    )
 
 
 def assign(
@@ -185,6 +274,7 @@ def assign(
     lead: str | None = None,
     comment: str | None = None,
     expected_version: int | None = None,
+    request_id: str | None = None,
 ) -> None:
     """Hand an issue to another owner or leader (staff change); recorded like every edit."""
     new_owner = optional_text(owner, "owner", limit=128)
@@ -218,7 +308,7 @@ def assign(
             )
         return "assigned", {k: {"from": getattr(row, k), "to": v} for k, v in changes.items()}
 
-    edit(core, code, actor, "assign", apply, comment=comment, expected_version=expected_version)
+    edit(core, code, actor, "assign", apply, comment=comment, expected_version=expected_version, request_id=request_id)
 
 
 def add_mechanism(
@@ -230,6 +320,7 @@ def add_mechanism(
     reference: str = "",
     adopted_on: date | str | None = None,
     expected_version: int | None = None,
+    request_id: str | None = None,
 ) -> None:
     """Record a long-term mechanism (长效机制): a rule or institution adopted (建章立制)."""
     title = need_text(title, "title")
@@ -247,4 +338,4 @@ def add_mechanism(
         )
         return "mechanism_added", {"title": title, "reference": reference, "adopted_on": iso(adopted)}
 
-    edit(core, code, actor, "add_mechanism", apply, expected_version=expected_version)
+    edit(core, code, actor, "add_mechanism", apply, expected_version=expected_version, request_id=request_id)

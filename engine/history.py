@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -242,6 +242,14 @@ class Replay:
     #: does not say, for events written before issues recorded their version)
     transitions: list[tuple[str | None, str | None, tuple[str, int] | None]] = field(default_factory=list)
     workflow: tuple[str, int] | None = None  # the (name, version) the history puts the issue on
+    #: the digest of that version's text, as the history recorded it (None: written before
+    #: events recorded digests)
+    workflow_digest: str | None = None
+    #: each transition as (seq, event id, trigger, from, to, role, version in effect),
+    #: replayed against the transitions that version declares
+    moves: list[tuple[int, int, str | None, str | None, str | None, str | None, tuple[str, int] | None]] = field(
+        default_factory=list
+    )
     signoffs: Counter[tuple[Any, ...]] = field(default_factory=Counter)
     measures: dict[int, list[Any]] = field(default_factory=dict)
     evidence: Counter[tuple[Any, ...]] = field(default_factory=Counter)
@@ -264,10 +272,12 @@ class Replay:
             self.state, self.state_seq = r.to_state, r.seq
             if data.get("workflow") and data.get("workflow_version"):
                 self.workflow = (data["workflow"], data["workflow_version"])
+            self.workflow_digest = data.get("workflow_digest")
             for m in data.get("measures", ()):  # an imported list brings its measures along
                 self.measures[m["no"]] = [m["text"], m["owner"], m["due_date"], m["target"], False]
         elif kind == "transition":
             self.transitions.append((r.from_state, r.to_state, self.workflow))
+            self.moves.append((r.seq, r.id, r.trigger, r.from_state, r.to_state, r.role, self.workflow))
             self.state, self.state_seq = r.to_state, r.seq
         elif kind == "migrated":  # onto another workflow version: the state may be renamed, the stage goes on
             self.state = r.to_state
@@ -275,8 +285,10 @@ class Replay:
             if self.workflow is None and name:  # what came before was on the version it left
                 before = (name, data.get("from_version"))
                 self.transitions = [(f, t, v or before) for f, t, v in self.transitions]
+                self.moves = [(*m[:6], m[6] or before) for m in self.moves]
             if name:
                 self.workflow = (name, data.get("to_version"))
+                self.workflow_digest = data.get("to_digest")
         elif kind == "assigned":
             for who in ("owner", "lead"):
                 if who in data:
@@ -314,11 +326,17 @@ def compare_records(
     measures: Iterable[MeasureRow],
     evidence: Iterable[EvidenceRow],
     mechanisms: Iterable[MechanismRow],
+    digest: str | None = None,
+    moves_of: Callable[[tuple[str, int]], Mapping[tuple[str, str], tuple[str, frozenset[str]]]] | None = None,
 ) -> None:
     """Add a problem for every stored record the history does not account for.
 
-    ``workflow`` is the (name, version) the issue row is on; ``final_states`` gives the final
-    states of any version, so a reopening is recognised under the version it happened in."""
+    ``workflow`` is the (name, version) the issue row is on, ``digest`` that version's text
+    digest; ``final_states`` gives the final states of any version, so a reopening is
+    recognised under the version it happened in; ``moves_of`` gives any version's transitions
+    as ``(trigger, source) -> (dest, roles)``, and every transition in the history is replayed
+    against the version it was made under: a step the rules never allowed is found even when
+    the chain around it is whole."""
     if not rep.events:
         return
     head = 0  # record-level problems carry seq 0: they concern the issue, not one event
@@ -348,6 +366,15 @@ def compare_records(
             f"the issue is on {workflow[0]} v{workflow[1]} but its history puts it on {replay.workflow[0]} "
             f"v{replay.workflow[1]} (changed behind the engine)",
         )
+    if digest is not None and replay.workflow_digest is not None and replay.workflow_digest != digest:
+        _problem(
+            rep,
+            head,
+            f"工作流 {workflow[0]} 第 {workflow[1]} 版的内容与历史记录的不同（规则被改写）",
+            f"the rules of {workflow[0]} v{workflow[1]} differ from those the history recorded (rewritten)",
+        )
+    if moves_of is not None:
+        _replay_moves(rep, replay, workflow, moves_of)
     reopened = 0
     for f, t, version in replay.transitions:
         finals = final_states(version or workflow)
@@ -392,6 +419,25 @@ def compare_records(
     )
 
 
+def _replay_moves(
+    rep: ChainReport,
+    replay: Replay,
+    workflow: tuple[str, int],
+    moves_of: Callable[[tuple[str, int]], Mapping[tuple[str, str], tuple[str, frozenset[str]]]],
+) -> None:
+    for seq, event_id, trigger, source, dest, role, version in replay.moves:
+        v = version or workflow
+        allowed = moves_of(v).get((trigger or "", source or ""))
+        if allowed is None or allowed[0] != dest or role not in allowed[1]:
+            _problem(
+                rep,
+                seq,
+                f"第 {seq} 条记录的 {trigger}（{source} → {dest}，角色 {role}）不是 {v[0]} 第 {v[1]} 版允许的操作",
+                f"event {seq}: {trigger} ({source} → {dest}, role {role}) is not a step {v[0]} v{v[1]} allows",
+            )
+            rep.event_ids.setdefault(seq, event_id)
+
+
 def _compare_counts(rep: ChainReport, seq: int, zh: str, en: str, want: Counter[Any], have: Counter[Any]) -> None:
     extra, missing = have - want, want - have
     if extra:
@@ -424,11 +470,13 @@ class AuditReport:
     orphan_events: int = 0
     #: (event id, issue_id it points to, seq) of events whose issue does not exist
     orphans: list[tuple[int, int, int]] = field(default_factory=list)
+    #: workflow versions whose stored text no longer has its digest ("name vN")
+    bad_workflows: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
-        return not self.bad and not self.orphan_events
+        return not self.bad and not self.orphan_events and not self.bad_workflows
 
     def orphan(self, r: Event) -> None:
         self.orphan_events += 1
@@ -454,6 +502,18 @@ class AuditReport:
             }
             for event_id, issue_id, seq in self.orphans
         ]
+        out += [
+            {
+                "issue": None,
+                "seq": 0,
+                "event_id": None,
+                "reason": Text(
+                    f"工作流 {w} 的存储内容与其摘要不符（规则被绕过引擎修改）",
+                    f"workflow {w} as stored does not match its digest (the rules were changed behind the engine)",
+                ),
+            }
+            for w in self.bad_workflows
+        ]
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -463,6 +523,7 @@ class AuditReport:
             "events": self.events,
             "bad_issues": [rep.issue for rep in self.bad],
             "orphan_events": self.orphan_events,
+            "bad_workflows": self.bad_workflows,
             "problems": [{**f, "reason": f["reason"].to_dict()} for f in self.findings()],
             "seconds": round(self.seconds, 3),
         }

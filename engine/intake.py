@@ -163,6 +163,7 @@ def create_issues(
             "source": new.source,
             "workflow": d.name,
             "workflow_version": d.version,
+            "workflow_digest": d.digest,  # the rules it starts under, on its chain
         }
         if new.confidential:
             data["confidential"] = True

@@ -140,7 +140,7 @@ def _move(
     moved: dict[tuple[str, str], int] = {}
     live = [s.name for s in old.states.values() if not s.final]
     role = "admin" if "admin" in actor.roles else "system"
-    data = {"workflow": new.name, "from_version": old.version, "to_version": new.version}
+    data = {"workflow": new.name, "from_version": old.version, "to_version": new.version, "to_digest": new.digest}
     feed = FEED_CHANNEL in core.channels
     for chunk in repo.issues.migration_chunks(old_id, live, **filters):
         updates: list[dict[str, Any]] = []

@@ -31,7 +31,13 @@ def restore(core: Core, path: str | Path, *, force: bool = False) -> BackupInfo:
         finally:
             staged.db.dispose()
         if not report.ok:
-            eg = report.bad[0].issue if report.bad else f"{report.orphan_events} orphan events"
+            eg = (  # the rules first: a changed workflow is what makes its issues fail
+                f"workflow {report.bad_workflows[0]}"
+                if report.bad_workflows
+                else report.bad[0].issue
+                if report.bad
+                else f"{report.orphan_events} orphan events"
+            )
             raise storage_backup.BackupRefused(
                 "invalid",
                 Text(

@@ -289,8 +289,12 @@ class Engine(Core):
         due_date: date | str | None = None,
         target: str | None = None,
         expected_version: int | None = None,
+        request_id: str | None = None,
     ) -> int:
-        """Add a rectification measure; returns its number within the issue."""
+        """Add a rectification measure; returns its number within the issue.
+
+        Every edit takes ``request_id`` as :meth:`fire` does: the same id again (a retry)
+        answers with the first attempt's write and changes nothing more."""
         return edits.add_measure(
             self,
             code,
@@ -300,12 +304,22 @@ class Engine(Core):
             due_date=due_date,
             target=target,
             expected_version=expected_version,
+            request_id=request_id,
         )
 
     def complete_measure(
-        self, code: str, no: int, *, actor: Actor, comment: str | None = None, expected_version: int | None = None
+        self,
+        code: str,
+        no: int,
+        *,
+        actor: Actor,
+        comment: str | None = None,
+        expected_version: int | None = None,
+        request_id: str | None = None,
     ) -> None:
-        edits.complete_measure(self, code, no, actor=actor, comment=comment, expected_version=expected_version)
+        edits.complete_measure(
+            self, code, no, actor=actor, comment=comment, expected_version=expected_version, request_id=request_id
+        )
 
     def add_evidence(
         self,
@@ -317,17 +331,35 @@ class Engine(Core):
         note: str = "",
         measure_no: int | None = None,
         expected_version: int | None = None,
+        request_id: str | None = None,
     ) -> None:
         """Attach evidence by reference: the OA system keeps the file, we keep where and its hash."""
         edits.add_evidence(
-            self, code, uri, sha256, actor=actor, note=note, measure_no=measure_no, expected_version=expected_version
+            self,
+            code,
+            uri,
+            sha256,
+            actor=actor,
+            note=note,
+            measure_no=measure_no,
+            expected_version=expected_version,
+            request_id=request_id,
         )
 
     def sign_off(
-        self, code: str, role: str, *, actor: Actor, comment: str | None = None, expected_version: int | None = None
+        self,
+        code: str,
+        role: str,
+        *,
+        actor: Actor,
+        comment: str | None = None,
+        expected_version: int | None = None,
+        request_id: str | None = None,
     ) -> None:
         """Sign off the issue at its current stage in ``role`` (which the actor must hold)."""
-        edits.sign_off(self, code, role, actor=actor, comment=comment, expected_version=expected_version)
+        edits.sign_off(
+            self, code, role, actor=actor, comment=comment, expected_version=expected_version, request_id=request_id
+        )
 
     def assign(
         self,
@@ -338,10 +370,18 @@ class Engine(Core):
         lead: str | None = None,
         comment: str | None = None,
         expected_version: int | None = None,
+        request_id: str | None = None,
     ) -> None:
         """Hand an issue to another owner or leader (staff change); recorded like every edit."""
         edits.assign(
-            self, code, actor=actor, owner=owner, lead=lead, comment=comment, expected_version=expected_version
+            self,
+            code,
+            actor=actor,
+            owner=owner,
+            lead=lead,
+            comment=comment,
+            expected_version=expected_version,
+            request_id=request_id,
         )
 
     def add_mechanism(
@@ -353,6 +393,7 @@ class Engine(Core):
         reference: str = "",
         adopted_on: date | str | None = None,
         expected_version: int | None = None,
+        request_id: str | None = None,
     ) -> None:
         """Record a long-term mechanism (长效机制): a rule or institution adopted (建章立制)."""
         edits.add_mechanism(
@@ -363,6 +404,7 @@ class Engine(Core):
             reference=reference,
             adopted_on=adopted_on,
             expected_version=expected_version,
+            request_id=request_id,
         )
 
     # --- firing triggers ----------------------------------------------------------------

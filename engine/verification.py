@@ -4,50 +4,96 @@ the whole database (``audit verify``), against what the events say happened."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from ..i18n import Text
 from ..storage.repository import Repository
 from ..storage.rows import StoredEventRow
 from .actors import Actor
 from .authz import need_operator, visible_issue
-from .core import Core
+from .core import Core, digest_matches
+from .definition import WorkflowDefinition, parse_definition
 from .history import AuditReport, ChainReport, compare_records, verify_chain
 
 
-def finals_of(core: Core, repo: Repository) -> Callable[[tuple[str, int]], frozenset[str]]:
-    """The final states of any deployed version, by (name, version), looked up once each."""
-    seen: dict[tuple[str, int], frozenset[str]] = {}
+class Versions:
+    """The deployed versions histories name, each looked up once: its final states and its
+    transitions, and whether its stored text still has its digest.  A version whose text was
+    changed is still read (its issues' other problems are found too) but reported."""
 
-    def finals(version: tuple[str, int]) -> frozenset[str]:
-        if version not in seen:
-            row = repo.workflows.get(version[0], version[1]) if isinstance(version[1], int) else None
-            d = core.definitions.of_row(row) if row is not None else None
-            seen[version] = frozenset(s.name for s in d.states.values() if s.final) if d else frozenset()
-        return seen[version]
+    def __init__(self, core: Core, repo: Repository) -> None:
+        self.repo = repo
+        self._seen: dict[tuple[str, int], WorkflowDefinition | None] = {}
+        self.tampered: set[tuple[str, int]] = set()
 
-    return finals
+    def definition(self, version: tuple[str, int]) -> WorkflowDefinition | None:
+        if version not in self._seen:
+            row = self.repo.workflows.get(version[0], version[1]) if isinstance(version[1], int) else None
+            d = None
+            if row is not None:
+                if not digest_matches(row):
+                    self.tampered.add(version)
+                d = parse_definition(row.source, f"{row.name} v{row.version}")
+            self._seen[version] = d
+        return self._seen[version]
+
+    def finals(self, version: tuple[str, int]) -> frozenset[str]:
+        d = self.definition(version)
+        return frozenset(s.name for s in d.states.values() if s.final) if d else frozenset()
+
+    def moves(self, version: tuple[str, int]) -> dict[tuple[str, str], tuple[str, frozenset[str]]]:
+        d = self.definition(version)
+        if d is None:
+            return {}
+        return {(t.trigger, source): (t.dest, t.roles) for t in d.transitions for source in t.sources}
+
+    def check(self, rep: ChainReport, version: tuple[str, int]) -> WorkflowDefinition | None:
+        """The issue's own version, with a problem on the report if its text was changed."""
+        d = self.definition(version)
+        if version in self.tampered:
+            rep.problems.append(
+                (
+                    0,
+                    Text(
+                        f"工作流 {version[0]} 第 {version[1]} 版的存储内容与其摘要不符（规则被绕过引擎修改）",
+                        f"workflow {version[0]} v{version[1]} as stored does not match its digest "
+                        "(the rules were changed behind the engine)",
+                    ),
+                )
+            )
+        return d
+
+
+def _workflow_of(repo: Repository, workflow_id: int) -> tuple[str, int]:
+    row = repo.workflows.by_id(workflow_id)
+    assert row is not None, f"workflow {workflow_id} is referenced but not stored"
+    return row.name, row.version
 
 
 def verify(core: Core, code: str, actor: Actor) -> ChainReport:
-    """Recompute the issue's hash chain and check its head and state against the issue row."""
+    """Recompute the issue's hash chain and check its head, state and records against it, and
+    every transition in it against the rules of the version it was made under."""
     with core.read() as conn:
         repo = Repository(conn)
         row = visible_issue(repo, code, actor)
-        d = core.definitions.get(repo, row.workflow_id)
+        versions = Versions(core, repo)
+        on = _workflow_of(repo, row.workflow_id)
         rep, replay = verify_chain(
             code, repo.events.of_issue(row.id), head_hash=row.last_hash, head_seq=row.seq, key=core.chain_key
         )
+        d = versions.check(rep, on)
         compare_records(
             rep,
             replay,
             row,
-            workflow=(d.name, d.version),
-            final_states=finals_of(core, repo),
+            workflow=on,
+            final_states=versions.finals,
             signoffs=repo.records.signoffs(row.id),
             measures=repo.records.measures(row.id),
             evidence=repo.records.evidence(row.id),
             mechanisms=repo.records.mechanisms(row.id),
+            digest=d.digest if d else None,
+            moves_of=versions.moves,
         )
         return rep
 
@@ -62,7 +108,10 @@ def audit(core: Core, actor: Actor | None = None, *, issue_chunk: int = 1000, ev
         if not core.db.is_sqlite:
             conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         repo = Repository(conn)
-        finals = finals_of(core, repo)
+        versions = Versions(core, repo)
+        for w in repo.workflows.versions():  # every version, whether or not an issue stands on it
+            versions.definition((w.name, w.version))
+        report.bad_workflows = sorted(f"{name} v{version}" for name, version in versions.tampered)
         on: dict[int, tuple[str, int]] = {}
         stream = _event_stream(repo, event_chunk)
         pending = next(stream, None)
@@ -78,21 +127,23 @@ def audit(core: Core, actor: Actor | None = None, *, issue_chunk: int = 1000, ev
                     chain.append(pending)
                     pending = next(stream, None)
                 if row.workflow_id not in on:
-                    d = core.definitions.get(repo, row.workflow_id)
-                    on[row.workflow_id] = (d.name, d.version)
+                    on[row.workflow_id] = _workflow_of(repo, row.workflow_id)
                 rep, replay = verify_chain(
                     row.code, chain, head_hash=row.last_hash, head_seq=row.seq, key=core.chain_key
                 )
+                d = versions.check(rep, on[row.workflow_id])
                 compare_records(
                     rep,
                     replay,
                     row,
                     workflow=on[row.workflow_id],
-                    final_states=finals,
+                    final_states=versions.finals,
                     signoffs=records["signoffs"].get(row.id, ()),
                     measures=records["measures"].get(row.id, ()),
                     evidence=records["evidence"].get(row.id, ()),
                     mechanisms=records["mechanisms"].get(row.id, ()),
+                    digest=d.digest if d else None,
+                    moves_of=versions.moves,
                 )
                 report.issues += 1
                 report.events += rep.events

@@ -294,6 +294,9 @@ class ApiClient(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(128))
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: HMAC with the server key over the grant (name, roles, scopes, generation): a row written
+    #: or altered behind the API (a crafted backup, a database writer) does not verify
+    grant_mac: Mapped[str | None] = mapped_column(String(64))
 
 
 class ApiRequest(Base):
@@ -310,6 +313,9 @@ class ApiRequest(Base):
     status: Mapped[int | None] = mapped_column(Integer)  # None while the first attempt runs
     response: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: what the engine records the request's write under: the same for a retry that takes the
+    #: claim over, another for a new claim of a key once forgotten
+    request_id: Mapped[str | None] = mapped_column(String(128))
 
 
 class ApiNonce(Base):

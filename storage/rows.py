@@ -171,11 +171,13 @@ class RequestEvent(NamedTuple):
     """The event a request id produced, with its issue's code (for answering a retry)."""
 
     issue_code: str
+    kind: str
     trigger: str | None
     from_state: str | None
     to_state: str | None
     actor_id: str
     seq: int
+    data: str
 
 
 class TransitionRow(NamedTuple):

@@ -34,6 +34,7 @@ class SignedAuth(requests.auth.AuthBase):
                 user=self.user,
                 roles=self.roles,
                 scope=self.scope,
+                headers=r.headers,
             )
         )
         return r

@@ -74,3 +74,26 @@ def live(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Live]:
 
 
 OFFICE = Actor("wang", frozenset({"inspection_office"}))
+
+
+def as_(live: Live, user: str, roles: list[str], scope: list[str] | None = None, client: str = "oa", secret=None):
+    """The API as one user of one client (``oa`` by default, which may assert everything)."""
+    from apiclient import Api
+
+    return Api(live.base, client, secret or live.secret, user, roles, scope)
+
+
+@pytest.fixture
+def opened(live: Live) -> Live:
+    """A live server with round R1 and two problems: P1 in 省局/财务处 (li), P2 in 省局/稽查局 (sun)."""
+    office = as_(live, "wang", ["inspection_office"])
+    r = office.post("/rounds", {"code": "R1", "title": "省委巡视组反馈", "org": "省局", "feedback_date": "2026-03-10"})
+    assert r.status_code == 201, r.text
+    for code, unit, owner in (("P1", "省局/财务处", "li"), ("P2", "省局/稽查局", "sun")):
+        r = office.post(
+            "/rounds/R1/issues",
+            {"code": code, "title": f"问题{code}", "category": "phased", "unit": unit, "owner": owner, "lead": "zhao",
+             "due_date": "2026-12-31"},
+        )  # fmt: skip
+        assert r.status_code == 201, r.text
+    return live

@@ -9,7 +9,7 @@ import threading
 import pytest
 import requests
 from apiclient import Api, SignedAuth
-from serverhelpers import live  # noqa: F401  (the fixture)
+from serverhelpers import as_
 from storyhelpers import SHA
 
 from zhenggai.api import signing
@@ -17,26 +17,7 @@ from zhenggai.api import signing
 pytest.importorskip("fastapi", reason="the server extra is not installed: pip install -e '.[dev]'")
 
 
-def as_(live, user: str, roles: list[str], scope: list[str] | None = None, client: str = "oa", secret=None) -> Api:  # noqa: F811
-    return Api(live.base, client, secret or live.secret, user, roles, scope)
-
-
-@pytest.fixture
-def opened(live):  # noqa: F811
-    office = as_(live, "wang", ["inspection_office"])
-    r = office.post("/rounds", {"code": "R1", "title": "省委巡视组反馈", "org": "省局", "feedback_date": "2026-03-10"})
-    assert r.status_code == 201, r.text
-    for code, unit, owner in (("P1", "省局/财务处", "li"), ("P2", "省局/稽查局", "sun")):
-        r = office.post(
-            "/rounds/R1/issues",
-            {"code": code, "title": f"问题{code}", "category": "phased", "unit": unit, "owner": owner, "lead": "zhao",
-             "due_date": "2026-12-31"},
-        )  # fmt: skip
-        assert r.status_code == 201, r.text
-    return live
-
-
-def test_health_and_the_openapi_document_need_no_signature(live):  # noqa: F811
+def test_health_and_the_openapi_document_need_no_signature(live):
     assert requests.get(live.base + "/health", timeout=10).json() == {"status": "ok"}
     assert requests.get(live.base + "/ready", timeout=10).json() == {"status": "ok"}
     doc = requests.get(live.base + "/openapi.json", timeout=10).json()
@@ -111,7 +92,7 @@ def test_bad_bodies_are_refused_naming_the_field(opened):
     assert len(office.get("/issues").json()["items"]) == 2  # nothing was added
 
 
-def _send(live, headers: dict[str, str], path: str = "/issues") -> requests.Response:  # noqa: F811
+def _send(live, headers: dict[str, str], path: str = "/issues") -> requests.Response:
     return requests.get(live.base + path, headers=headers, timeout=10)
 
 
@@ -296,7 +277,7 @@ def test_every_change_reaches_the_webhook_feed(engine, cast, round_):
     assert feed[-1]["from"] == "identified" and feed[-1]["to"] == "planned" and feed[-1]["actor"] == "li"
 
 
-def test_the_signing_client_signs_what_it_sends(live):  # noqa: F811
+def test_the_signing_client_signs_what_it_sends(live):
     auth = SignedAuth("oa", live.secret, "wang", ["inspection_office"])
     r = requests.get(live.base + "/issues?limit=5&round=R1", auth=auth, timeout=10)
     assert r.status_code == 200 and r.json()["limit"] == 5
@@ -380,17 +361,17 @@ def test_idempotency_keys_are_forgotten_after_a_day_and_signatures_after_the_win
     now = engine.clock.now()
     with engine.transaction(write=True) as conn:
         repo = ApiStore(conn)
-        assert repo.claim_request("oa", "old", "h", now - timedelta(days=2)) is None
+        assert repo.claim_request("oa", "old", "h", now - timedelta(days=2))[1]  # a new claim
         repo.finish_request("oa", "old", 200, "{}")
-        assert repo.claim_request("oa", "new", "h", now) is None
+        assert repo.claim_request("oa", "new", "h", now)[1]
         repo.finish_request("oa", "new", 200, "{}")
         assert repo.remember_signature("1" * 64, "oa", now - timedelta(hours=1), now - timedelta(minutes=10))
     with engine.transaction(write=True) as conn:
         repo = ApiStore(conn)
         assert repo.remember_signature("0" * 64, "oa", now, now - timedelta(minutes=10))  # a cleaning request
         assert not repo.remember_signature("0" * 64, "oa", now, now - timedelta(minutes=10))  # a replay
-        assert repo.claim_request("oa", "old", "other", now) is None  # forgotten: free again
-        assert repo.claim_request("oa", "new", "other", now).request_hash == "h"  # kept
+        assert repo.claim_request("oa", "old", "other", now)[1]  # forgotten: free again
+        assert repo.claim_request("oa", "new", "other", now)[0].request_hash == "h"  # kept
         assert repo.remember_signature("1" * 64, "oa", now, now)  # the hour-old signature was forgotten
 
 

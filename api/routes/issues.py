@@ -3,7 +3,6 @@ and assignments; fire triggers; explain; history.  Writes honour ``If-Match``.""
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
@@ -37,7 +36,7 @@ def issues(
 
 @router.post("/rounds/{code}/issues", status_code=201, response_model=m.Issue)
 def add_issue(body: m.IssueIn, code: str = IssueCode, call: Call = Depends(authenticated)) -> Response:
-    def run() -> dict[str, Any]:
+    def run(request_id: str | None) -> dict[str, Any]:
         data = body.model_dump()
         issue_code = data.pop("code")
         call.engine.add_issue(code, issue_code, **data, actor=call.actor)
@@ -68,7 +67,11 @@ def explain(
 @router.post("/issues/{code}/measures", response_model=m.Issue)
 def add_measure(body: m.MeasureIn, code: str = IssueCode, call: Call = Depends(authenticated)) -> Response:
     return issue_write(
-        call, code, lambda v: call.engine.add_measure(code, **body.model_dump(), actor=call.actor, expected_version=v)
+        call,
+        code,
+        lambda v, rid: call.engine.add_measure(
+            code, **body.model_dump(), actor=call.actor, expected_version=v, request_id=rid
+        ),
     )
 
 
@@ -82,14 +85,20 @@ def complete_measure(
     return issue_write(
         call,
         code,
-        lambda v: call.engine.complete_measure(code, no, comment=body.comment, actor=call.actor, expected_version=v),
+        lambda v, rid: call.engine.complete_measure(
+            code, no, comment=body.comment, actor=call.actor, expected_version=v, request_id=rid
+        ),
     )
 
 
 @router.post("/issues/{code}/evidence", response_model=m.Issue)
 def add_evidence(body: m.EvidenceIn, code: str = IssueCode, call: Call = Depends(authenticated)) -> Response:
     return issue_write(
-        call, code, lambda v: call.engine.add_evidence(code, **body.model_dump(), actor=call.actor, expected_version=v)
+        call,
+        code,
+        lambda v, rid: call.engine.add_evidence(
+            code, **body.model_dump(), actor=call.actor, expected_version=v, request_id=rid
+        ),
     )
 
 
@@ -98,7 +107,9 @@ def sign_off(body: m.SignoffIn, code: str = IssueCode, call: Call = Depends(auth
     return issue_write(
         call,
         code,
-        lambda v: call.engine.sign_off(code, body.role, comment=body.comment, actor=call.actor, expected_version=v),
+        lambda v, rid: call.engine.sign_off(
+            code, body.role, comment=body.comment, actor=call.actor, expected_version=v, request_id=rid
+        ),
     )
 
 
@@ -107,14 +118,20 @@ def add_mechanism(body: m.MechanismIn, code: str = IssueCode, call: Call = Depen
     return issue_write(
         call,
         code,
-        lambda v: call.engine.add_mechanism(code, **body.model_dump(), actor=call.actor, expected_version=v),
+        lambda v, rid: call.engine.add_mechanism(
+            code, **body.model_dump(), actor=call.actor, expected_version=v, request_id=rid
+        ),
     )
 
 
 @router.post("/issues/{code}/assignment", response_model=m.Issue)
 def assign(body: m.AssignIn, code: str = IssueCode, call: Call = Depends(authenticated)) -> Response:
     return issue_write(
-        call, code, lambda v: call.engine.assign(code, **body.model_dump(), actor=call.actor, expected_version=v)
+        call,
+        code,
+        lambda v, rid: call.engine.assign(
+            code, **body.model_dump(), actor=call.actor, expected_version=v, request_id=rid
+        ),
     )
 
 
@@ -128,10 +145,8 @@ def fire(
     """Fire a trigger.  A refusal (409) lists every failed rule: role, required field, guard.
     The answer is the issue's detail, or with ``Prefer: return=minimal`` only where it went
     (states, event number, new version) — half the work for a busy OA system."""
-    key = call.idempotency_key
-    request_id = f"{call.client}:{hashlib.sha256(key.encode()).hexdigest()[:40]}" if key else None
 
-    def move(expected: int | None) -> Any:
+    def move(expected: int | None, request_id: str | None) -> Any:
         return call.engine.fire(
             code, trigger, actor=call.actor, role=body.role, comment=body.comment, request_id=request_id,
             expected_version=expected,
@@ -141,7 +156,7 @@ def fire(
         return answer(
             call,
             200,
-            lambda: move(call.if_match).to_dict(),
+            lambda request_id: move(call.if_match, request_id).to_dict(),
             lambda r: {"ETag": f'"{r["version"]}"', "Preference-Applied": "return=minimal"},
         )
     return issue_write(call, code, move)

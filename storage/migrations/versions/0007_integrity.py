@@ -1,0 +1,30 @@
+"""the request id an idempotency claim writes under; the seal of a client's grant
+
+Revision ID: 0007
+Revises: 0004
+Create Date: 2026-12-01 22:00:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0007"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("api_requests", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("request_id", sa.String(length=128), nullable=True))
+    with op.batch_alter_table("api_clients", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("grant_mac", sa.String(length=64), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("api_clients", schema=None) as batch_op:
+        batch_op.drop_column("grant_mac")
+    with op.batch_alter_table("api_requests", schema=None) as batch_op:
+        batch_op.drop_column("request_id")

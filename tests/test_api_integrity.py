@@ -1,0 +1,116 @@
+"""What a hostile client or a careless operator tries against the HTTP API, and what holds:
+each against a real server on a loopback port, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+from serverhelpers import as_
+from storyhelpers import SHA
+
+from zhenggai import Actor
+from zhenggai.api import signing
+
+pytest.importorskip("fastapi", reason="the server extra is not installed: pip install -e '.[dev]'")
+
+OWNER = ("li", ["owner"], ["省局/财务处"])
+
+
+def _post(live, path: str, body: dict, *, sign_with: dict[str, str], send_with: dict[str, str]) -> requests.Response:
+    """A POST signed as if it carried ``sign_with`` but sent with ``send_with``: what a man in
+    the middle does to a captured request."""
+    data = json.dumps(body).encode()
+    auth = signing.signed_headers(live.secret, "oa", "POST", path, data, user=OWNER[0], roles=OWNER[1],
+                                  scope=OWNER[2], headers=sign_with)  # fmt: skip
+    return requests.post(
+        live.base + path,
+        data=data,
+        headers={"Content-Type": "application/json", **auth, **send_with},
+        timeout=10,
+    )
+
+
+def test_the_signature_covers_if_match_the_idempotency_key_and_the_preference(opened):
+    path = "/issues/P1/measures"
+    etag = as_(opened, *OWNER).get("/issues/P1").headers["ETag"]
+    cases = [
+        ({"Idempotency-Key": "k-1"}, {"Idempotency-Key": "k-2"}),  # the key changed
+        ({}, {"Idempotency-Key": "k-3"}),  # a key added
+        ({"Idempotency-Key": "k-4"}, {}),  # the key taken away
+        ({"If-Match": etag}, {"If-Match": '"999"'}),  # the version changed
+        ({}, {"If-Match": etag}),  # a precondition added
+        ({"Prefer": "return=minimal"}, {"Prefer": "return=representation"}),  # the answer asked changed
+    ]
+    for signed, sent in cases:
+        r = _post(opened, path, {"text": "措施"}, sign_with=signed, send_with=sent)
+        assert r.status_code == 401 and r.json()["reason"] == "signature", (signed, sent, r.text)
+    # signed as sent, the same request goes through
+    ok = _post(opened, path, {"text": "措施"}, sign_with={"If-Match": etag}, send_with={"If-Match": etag})
+    assert ok.status_code == 200, ok.text
+    assert [m["text"] for m in ok.json()["measures"]] == ["措施"]  # nothing else got in
+
+
+def test_a_key_used_again_after_it_was_forgotten_is_a_new_request_not_a_silent_no_op(opened, cast):
+    from sqlalchemy import text
+
+    engine = opened.engine
+    engine.add_issue("R1", "P3", title="问题P3", category="phased", unit="省局/财务处", owner="li", lead="zhao",
+                     due_date="2026-12-31", actor=cast.office)  # fmt: skip
+    engine.add_measure("P3", "措施", owner="li", due_date="2026-06-30", target="100%", actor=cast.owner)
+    engine.fire("P3", "plan", actor=cast.owner)
+    engine.sign_off("P3", "unit_lead", actor=cast.lead)
+    engine.fire("P3", "start", actor=cast.owner)
+    engine.complete_measure("P3", 1, actor=cast.owner)
+    engine.add_evidence("P3", "oa://files/3", SHA, actor=cast.owner)
+    owner = as_(opened, *OWNER)
+    reviewer = as_(opened, "he", ["reviewer"])
+    first = owner.post("/issues/P3/transitions/submit_self_check", {}, headers={"Idempotency-Key": "submit-1"})
+    assert first.status_code == 200 and first.json()["state"] == "self_checked"
+    reviewer.post("/issues/P3/transitions/send_back", {"comment": "补充材料"})
+    # a day later the key is forgotten (the API keeps keys for a day)
+    with engine.db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM api_requests WHERE key = 'submit-1'"))
+    again = owner.post("/issues/P3/transitions/submit_self_check", {}, headers={"Idempotency-Key": "submit-1"})
+    assert again.status_code == 200 and "Idempotency-Replayed" not in again.headers
+    assert again.json()["state"] == "self_checked"  # a new request, done: not an answer that moves nothing
+    submits = [e for e in owner.get("/issues/P3/history").json()["events"] if e.get("trigger") == "submit_self_check"]
+    assert len(submits) == 2
+
+
+def test_a_write_refused_for_a_stale_version_is_not_kept_for_the_retry_with_the_version_read_again(opened):
+    owner = as_(opened, *OWNER)
+    stale = owner.get("/issues/P1").headers["ETag"]
+    owner.post("/issues/P1/measures", {"text": "措施一"})  # the issue moves on
+    r = owner.post("/issues/P1/measures", {"text": "措施二"}, headers={"Idempotency-Key": "m-2", "If-Match": stale})
+    assert r.status_code == 412
+    fresh = owner.get("/issues/P1").headers["ETag"]
+    retry = owner.post("/issues/P1/measures", {"text": "措施二"}, headers={"Idempotency-Key": "m-2", "If-Match": fresh})
+    assert retry.status_code == 200 and "Idempotency-Replayed" not in retry.headers
+    assert [m["text"] for m in retry.json()["measures"]] == ["措施一", "措施二"]
+    replay = owner.post(
+        "/issues/P1/measures", {"text": "措施二"}, headers={"Idempotency-Key": "m-2", "If-Match": fresh}
+    )
+    assert replay.status_code == 200 and replay.headers["Idempotency-Replayed"] == "true"
+    assert len(owner.get("/issues/P1").json()["measures"]) == 2  # and once only
+
+
+def test_an_edit_whose_server_died_before_answering_is_not_applied_twice_by_the_retry(opened):
+    from datetime import timedelta
+
+    from sqlalchemy import text
+
+    owner = as_(opened, *OWNER)
+    first = owner.post("/issues/P1/measures", {"text": "清查补缴"}, headers={"Idempotency-Key": "m-9"})
+    assert first.status_code == 200
+    engine = opened.engine
+    with engine.db.engine.begin() as conn:  # as if the server died after the commit, before the answer was kept
+        conn.execute(
+            text("UPDATE api_requests SET status = NULL, response = NULL, created_at = :t WHERE key = 'm-9'"),
+            {"t": (engine.clock.now() - timedelta(minutes=6)).replace(tzinfo=None)},
+        )
+    retry = owner.post("/issues/P1/measures", {"text": "清查补缴"}, headers={"Idempotency-Key": "m-9"})
+    assert retry.status_code == 200
+    assert [m["text"] for m in retry.json()["measures"]] == ["清查补缴"]  # applied once
+    assert engine.verify("P1", Actor("wang", frozenset({"inspection_office"}))).ok
