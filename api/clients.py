@@ -5,6 +5,11 @@ A client's secret is never stored: it is ``HMAC(server key, "zhenggai-client:<na
 the server key coming from ``ZHENGGAI_API_KEY`` (configuration, not the database).  The
 database keeps only what the client may assert — the roles and org scopes its users may hold —
 so a client cannot raise its users above what the administrator granted it.
+
+That grant is sealed with the same key (``grant_mac``: an HMAC over the name, roles, scopes,
+generation and whether it is revoked), so a grant written or widened behind the API — a
+crafted backup restored, a database writer — does not verify, and its requests are refused
+until an administrator checks it and seals it again (``zhenggai client seal``).
 """
 
 from __future__ import annotations
@@ -12,20 +17,23 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import os
 import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..engine.actors import ALL_ORGS, Actor
-from ..engine.errors import Forbidden, InvalidInput, NotFound, Unavailable, ZhenggaiError
+from ..engine.errors import Forbidden, InvalidInput, NotFound, Refused, Unavailable, ZhenggaiError
 from ..i18n import Text
 from . import signing
 from .store import ApiStore, ClientRecord, Duplicate
 
 if TYPE_CHECKING:
+    from ..engine.core import Core
     from ..engine.service import Engine
 
 KEY_ENV = "ZHENGGAI_API_KEY"
@@ -74,16 +82,62 @@ def _client(row: ClientRecord) -> Client:
     )
 
 
+MIN_KEY_BITS = 100  # what the key's characters can carry, estimated from their frequencies
+
+
+def key_weakness(key: str) -> Text | None:
+    """Why ``key`` is too weak to derive every client's secret from, or None.
+
+    The estimate is the key's length times the Shannon entropy of its characters' frequencies:
+    ``openssl rand -hex 32`` gives about 240 bits, 32 random letters and digits about 150, while
+    ``aaaa…``, ``0000…`` or a block repeated come far below."""
+    if len(key) < 32:
+        return Text(f"不足 32 个字符（{len(key)} 个）", f"shorter than 32 characters ({len(key)})")
+    if any(ch.isspace() or ord(ch) < 32 for ch in key):
+        return Text("含空白或控制字符", "it holds spaces or control characters")
+    if key in (key + key)[1:-1]:
+        return Text("由一段较短的字符重复而成", "it is a shorter string repeated")
+    counts = Counter(key)
+    bits = -sum(n * math.log2(n / len(key)) for n in counts.values())
+    if bits < MIN_KEY_BITS:
+        return Text(
+            f"字符变化太少（约 {bits:.0f} 位，至少需 {MIN_KEY_BITS} 位）",
+            f"too little variety in it (about {bits:.0f} bits; at least {MIN_KEY_BITS} are needed)",
+        )
+    return None
+
+
 def server_key() -> bytes:
     key = os.environ.get(KEY_ENV, "")
-    if len(key) < 32:
+    if not key:
         raise Unavailable(
             Text(
                 f"未设置服务密钥：请在环境变量 {KEY_ENV} 中设置至少 32 个字符的随机串",
                 f"no server key: set {KEY_ENV} to a random string of at least 32 characters",
             )
         )
+    weak = key_weakness(key)
+    if weak is not None:
+        raise InvalidInput(
+            Text(
+                f"服务密钥 {KEY_ENV} 太弱：{weak.zh}；每个接入系统的密钥都由它派生，请用 openssl rand -hex 32 生成",
+                f"the server key {KEY_ENV} is too weak: {weak.en}; every client's secret derives from it: "
+                "make one with openssl rand -hex 32",
+            ),
+            field=KEY_ENV,
+        )
     return key.encode("utf-8")
+
+
+def grant_mac(key: bytes, name: str, roles: str, scopes: str, generation: int, revoked: bool) -> str:
+    """The seal of a client's grant (the JSON of its roles and scopes as stored)."""
+    message = "\n".join(["zhenggai-grant", name, roles, scopes, str(generation), "revoked" if revoked else "active"])
+    return hmac.new(key, message.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def grant_verifies(row: ClientRecord, key: bytes) -> bool:
+    want = grant_mac(key, row.name, row.roles, row.scopes, row.generation, row.revoked_at is not None)
+    return row.grant_mac is not None and hmac.compare_digest(want, row.grant_mac)
 
 
 def secret_for(name: str, generation: int, key: bytes | None = None) -> str:
@@ -94,6 +148,28 @@ def need_client_admin(actor: Actor) -> None:
     """Only an administrator manages clients (asked before the client store is)."""
     if "admin" not in actor.roles:
         raise Forbidden(Text("只有管理员（admin）可以管理接入系统", "only an administrator (admin) manages clients"))
+
+
+def grants_refusal(core: Core) -> Text | None:
+    """Why the clients of a database (a backup about to be restored) cannot be trusted: a grant
+    that does not verify, or grants that cannot be checked without the server key; or None."""
+    with core.transaction() as conn:
+        rows = ApiStore(conn).api_clients()
+    if not rows:
+        return None
+    if not os.environ.get(KEY_ENV):
+        return Text(
+            f"其中有 {len(rows)} 个接入系统，未设置 {KEY_ENV} 无法核对其授权",
+            f"it holds {len(rows)} API clients, whose grants cannot be checked without {KEY_ENV}",
+        )
+    key = server_key()
+    bad = [r.name for r in rows if not grant_verifies(r, key)]
+    if bad:
+        return Text(
+            f"接入系统 {', '.join(bad)} 的授权未通过校验（被绕过 zhenggai 修改）",
+            f"the grants of API clients {', '.join(bad)} do not verify (changed outside zhenggai)",
+        )
+    return None
 
 
 class Clients:
@@ -122,14 +198,17 @@ class Clients:
         now = self.engine.clock.now()
         with self.engine.transaction(write=True) as conn:
             store = ApiStore(conn)
+            roles_json = json.dumps(sorted(set(roles)))
+            scopes_json = json.dumps(list(scopes or [ALL_ORGS]), ensure_ascii=False)
             try:
                 store.insert_api_client(
                     name=name,
-                    roles=json.dumps(sorted(set(roles))),
-                    scopes=json.dumps(list(scopes or [ALL_ORGS]), ensure_ascii=False),
+                    roles=roles_json,
+                    scopes=scopes_json,
                     generation=1,
                     created_at=now,
                     created_by=by,
+                    grant_mac=grant_mac(key, name, roles_json, scopes_json, 1, False),
                 )
             except Duplicate:
                 raise InvalidInput(
@@ -143,19 +222,53 @@ class Clients:
             return [_client(r) for r in ApiStore(conn).api_clients()]
 
     def rotate(self, name: str) -> str:
-        """A new secret; the old one stops working at once."""
+        """A new secret; the old one stops working at once.  A revoked client stays revoked:
+        rotating is not a way back in (add it again, under a new name, if it is to return)."""
         key = server_key()
         with self.engine.transaction(write=True) as conn:
             store = ApiStore(conn)
             row = self._existing(store, name)
-            store.rotate_api_client(name, row.generation + 1)
-            return secret_for(name, row.generation + 1, key)
+            if row.revoked_at is not None:
+                raise Refused(
+                    Text(
+                        f"客户端 {name} 已被吊销，不能更换密钥",
+                        f"client {name} is revoked; its secret cannot be rotated",
+                    ),
+                    [
+                        (
+                            "revoked",
+                            Text("被吊销的接入系统不会因更换密钥而恢复", "rotating never brings a revoked client back"),
+                        )
+                    ],
+                )
+            generation = row.generation + 1
+            store.rotate_api_client(name, generation, grant_mac(key, name, row.roles, row.scopes, generation, False))
+            return secret_for(name, generation, key)
 
     def revoke(self, name: str) -> None:
+        key = server_key()
         with self.engine.transaction(write=True) as conn:
             store = ApiStore(conn)
-            self._existing(store, name)
-            store.revoke_api_client(name, self.engine.clock.now())
+            row = self._existing(store, name)
+            mac = grant_mac(key, name, row.roles, row.scopes, row.generation, True)
+            store.revoke_api_client(name, self.engine.clock.now(), mac)
+
+    def seal(self, name: str) -> Client:
+        """Seal a client's grant as it now stands (an administrator who checked it: a client
+        made before grants were sealed, or one whose grant failed to verify)."""
+        key = server_key()
+        with self.engine.transaction(write=True) as conn:
+            store = ApiStore(conn)
+            row = self._existing(store, name)
+            mac = grant_mac(key, name, row.roles, row.scopes, row.generation, row.revoked_at is not None)
+            store.seal_api_client(name, mac)
+            return _client(row)
+
+    def unsealed(self) -> list[str]:
+        """The clients whose grant does not verify (the audit's check of the API's own rows)."""
+        key = server_key()
+        with self.engine.transaction() as conn:
+            return [r.name for r in ApiStore(conn).api_clients() if not grant_verifies(r, key)]
 
     @staticmethod
     def _existing(store: ApiStore, name: str) -> ClientRecord:
@@ -194,6 +307,16 @@ class Clients:
         if row is None or row.revoked_at is not None:
             raise Unauthenticated(
                 Text(f"未知或已吊销的客户端 {name}", f"unknown or revoked client {name}"), reason="client"
+            )
+        if not grant_verifies(row, server_key()):
+            raise Unauthenticated(
+                Text(
+                    f"客户端 {name} 的授权未通过校验（被绕过 zhenggai 修改，或在授权封存之前创建）："
+                    f"请管理员核对后运行 zhenggai client seal {name}",
+                    f"the grant of client {name} does not verify (changed outside zhenggai, or made before "
+                    f"grants were sealed): an administrator checks it, then runs zhenggai client seal {name}",
+                ),
+                reason="grant",
             )
         try:
             sent = datetime.fromtimestamp(int(ts), now.tzinfo)

@@ -95,7 +95,15 @@ class ApiStore:
         return [ClientRecord._make(r) for r in self.conn.execute(q)]
 
     def insert_api_client(
-        self, *, name: str, roles: str, scopes: str, generation: int, created_at: datetime, created_by: str
+        self,
+        *,
+        name: str,
+        roles: str,
+        scopes: str,
+        generation: int,
+        created_at: datetime,
+        created_by: str,
+        grant_mac: str,
     ) -> None:
         values = {
             "name": name,
@@ -104,19 +112,28 @@ class ApiStore:
             "generation": generation,
             "created_at": created_at,
             "created_by": created_by,
+            "grant_mac": grant_mac,
         }
         try:
             self.conn.execute(insert(api_clients), values)
         except IntegrityError as exc:
             raise Duplicate(str(exc.orig)) from exc
 
-    def rotate_api_client(self, name: str, generation: int) -> bool:
-        """A new generation (so a new secret), and the client usable again if it was revoked."""
-        q = update(api_clients).where(api_clients.c.name == name).values(generation=generation, revoked_at=None)
+    def rotate_api_client(self, name: str, generation: int, grant_mac: str) -> bool:
+        """A new generation (so a new secret) of a client that is not revoked, sealed anew."""
+        q = (
+            update(api_clients)
+            .where(api_clients.c.name == name, api_clients.c.revoked_at.is_(None))
+            .values(generation=generation, grant_mac=grant_mac)
+        )
         return self.conn.execute(q).rowcount == 1
 
-    def revoke_api_client(self, name: str, at: datetime) -> bool:
-        q = update(api_clients).where(api_clients.c.name == name).values(revoked_at=at)
+    def revoke_api_client(self, name: str, at: datetime, grant_mac: str) -> bool:
+        q = update(api_clients).where(api_clients.c.name == name).values(revoked_at=at, grant_mac=grant_mac)
+        return self.conn.execute(q).rowcount == 1
+
+    def seal_api_client(self, name: str, grant_mac: str) -> bool:
+        q = update(api_clients).where(api_clients.c.name == name).values(grant_mac=grant_mac)
         return self.conn.execute(q).rowcount == 1
 
     # --- idempotency keys ---------------------------------------------------------------

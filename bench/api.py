@@ -39,7 +39,7 @@ import time
 import uuid
 
 SHA = "ab" * 32
-KEY = "bench-server-key-" + "k" * 32
+KEY = "5e0b9c4a7d21f38e6a9c0d5b2f7e14a8c3d6b9e0f1a2c4e7b8d0f3a5c6e9b2d4"  # a fixed random key
 ROLES = ["owner", "reviewer"]
 
 

@@ -99,12 +99,21 @@ def audit_verify(c: Ctx) -> None:
     """Verify every issue's hash chain and records, and find events that point to no issue
     / 校验全部问题的哈希链与记录。
 
-    Exits 8 if anything is wrong, naming each issue and the row at fault."""
-    rep = c.engine().audit_verify()
-    out(c, rep.to_dict(), lambda: render.audit(rep, c.lang))
-    if not rep.ok:
+    With ZHENGGAI_API_KEY set, the API clients' sealed grants are checked too.  Exits 8 if
+    anything is wrong, naming each issue and the row at fault."""
+    import os
+
+    from ..api.clients import KEY_ENV, Clients
+
+    eng = c.engine()
+    rep = eng.audit_verify()
+    # the HTTP service's own sealed rows: each client's grant (checked when its key is set)
+    unsealed = Clients(eng).unsealed() if os.environ.get(KEY_ENV) else []
+    data = {**rep.to_dict(), "unsealed_clients": unsealed, "ok": rep.ok and not unsealed}
+    out(c, data, lambda: render.audit(rep, c.lang, unsealed))
+    if not rep.ok or unsealed:
         if not c.json:
-            click.echo(render.audit_failed(rep, c.lang), err=True)
+            click.echo(render.audit_failed(rep, c.lang, unsealed), err=True)
         click.get_current_context().exit(HistoryTampered.exit_code)
 
 
@@ -136,7 +145,9 @@ def backup(c: Ctx, path: Path, force: bool) -> None:
 def restore(c: Ctx, path: Path, force: bool) -> None:
     """Replace the SQLite database's contents with the backup at PATH, after checking it is an
     undamaged zhenggai database; an older schema is upgraded / 从备份恢复。"""
-    info = c.engine(check_schema=False).restore(path, force=force)
+    from ..api.clients import grants_refusal
+
+    info = c.engine(check_schema=False).restore(path, force=force, checks=[grants_refusal])
     upgraded = info.upgraded_from
     out(
         c,

@@ -492,11 +492,12 @@ def outbox(rows: Sequence[Mapping[str, Any]], lang: str) -> str:
     return columns(_both(lang), spec, rows)
 
 
-def audit(rep: AuditReport, lang: str) -> str:
+def audit(rep: AuditReport, lang: str, unsealed: Sequence[str] = ()) -> str:
     """The verdict of a whole-database audit; when it failed, each finding (the summary line
-    goes to standard error: :func:`audit_failed`)."""
+    goes to standard error: :func:`audit_failed`); ``unsealed`` names API clients whose grant
+    does not verify."""
     t = _both(lang)
-    if rep.ok:
+    if rep.ok and not unsealed:
         return click.style(
             t(
                 f"审计通过：{rep.issues} 个问题、{rep.events} 条历史记录的哈希链与记录均完整（{rep.seconds:.1f} 秒）",
@@ -510,16 +511,33 @@ def audit(rep: AuditReport, lang: str) -> str:
         where = f["issue"] or t("（无此问题）", "(no issue)")
         row = f"#{f['seq']}" + (f" (event id {f['event_id']})" if f["event_id"] is not None else "")
         lines.append(click.style(f"{where} {row}: {f['reason'].render(lang)}", fg="red"))
+    for name in unsealed:
+        lines.append(
+            click.style(
+                t(
+                    f"接入系统 {name}：授权未通过校验（被绕过 zhenggai 修改，或在封存之前创建）",
+                    f"client {name}: its grant does not verify (changed outside zhenggai, or made before grants were sealed)",
+                ),
+                fg="red",
+            )
+        )
     return "\n".join(lines)
 
 
-def audit_failed(rep: AuditReport, lang: str) -> str:
+def audit_failed(rep: AuditReport, lang: str, unsealed: Sequence[str] = ()) -> str:
+    t = _both(lang)
+    extra = ""
+    if rep.bad_workflows or unsealed:
+        extra = t(
+            f"，{len(rep.bad_workflows)} 个工作流版本被改写，{len(unsealed)} 个接入系统的授权未通过校验",
+            f", {len(rep.bad_workflows)} workflow versions rewritten, {len(unsealed)} client grants that do not verify",
+        )
     return click.style(
-        _both(lang)(
-            f"审计未通过：{len(rep.bad)} 个问题的历史或记录有误，{rep.orphan_events} 条记录指向不存在的问题"
+        t(
+            f"审计未通过：{len(rep.bad)} 个问题的历史或记录有误，{rep.orphan_events} 条记录指向不存在的问题{extra}"
             f"（共检查 {rep.issues} 个问题、{rep.events} 条记录）",
             f"audit failed: {len(rep.bad)} issues with a broken history or records, {rep.orphan_events} "
-            f"events pointing to no issue ({rep.issues} issues and {rep.events} events checked)",
+            f"events pointing to no issue{extra} ({rep.issues} issues and {rep.events} events checked)",
         ),
         fg="red",
     )

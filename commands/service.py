@@ -107,6 +107,29 @@ def client_revoke(c: Ctx, name: str, actor: Actor) -> None:
     out(c, {"name": name, "revoked": True}, c.t(f"已吊销 {name}", f"revoked {name}"))
 
 
+@client.command("seal")
+@click.argument("name")
+@actor_options(("admin",))
+@json_flag
+@pass_ctx
+def client_seal(c: Ctx, name: str, actor: Actor) -> None:
+    """Seal a client's grant as it now stands, after checking it (a client made before grants
+    were sealed, or one whose grant failed to verify) / 核对后封存授权。"""
+    from ..api.clients import Clients, need_client_admin
+
+    eng = c.engine()
+    need_client_admin(actor)
+    cl = Clients(eng).seal(name)
+    out(
+        c,
+        {**cl.to_dict(), "sealed": True},
+        c.t(
+            f"已封存 {name} 的授权：角色 {', '.join(sorted(cl.roles))}；范围 {', '.join(cl.scopes)}",
+            f"sealed the grant of {name}: roles {', '.join(sorted(cl.roles))}; scopes {', '.join(cl.scopes)}",
+        ),
+    )
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)

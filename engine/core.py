@@ -142,6 +142,12 @@ class Core:
     def read(self) -> Tx:
         return Tx(self.db.read())
 
+    def transaction(self, *, write: bool = False) -> Tx:
+        """A transaction on the engine's database for layers over it (the HTTP service keeps
+        its clients and idempotency keys there), with storage trouble reported as the
+        engine's own errors.  Yields a connection."""
+        return self.write() if write else self.read()
+
     @contextmanager
     def storage_errors(self) -> Iterator[None]:
         try:

@@ -5,7 +5,7 @@ with this engine's chain key (``audit verify`` over the staged copy)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,12 +22,15 @@ def backup(core: Core, path: str | Path, *, force: bool = False) -> BackupInfo:
         return storage_backup.backup(core.db, Path(path), force=force)
 
 
-def restore(core: Core, path: str | Path, *, force: bool = False) -> BackupInfo:
+def restore(
+    core: Core, path: str | Path, *, force: bool = False, checks: Sequence[Callable[[Core], Text | None]] = ()
+) -> BackupInfo:
     def history_verifies(stage: Path) -> None:
-        staged = Core(f"sqlite:///{stage}", chain_key=None)
+        staged = Core(f"sqlite:///{stage}", chain_key=None, clock=core.clock)
         staged.chain_key = core.chain_key
         try:
             report = audit(staged)
+            refusals = [why for check in checks if (why := check(staged)) is not None] if report.ok else []
         finally:
             staged.db.dispose()
         if not report.ok:
@@ -44,6 +47,11 @@ def restore(core: Core, path: str | Path, *, force: bool = False) -> BackupInfo:
                     f"{path}：历史记录校验不通过（{len(report.bad)} 个问题，如 {eg}），未做任何修改",
                     f"{path}: its history does not verify ({len(report.bad)} issues, e.g. {eg}); nothing was changed",
                 ),
+            )
+        if refusals:
+            raise storage_backup.BackupRefused(
+                "invalid",
+                Text(f"{path}：{refusals[0].zh}，未做任何修改", f"{path}: {refusals[0].en}; nothing was changed"),
             )
 
     with _backup_errors(core):

@@ -16,17 +16,18 @@ channels) is :class:`~.core.Core`, which the Engine is.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from ..i18n import Text
 from ..storage.backup import BackupInfo
 from . import catalog, edits, firing, intake, ledger, migrate, outbox, recovery, rounds, statistics, sweep, verification
 from . import views as views_
 from .actors import Actor
 from .clock import DEFAULT_TZ
-from .core import Core, Tx
+from .core import Core
 from .definition import WorkflowDefinition
 from .errors import WorkflowInvalid
 from .explain import Explanation
@@ -38,12 +39,6 @@ from .results import DeliveryReport, FireResult, ImportReport, IssueView, SweepR
 
 class Engine(Core):
     """zhenggai's embedding API.  ``Engine("sqlite:///zhenggai.db")`` or a PostgreSQL URL."""
-
-    def transaction(self, *, write: bool = False) -> Tx:
-        """A transaction on the engine's database for layers over it (the HTTP service keeps
-        its clients and idempotency keys there), with storage trouble reported as the
-        engine's own errors.  Yields a connection."""
-        return self.write() if write else self.read()
 
     # --- schema and workflows ----------------------------------------------------------
 
@@ -506,10 +501,14 @@ class Engine(Core):
         """An online copy of the SQLite database at ``path`` (see storage/backup.py)."""
         return recovery.backup(self, path, force=force)
 
-    def restore(self, path: str | Path, *, force: bool = False) -> BackupInfo:
+    def restore(
+        self, path: str | Path, *, force: bool = False, checks: Sequence[Callable[[Core], Text | None]] = ()
+    ) -> BackupInfo:
         """Replace the SQLite database's contents with a checked backup, upgraded if older.
-        Refused if the database holds data, unless ``force``."""
-        return recovery.restore(self, path, force=force)
+        Refused if the database holds data, unless ``force``.  ``checks`` are asked of the
+        staged copy before it goes live, after its history verified (the HTTP layer checks its
+        clients' sealed grants so); each returns why it is refused, or None."""
+        return recovery.restore(self, path, force=force, checks=checks)
 
 
 __all__ = ["Engine", "FireResult", "IssueView", "WorkflowInfo", "WorkflowInvalid", "add_months"]

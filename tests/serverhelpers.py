@@ -12,7 +12,7 @@ import pytest
 
 from zhenggai import Actor, Engine
 
-SERVER_KEY = "k" * 16 + "-test-server-key-0123456789"
+SERVER_KEY = "9f1c2e7a4b8d03e6f5a1c9b7d2e4f608a3b5c7d9e1f2a4c6b8d0e2f4a6c8b0d1"  # as openssl rand -hex 32
 
 
 @dataclass

@@ -9,7 +9,7 @@ import threading
 import pytest
 import requests
 from apiclient import Api, SignedAuth
-from serverhelpers import as_
+from serverhelpers import SERVER_KEY, as_
 from storyhelpers import SHA
 
 from zhenggai.api import signing
@@ -142,15 +142,19 @@ def test_a_client_cannot_assert_roles_or_scopes_beyond_its_grant_and_revoked_cli
     for scope in (["省局"], ["*"], ["省局/稽查局二"]):
         r = as_(opened, "sun", ["owner"], scope, client="oa-jicha", secret=secret).get("/issues")
         assert r.status_code == 403 and r.json()["reason"] == "scope_not_allowed", scope
-    clients.revoke("oa-jicha")
-    r = narrow.get("/issues")
-    assert r.status_code == 401 and r.json()["reason"] == "client"
     rotated = clients.rotate("oa-jicha")
-    assert (
-        as_(opened, "sun", ["owner"], ["省局/稽查局"], client="oa-jicha", secret=rotated).get("/issues").status_code
-        == 200
-    )
+    renewed = as_(opened, "sun", ["owner"], ["省局/稽查局"], client="oa-jicha", secret=rotated)
+    assert renewed.get("/issues").status_code == 200
     assert narrow.get("/issues").status_code == 401  # the old secret no longer signs
+    clients.revoke("oa-jicha")
+    r = renewed.get("/issues")
+    assert r.status_code == 401 and r.json()["reason"] == "client"
+    # rotating is no way back in for a revoked client
+    from zhenggai import Refused
+
+    with pytest.raises(Refused):
+        clients.rotate("oa-jicha")
+    assert renewed.get("/issues").status_code == 401
 
 
 def test_a_unit_sees_only_its_own_issues_in_lists_details_exports_and_stats(opened):
@@ -296,7 +300,7 @@ def test_clients_are_managed_and_the_server_started_from_the_command_line(tmp_pa
     from zhenggai.cli import main
 
     db = f"sqlite:///{tmp_path / 'z.db'}"
-    monkeypatch.setenv("ZHENGGAI_API_KEY", "x" * 40)
+    monkeypatch.setenv("ZHENGGAI_API_KEY", SERVER_KEY)
     runner = CliRunner()
 
     def cli(*args: str):
@@ -315,12 +319,12 @@ def test_clients_are_managed_and_the_server_started_from_the_command_line(tmp_pa
     monkeypatch.delenv("ZHENGGAI_API_KEY")
     r = cli("client", "rotate", "oa-tax", "--as", "root")
     assert r.exit_code == 10 and "ZHENGGAI_API_KEY" in r.output
-    monkeypatch.setenv("ZHENGGAI_API_KEY", "x" * 40)
+    monkeypatch.setenv("ZHENGGAI_API_KEY", SERVER_KEY)
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "ZHENGGAI_API_KEY": "x" * 40}
+    env = {**os.environ, "ZHENGGAI_API_KEY": SERVER_KEY}
     proc = subprocess.Popen(
         [sys.executable, "-m", "zhenggai.cli", "--db", db, "serve", "--port", str(port), "--workers", "2"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -114,3 +114,88 @@ def test_an_edit_whose_server_died_before_answering_is_not_applied_twice_by_the_
     assert retry.status_code == 200
     assert [m["text"] for m in retry.json()["measures"]] == ["清查补缴"]  # applied once
     assert engine.verify("P1", Actor("wang", frozenset({"inspection_office"}))).ok
+
+
+def test_a_grant_widened_behind_the_api_is_refused_until_an_administrator_seals_it(opened):
+    from sqlalchemy import text
+
+    from zhenggai.api.clients import Clients
+
+    clients = Clients(opened.engine)
+    _, secret = clients.add("oa-jicha", roles=["owner"], scopes=["省局/稽查局"], by="root")
+    narrow = as_(opened, "sun", ["owner"], ["省局/稽查局"], client="oa-jicha", secret=secret)
+    assert narrow.get("/issues").status_code == 200
+    with opened.engine.db.engine.begin() as conn:  # a database writer makes it an administrator over everything
+        conn.execute(
+            text("""UPDATE api_clients SET roles = '["admin", "owner"]', scopes = '["*"]' WHERE name = 'oa-jicha'""")
+        )
+    widened = as_(opened, "sun", ["admin"], ["*"], client="oa-jicha", secret=secret)
+    for api in (widened, narrow):
+        r = api.get("/issues")
+        assert r.status_code == 401 and r.json()["reason"] == "grant", r.text
+    assert clients.unsealed() == ["oa-jicha"]
+    clients.seal("oa-jicha")  # an administrator checked it (and wanted it so)
+    assert widened.get("/issues").status_code == 200 and clients.unsealed() == []
+    with opened.engine.db.engine.begin() as conn:  # a revocation undone behind the API does not verify either
+        clients.revoke("oa-jicha")
+        conn.execute(text("UPDATE api_clients SET revoked_at = NULL WHERE name = 'oa-jicha'"))
+    assert widened.get("/issues").json()["reason"] == "grant"
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["a" * 64, "0" * 40, " " * 32, "0123456789abcdef" * 4, "short-but-random-x9", "Zq8" * 16, "tab\tin the key" * 4],
+    ids=["aaaa", "0000", "spaces", "repeated_block", "short", "repeated_three", "control"],
+)
+def test_a_weak_server_key_is_refused_before_any_secret_is_derived_from_it(key, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from zhenggai.cli import main
+
+    db = f"sqlite:///{tmp_path / 'z.db'}"
+    runner = CliRunner()
+    assert runner.invoke(main, ["--db", db, "init"]).exit_code == 0
+    monkeypatch.setenv("ZHENGGAI_API_KEY", key)
+    r = runner.invoke(main, ["--db", db, "--json", "client", "add", "oa", "--allow-role", "owner", "--as", "root"])
+    err = json.loads(r.output)["error"]
+    assert r.exit_code == 2 and err["field"] == "ZHENGGAI_API_KEY", r.output
+    assert "too weak" in err["message"]["en"] or "shorter than 32" in err["message"]["en"]
+    assert runner.invoke(main, ["--db", db, "--json", "client", "list"]).output.strip() == "[]"  # nothing made
+    monkeypatch.setenv("ZHENGGAI_API_KEY", "9f1c2e7a4b8d03e6f5a1c9b7d2e4f608a3b5c7d9e1f2a4c6b8d0e2f4a6c8b0d1")
+    r = runner.invoke(main, ["--db", db, "--json", "client", "add", "oa", "--allow-role", "owner", "--as", "root"])
+    assert r.exit_code == 0, r.output
+
+
+def test_a_backup_whose_client_grant_was_widened_is_refused_by_restore(tmp_path, monkeypatch, cast):
+    import sqlite3
+
+    from click.testing import CliRunner
+
+    from zhenggai import Engine
+    from zhenggai.api.clients import Clients
+    from zhenggai.cli import main
+
+    monkeypatch.setenv("ZHENGGAI_API_KEY", "9f1c2e7a4b8d03e6f5a1c9b7d2e4f608a3b5c7d9e1f2a4c6b8d0e2f4a6c8b0d1")
+    live_db = tmp_path / "office.db"
+    engine = Engine(f"sqlite:///{live_db}")
+    engine.init()
+    Clients(engine).add("oa-jicha", roles=["owner"], scopes=["省局/稽查局"], by="root")
+    backup = tmp_path / "backup.db"
+    engine.backup(backup)
+    engine.db.dispose()
+    conn = sqlite3.connect(backup)
+    conn.execute("""UPDATE api_clients SET roles = '["admin"]', scopes = '["*"]'""")
+    conn.commit()
+    conn.close()
+    r = CliRunner().invoke(main, ["--db", str(live_db), "--json", "restore", str(backup), "--force"])
+    out = json.loads(r.output)
+    assert r.exit_code == 2 and "oa-jicha do not verify" in out["error"]["message"]["en"], r.output
+    monkeypatch.delenv("ZHENGGAI_API_KEY")  # nor is a backup with clients restored unchecked
+    r = CliRunner().invoke(main, ["--db", str(live_db), "--json", "restore", str(backup), "--force"])
+    assert (
+        r.exit_code == 2
+        and "cannot be checked without ZHENGGAI_API_KEY" in json.loads(r.output)["error"]["message"]["en"]
+    )
+    monkeypatch.setenv("ZHENGGAI_API_KEY", "9f1c2e7a4b8d03e6f5a1c9b7d2e4f608a3b5c7d9e1f2a4c6b8d0e2f4a6c8b0d1")
+    r = CliRunner().invoke(main, ["--db", str(live_db), "--json", "audit", "verify"])
+    assert r.exit_code == 0 and json.loads(r.output)["unsealed_clients"] == []  # the live database is untouched
