@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 IDEMPOTENCY_STALE = timedelta(minutes=5)  # a claim this old with no answer: its attempt died
 #: an issue's or a round's code in a path
-IssueCode = PathParam(pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-/]{0,63}$")
+IssueCode = PathParam(pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
 
 
 @dataclass(frozen=True)

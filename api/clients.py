@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ..engine.actors import ALL_ORGS, Actor
+from ..engine.actors import ALL_ORGS, Actor, need_outside_actor
 from ..engine.errors import Forbidden, InvalidInput, NotFound, Refused, Unavailable, ZhenggaiError
 from ..i18n import Text
 from . import signing
@@ -360,7 +360,7 @@ class Clients:
                 raise ValueError("roles is a list of names")
             if not (isinstance(scope, list) and all(isinstance(p, str) for p in scope)):
                 raise ValueError("scope is a list of org paths")
-            actor = Actor(user, frozenset(roles), tuple(scope))
+            actor = need_outside_actor(Actor(user, frozenset(roles), tuple(scope)))
         except (ValueError, KeyError, TypeError, RecursionError) as exc:
             raise InvalidInput(
                 Text(f"操作人信息无效：{exc}", f"the actor header is not valid: {exc}"), field="actor"

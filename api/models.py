@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-/]{0,63}$", description="letters, digits and . _ - /")]
+Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$", description="letters, digits and . _ -")]
 
 
 class Bilingual(BaseModel):

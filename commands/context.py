@@ -120,10 +120,10 @@ def actor_options(default_roles: tuple[str, ...] = ()) -> Callable[[Callable[...
 
 
 def make_actor(user: str, roles: Sequence[str], scopes: Sequence[str]) -> Actor:
-    from ..engine.actors import ALL_ORGS, Actor
+    from ..engine.actors import ALL_ORGS, Actor, need_outside_actor
 
     try:
-        return Actor(user, frozenset(roles), tuple(scopes) or (ALL_ORGS,))
+        return need_outside_actor(Actor(user, frozenset(roles), tuple(scopes) or (ALL_ORGS,)))
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--as / --role / --scope") from None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from ..i18n import Text
@@ -44,6 +45,38 @@ def hostile_text(value: str) -> bool:
     return HOSTILE.search(value) is not None
 
 
+_INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e")
+
+
+def person_id(value: str) -> str:
+    """An actor id as it is stored and compared: NFKC (full-width letters become ASCII),
+    stripped, case-folded — so ``LI.MING``, ``ｌｉ.ｍｉｎｇ`` and ``li.ming`` are one person, as
+    they are in an OA system's directory."""
+    return unicodedata.normalize("NFKC", value).strip().casefold()
+
+
+def same_person(a: str | None, b: str | None) -> bool:
+    """Whether two ids (one stored, one acting, either written however) name one person."""
+    return a is not None and b is not None and person_id(a) == person_id(b)
+
+
+def id_problem(value: str) -> Text | None:
+    """Why ``value`` cannot be an actor's id: invisible characters, spaces inside it, or letters
+    of two scripts that look alike (a Cyrillic ``а`` in a Latin name); None if it can."""
+    norm = person_id(value)
+    if any(ch in _INVISIBLE or unicodedata.category(ch) in ("Cf", "Zl", "Zp") for ch in value):
+        return Text("含有不可见字符", "it holds invisible characters")
+    if any(ch.isspace() for ch in norm):
+        return Text("含有空格", "it holds spaces")
+    scripts = {unicodedata.name(ch, "").split(" ", 1)[0] for ch in norm if ch.isalpha() and ord(ch) < 0x2E80}
+    if "LATIN" in scripts and scripts & {"CYRILLIC", "GREEK"}:
+        return Text(
+            "混用了形近的字母（如拉丁字母与西里尔字母）",
+            "it mixes look-alike letters of two scripts (Latin and Cyrillic or Greek)",
+        )
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Actor:
     """A person (or the scheduler) acting in one or more roles over some org units.
@@ -68,6 +101,14 @@ class Actor:
                     f"actor id longer than {MAX_ID} or has control characters",
                 ).render()
             )
+        problem = id_problem(self.id)
+        if problem is not None:
+            raise ValueError(
+                Text(
+                    f"操作人标识 {self.id!r} 不可用：{problem.zh}", f"actor id {self.id!r} is not usable: {problem.en}"
+                ).render()
+            )
+        object.__setattr__(self, "id", person_id(self.id))
         if isinstance(self.roles, str) or isinstance(self.scope, str):
             # frozenset("owner") would be five one-letter roles, tuple("省局") two one-character units
             raise ValueError(
@@ -107,3 +148,16 @@ class Actor:
 
 
 SYSTEM = Actor("system", frozenset({"system"}), (ALL_ORGS,), name="scheduler")
+#: the id only the scheduler acts under: nobody from outside may assert it
+RESERVED_IDS = frozenset({SYSTEM.id})
+
+
+def need_outside_actor(actor: Actor) -> Actor:
+    """An actor asserted from outside (by an OA system, on the command line): not the scheduler."""
+    if actor.id in RESERVED_IDS:
+        raise ValueError(
+            Text(
+                f"操作人标识 {actor.id} 保留给定时督办程序", f"the actor id {actor.id} is reserved for the scheduler"
+            ).render()
+        )
+    return actor

@@ -10,7 +10,7 @@ from typing import Protocol
 from ..i18n import Text
 from ..storage.repository import Repository
 from ..storage.rows import IssueHead, IssueRow
-from .actors import ALL_ORGS, Actor
+from .actors import ALL_ORGS, Actor, same_person
 from .clock import local_date
 from .definition import WorkflowDefinition
 from .errors import Forbidden, InvalidInput, NotFound, Refused
@@ -132,7 +132,7 @@ def edit_role(
     else:
         for r in candidates:
             holder = d.roles[r].holder if r in d.roles else None
-            if row is None or holder is None or getattr(row, holder) == actor.id:
+            if row is None or holder is None or same_person(getattr(row, holder), actor.id):
                 return r
         r = candidates[0]
         holder = d.roles[r].holder

@@ -28,7 +28,7 @@ from .authz import edit_role, writable_issue
 from .core import Core
 from .definition import WorkflowDefinition
 from .errors import InvalidInput, NotFound, Refused
-from .inputs import MAX_LONG_TEXT, need_date, need_evidence_uri, need_sha256, need_text, optional_text
+from .inputs import MAX_LONG_TEXT, need_date, need_evidence_uri, need_person, need_sha256, need_text, optional_text
 from .outbox import TODO_CHANNEL, subject_of, todo_notices
 from .results import iso
 
@@ -137,7 +137,7 @@ def add_measure(
     request_id: str | None = None,
 ) -> int:
     text = need_text(text, "text", limit=MAX_LONG_TEXT)
-    owner = optional_text(owner, "owner", limit=128)
+    owner = need_person(owner, "owner", required=False)
     target = optional_text(target, "target")
     due = need_date(due_date, "due_date")
 
@@ -277,8 +277,8 @@ def assign(
     request_id: str | None = None,
 ) -> None:
     """Hand an issue to another owner or leader (staff change); recorded like every edit."""
-    new_owner = optional_text(owner, "owner", limit=128)
-    new_lead = optional_text(lead, "lead", limit=128)
+    new_owner = need_person(owner, "owner", required=False)
+    new_lead = need_person(lead, "lead", required=False)
     if new_owner is None and new_lead is None:
         raise InvalidInput(Text("请指定新的责任人或责任领导", "name a new owner or lead"), field="owner")
     comment = optional_text(comment, "comment", limit=MAX_LONG_TEXT)

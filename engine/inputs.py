@@ -12,10 +12,12 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ..i18n import Text
-from .actors import has_dot_segment, hostile_text
+from .actors import has_dot_segment, hostile_text, id_problem, person_id
 from .errors import InvalidInput
 
-CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-/]{0,63}$")
+#: an issue's or a round's code: what an HTTP path can name (no "/") and nothing after it (\Z,
+#: not $, which would let "R1\n" pass as a twin of "R1")
+CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}\Z")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 EVIDENCE_SCHEMES = frozenset({"https", "http", "oa", "s3"})
 MAX_TEXT = 500
@@ -47,6 +49,20 @@ def optional_text(value: Any, fld: str, *, limit: int = MAX_TEXT) -> str | None:
     return need_text(value, fld, limit=limit, required=False) or None
 
 
+def need_person(value: Any, fld: str, *, required: bool = True) -> str | None:
+    """A person's id (an owner, a lead), as actors' ids are stored: normalised, with no
+    invisible or look-alike characters (such a name could never act as itself)."""
+    text = need_text(value, fld, limit=128, required=required)
+    if not text:
+        return None
+    problem = id_problem(text)
+    if problem is not None:
+        raise InvalidInput(
+            Text(f"{fld} {text!r} 不可用：{problem.zh}", f"{fld} {text!r} is not usable: {problem.en}"), field=fld
+        )
+    return person_id(text)
+
+
 def encodable(value: str) -> bool:
     """Whether text can be stored at all: a lone surrogate (from a broken UTF-16 decode) has
     no UTF-8 form, and the database would refuse it half-way through a write."""
@@ -76,8 +92,8 @@ def need_code(value: Any, fld: str) -> str:
     if not isinstance(value, str) or not CODE_RE.match(value):
         raise InvalidInput(
             Text(
-                f"{fld} {value!r} 不合规：须为 1-64 位字母、数字或 . _ - /",
-                f"{fld} {value!r} must be 1-64 letters, digits or . _ - /",
+                f"{fld} {value!r} 不合规：须为 1-64 位字母、数字或 . _ -",
+                f"{fld} {value!r} must be 1-64 letters, digits or . _ -",
             ),
             field=fld,
         )

@@ -17,6 +17,7 @@ from typing import Any
 from transitions import EventData, Machine
 
 from ..i18n import Text
+from .actors import same_person
 from .definition import TransitionDef, WorkflowDefinition
 from .facts import GuardContext, IssueFacts
 
@@ -63,7 +64,7 @@ def check_rules(t: TransitionDef, token: _Token) -> list[tuple[str, Text]]:
         holder_field = token.holders.get(ctx.role)
         if holder_field is not None:
             holder = getattr(token.facts, holder_field)
-            if holder != ctx.actor.id:
+            if not same_person(holder, ctx.actor.id):
                 reasons.append(
                     (
                         "role",

@@ -7,6 +7,7 @@ loaded for it (its ``needs``); each docstring is what ``zhenggai workflow guards
 from __future__ import annotations
 
 from ...i18n import Text
+from ..actors import same_person
 from ..facts import GuardContext, IssueFacts
 from .base import Reason, register_guard
 from .params import (
@@ -106,11 +107,11 @@ def four_eyes(issue: IssueFacts, ctx: GuardContext, params: None) -> Reason:
     """The person acting is neither the issue's owner, nor whoever moved it to its current
     state, nor anyone who signed off on an earlier stage (审核与整改分离)."""
     me = ctx.actor.id
-    if me == issue.owner:
+    if same_person(me, issue.owner):
         return Text("四眼原则：责任人不能评审自己的问题", "four eyes: the owner may not review their own issue")
-    if me == issue.state_entered_by:
+    if same_person(me, issue.state_entered_by):
         return Text("四眼原则：提交自查的人不能评审", "four eyes: whoever submitted the self-check may not review it")
-    if any(s.actor_id == me and s.stage_seq != issue.state_seq for s in issue.signoffs or ()):
+    if any(same_person(s.actor_id, me) and s.stage_seq != issue.state_seq for s in issue.signoffs or ()):
         return Text(
             "四眼原则：已签字确认整改方案的人不能评审", "four eyes: someone who signed off the plan may not review it"
         )
