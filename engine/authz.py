@@ -69,25 +69,31 @@ def in_scope(actor: Actor, unit: str, what: Text) -> None:
 def visible_issue(repo: Repository, code: str, actor: Actor) -> IssueRow:
     """The issue, if it exists and lies inside the actor's scope."""
     row = repo.issues.get(code)
-    if row is None:
-        raise NotFound(Text(f"没有问题 {code}", f"no issue {code}"))
-    _covers(actor, code, row.unit)
+    _covers(actor, code, None if row is None else row.unit)
+    assert row is not None
     return row
 
 
 def writable_issue(repo: Repository, code: str, actor: Actor) -> IssueHead:
     """The issue's head, locked for this transaction's write, if the actor may see it."""
     row = repo.issues.head(code)
-    if row is None:
-        raise NotFound(Text(f"没有问题 {code}", f"no issue {code}"))
-    _covers(actor, code, row.unit)
+    _covers(actor, code, None if row is None else row.unit)
+    assert row is not None
     return row
 
 
-def _covers(actor: Actor, code: str, unit: str) -> None:
-    if not actor.covers(unit):
+def _covers(actor: Actor, code: str, unit: str | None) -> None:
+    """Refuse an issue that does not exist or lies outside the actor's scope.  To an actor
+    over some units only, both get the same answer: which codes exist elsewhere is not theirs
+    to learn.  An actor over every unit can only be told the issue does not exist."""
+    if unit is None and ALL_ORGS in actor.scope:
+        raise NotFound(Text(f"没有问题 {code}", f"no issue {code}"))
+    if unit is None or not actor.covers(unit):
         raise Forbidden(
-            Text(f"问题 {code} 不在 {actor.id} 的组织范围内", f"issue {code} is outside {actor.id}'s org scope")
+            Text(
+                f"问题 {code} 不存在或不在 {actor.id} 的组织范围内",
+                f"issue {code} does not exist or is outside {actor.id}'s org scope",
+            )
         )
 
 

@@ -10,7 +10,7 @@ from ..i18n import Text
 from ..storage.errors import Duplicate
 from ..storage.repository import Repository
 from ..storage.rows import RoundRow
-from .actors import Actor
+from .actors import ALL_ORGS, Actor, norm_path, within
 from .authz import edit_role, scope_prefixes
 from .catalog import usable
 from .clock import DEFAULT_TZ, local_date
@@ -88,20 +88,32 @@ def open_round(
 
 
 def rounds(core: Core, actor: Actor | None = None) -> list[dict[str, Any]]:
+    """The rounds, or with ``actor`` those whose inspected body overlaps the actor's scope."""
     with core.read() as conn:
         repo = Repository(conn)
-        return [round_dict(core, repo, r, actor) for r in repo.rounds.all()]
+        return [round_dict(core, repo, r, actor) for r in repo.rounds.all() if actor is None or sees_round(actor, r)]
 
 
 def round_(core: Core, code: str, actor: Actor | None = None) -> dict[str, Any]:
     with core.read() as conn:
         repo = Repository(conn)
-        return round_dict(core, repo, need_round(repo, code), actor)
+        return round_dict(core, repo, need_round(repo, code, actor), actor)
 
 
-def need_round(repo: Repository, code: str) -> RoundRow:
+def sees_round(actor: Actor, r: RoundRow) -> bool:
+    """Whether the round is the actor's business: its inspected body lies inside the actor's
+    scope, or the actor's units lie inside it (a unit of the inspected body)."""
+    if ALL_ORGS in actor.scope or actor.covers(r.org):
+        return True
+    org = norm_path(r.org)
+    return any(within(s, org) for s in actor.scope)
+
+
+def need_round(repo: Repository, code: str, actor: Actor | None = None) -> RoundRow:
+    """The round; with ``actor``, only if it is the actor's business — another body's round is
+    answered as a round that does not exist (its title, body and period are not theirs)."""
     r = repo.rounds.get(code)
-    if r is None:
+    if r is None or (actor is not None and not sees_round(actor, r)):
         raise NotFound(Text(f"没有轮次 {code}", f"no round {code}"))
     return r
 
@@ -131,7 +143,7 @@ def round_dict(core: Core, repo: Repository, r: RoundRow, actor: Actor | None = 
 def in_scope(repo: Repository, round_code: str, actor: Actor, unit: str | None) -> tuple[RoundRow, list[str] | None]:
     """The round, and the unit prefixes a read of it is limited to: the actor's scope,
     narrowed to ``unit`` if given (which must lie inside it)."""
-    r = need_round(repo, round_code)
+    r = need_round(repo, round_code, actor)
     if unit:
         unit = need_unit(unit)
         if not actor.covers(unit):
