@@ -119,11 +119,16 @@ class Root(click.Group):
 @click.option(
     "--as-of",
     callback=check_as_of,
-    help="Act as if it were this date or time (YYYY-MM-DD) / 按指定日期运行",
+    help="Read (and rehearse) as if it were this date or time (YYYY-MM-DD) / 按指定日期查看、预演",
+)
+@click.option(
+    "--backdate",
+    is_flag=True,
+    help="With --as-of: enter what happened then (each event records when it was entered) / 补录",
 )
 @click.version_option(package_name="zhenggai")
 @click.pass_context
-def main(ctx: click.Context, db: str | None, lang: str | None, json_: bool, as_of: str | None) -> None:
+def main(ctx: click.Context, db: str | None, lang: str | None, json_: bool, as_of: str | None, backdate: bool) -> None:
     """zhenggai（整改）: track every problem an inspection, audit or special check finds until it
     is closed (销号).
 
@@ -135,7 +140,7 @@ def main(ctx: click.Context, db: str | None, lang: str | None, json_: bool, as_o
       zhenggai issue add R1 P1 --title ... --category immediate --unit ... --role inspection_office
       zhenggai fire P1 plan --as li --role owner
     """
-    ctx.obj = Ctx(db=db, lang=current_lang(lang), json=json_, as_of=as_of)
+    ctx.obj = Ctx(db=db, lang=current_lang(lang), json=json_, as_of=as_of, backdate=backdate)
 
 
 for _module in (ops, workflow, round, issue, ledger, service, demo):

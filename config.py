@@ -37,18 +37,19 @@ def engine_from_env(
     db: str | None = None,
     *,
     as_of: str | None = None,
+    backdate: bool = False,
     check_schema: bool = True,
     environ: Mapping[str, str] | None = None,
 ) -> Engine:
     """An Engine on ``db`` (else ``ZHENGGAI_DB``, else ``./zhenggai.db``) with the notifiers the
-    environment configures; its clock stopped at ``as_of`` if given.
+    environment configures; reading as of ``as_of`` if given (writes then only with
+    ``backdate``: data entry of the past, recorded as such).
 
     With ``check_schema`` (every caller except ``init`` and ``restore``) a missing SQLite file is
     refused before anything creates it, and so is a schema behind this version: both
     :class:`NotInitialised`, saying to run ``zhenggai init``."""
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-    from .engine.clock import FixedClock
     from .engine.service import Engine
     from .storage.database import resolve_url
 
@@ -64,7 +65,7 @@ def engine_from_env(
             )
         )
     try:
-        engine = Engine(url, clock=FixedClock(as_of) if as_of else None)
+        engine = Engine(url, as_of=as_of, backdate=backdate)
     except (ValueError, ArgumentError, NoSuchModuleError) as exc:
         raise _unusable_url(exc) from None
     add_notifiers(engine, environ)

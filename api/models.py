@@ -125,6 +125,8 @@ class SweepIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     as_of: date | None = None
     dry_run: bool = False
+    #: a past as_of writes escalations dated then: only if declared (data entry of the past)
+    backdate: bool = False
 
 
 # --- responses -------------------------------------------------------------------------

@@ -26,6 +26,7 @@ class Ctx:
     lang: str
     json: bool
     as_of: str | None
+    backdate: bool = False
 
     def t(self, zh: str, en: str) -> str:
         return Text(zh, en).render(self.lang)
@@ -35,7 +36,7 @@ class Ctx:
         a missing or outdated database is refused unless ``check_schema`` is off."""
         from ..config import engine_from_env
 
-        return engine_from_env(self.db, as_of=self.as_of, check_schema=check_schema)
+        return engine_from_env(self.db, as_of=self.as_of, backdate=self.backdate, check_schema=check_schema)
 
 
 pass_ctx = click.make_pass_decorator(Ctx)

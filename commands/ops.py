@@ -40,7 +40,7 @@ def sweep(c: Ctx, sweep_as_of: str | None, dry_run: bool, batch: int) -> None:
     handling, raising a level) and queue the notices / 执行到期的督办规则。
 
     With --as-of DATE it shows what that day will bring (use with --dry-run)."""
-    rep = c.engine().sweep(sweep_as_of or c.as_of, dry_run=dry_run, batch=batch)
+    rep = c.engine().sweep(sweep_as_of or c.as_of, dry_run=dry_run, batch=batch, backdate=c.backdate)
     out(c, rep.to_dict(), lambda: render.sweep(rep, dry_run, c.lang))
 
 

@@ -14,6 +14,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection
@@ -23,7 +24,7 @@ from ..i18n import Text
 from ..storage.database import Database, DatabaseBusy, DatabaseUnavailable
 from ..storage.repository import Repository
 from ..storage.rows import WorkflowRow
-from .clock import Clock, SystemClock
+from .clock import Clock, FixedClock, SystemClock, to_utc
 from .definition import WorkflowDefinition, parse_definition
 from .errors import Busy, HistoryTampered, InvalidInput, StorageUnavailable, ZhenggaiError
 from .history import ChainKey
@@ -122,13 +123,28 @@ class Definitions:
 
 
 class Core:
-    """The engine's state; see the module's docstring."""
+    """The engine's state; see the module's docstring.
+
+    ``clock`` is the engine's time (tests and simulations inject one).  ``as_of`` reads the
+    database as of another moment — statistics, reports, a rehearsed sweep — without moving the
+    clock writes are dated by: a write under ``as_of`` is refused unless ``backdate`` says it is
+    data entry of the past, and then each of its events records when it was really entered
+    (see ``journal.stamp``).  Nothing is ever dated after the clock's now."""
 
     def __init__(
-        self, db: str | Database | None = None, *, clock: Clock | None = None, chain_key: str | bytes | None = None
+        self,
+        db: str | Database | None = None,
+        *,
+        clock: Clock | None = None,
+        chain_key: str | bytes | None = None,
+        as_of: datetime | date | str | None = None,
+        backdate: bool = False,
     ) -> None:
         self.db = db if isinstance(db, Database) else Database(db)
-        self.clock: Clock = clock or SystemClock()
+        self.wall: Clock = clock or SystemClock()  # when things really happen
+        self.as_of = to_utc(as_of) if as_of is not None else None
+        self.backdate = backdate
+        self.clock: Clock = FixedClock(self.as_of) if self.as_of is not None else self.wall
         self.notifiers = NotifierRegistry()
         self.channels: list[str] = ["log"]  # which notifiers each notice goes to
         self.retry = RetryPolicy()

@@ -177,6 +177,15 @@ def verify_chain(
             expected_seq = r.seq
         if beyond_head is None and r.seq > head_seq:
             beyond_head = r
+        if last is not None and r.at < last.at and '"entered_at"' not in (r.data or ""):
+            _problem(
+                rep,
+                r.seq,
+                f"第 {r.seq} 条记录的时间早于前一条（时间倒流），又未注明为补录",
+                f"event {r.seq} is dated before the one before it (time goes backwards) and is not marked as "
+                "data entry of the past",
+                r,
+            )
         last = r
         if r.prev_hash != prev:
             _problem(

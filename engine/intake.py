@@ -149,6 +149,7 @@ def create_issues(
     """Insert issues, each with its first event and the measures an imported list brings."""
     issue_rows: list[dict[str, Any]] = []
     event_rows: list[dict[str, Any]] = []
+    entered_at = journal.stamp(core, now)
     for new in batch:
         facts = EscalationFacts(d.initial, new.category, new.severity, now, now, new.due, r.tz)
         data: dict[str, Any] = {
@@ -170,8 +171,9 @@ def create_issues(
         if new.measures:
             data["measures"] = new.measures
         ev, head = journal.entry(
-            core.chain_key, new.code, None, "created", actor.id, role, now, to_state=d.initial, data=data
-        )
+            core.chain_key, new.code, None, "created", actor.id, role, now, to_state=d.initial, data=data,
+            entered_at=entered_at,
+        )  # fmt: skip
         event_rows.append(ev)
         light, check_at = journal.schedule(d, facts, now)
         issue_rows.append(
@@ -272,6 +274,9 @@ def import_issues(
 ) -> ImportReport:
     """See :meth:`Engine.import_issues`."""
     try:
+        if dry_run:
+            with journal.rehearsal():
+                return _import(core, round_code, Path(path), actor, dry_run, encoding, mapping, workflow)
         return _import(core, round_code, Path(path), actor, dry_run, encoding, mapping, workflow)
     except _DryRunImport as done:
         return done.report

@@ -15,6 +15,9 @@ traffic light and next check): :func:`schedule` is the one place that works them
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -25,10 +28,11 @@ from ..storage.rows import IssueHead, IssueRow
 from .actors import Actor
 from .core import Core
 from .definition import WorkflowDefinition
-from .errors import ConcurrentUpdate
+from .errors import ConcurrentUpdate, InvalidInput
 from .escalation import EscalationFacts, evaluator_for
 from .history import GENESIS, ChainKey, event_hash
 from .outbox import FEED_CHANNEL, feed_notice
+from .results import iso
 
 _ENCODE_DATA = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
 
@@ -39,6 +43,60 @@ class Head(NamedTuple):
     seq: int
     last_hash: str
     version: int
+
+
+_REHEARSAL: ContextVar[bool] = ContextVar("zhenggai_rehearsal", default=False)
+_BACKDATING: ContextVar[bool] = ContextVar("zhenggai_backdating", default=False)
+
+
+@contextmanager
+def rehearsal() -> Iterator[None]:
+    """Writes that are rolled back when the block ends (a dry run): dated as asked."""
+    token = _REHEARSAL.set(True)
+    try:
+        yield
+    finally:
+        _REHEARSAL.reset(token)
+
+
+@contextmanager
+def backdating() -> Iterator[None]:
+    """Writes their caller declared dated in the past (data entry of what happened then)."""
+    token = _BACKDATING.set(True)
+    try:
+        yield
+    finally:
+        _BACKDATING.reset(token)
+
+
+def stamp(core: Core, at: datetime) -> datetime | None:
+    """When an event dated ``at`` was really entered, if that is another moment (data entry of
+    the past, declared with ``backdate``); None for a write of now.  Refuses an event dated after
+    now, and a write under ``as_of`` that is not declared back-dated: one rule for every caller,
+    the command line's ``--as-of`` as much as an OA system's."""
+    if _REHEARSAL.get():
+        return None
+    real = core.wall.now()
+    if at > real:
+        raise InvalidInput(
+            Text(
+                f"不能记录晚于当前时间（{iso(real)}）的操作：未来的日期只能预演（dry run）",
+                f"nothing is recorded after now ({iso(real)}): a future date is for a dry run only",
+            ),
+            field="as_of",
+        )
+    if core.as_of is None and not _BACKDATING.get():
+        return None
+    if not (core.backdate or _BACKDATING.get()):
+        raise InvalidInput(
+            Text(
+                "--as-of 只用于查看和预演；补录过去发生的操作须明确声明（--backdate），并记录为补录",
+                "--as-of is for reading and rehearsing; entering what happened in the past must be declared "
+                "(--backdate) and is recorded as such",
+            ),
+            field="as_of",
+        )
+    return real
 
 
 def entry(
@@ -56,9 +114,13 @@ def entry(
     comment: str | None = None,
     data: dict[str, Any] | None = None,
     request_id: str | None = None,
+    entered_at: datetime | None = None,
 ) -> tuple[dict[str, Any], Head]:
     """The next event of ``code``'s chain (the first, when ``head`` is None) and the head it
-    leaves: the event's columns but ``issue_id``, hash included."""
+    leaves: the event's columns but ``issue_id``, hash included.  ``entered_at`` (from
+    :func:`stamp`) marks an event dated in the past on purpose, with when it was entered."""
+    if entered_at is not None:
+        data = {**(data or {}), "entered_at": iso(entered_at)}
     seq, prev = (1, GENESIS) if head is None else (head.seq + 1, head.last_hash)
     values: dict[str, Any] = {
         "seq": seq,
@@ -163,6 +225,7 @@ def append(
         comment=comment,
         data=data,
         request_id=request_id,
+        entered_at=stamp(core, now),
     )
     values = issue_values or {}
     active_at = now if activity else row.last_activity_at

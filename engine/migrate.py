@@ -142,6 +142,7 @@ def _move(
     role = "admin" if "admin" in actor.roles else "system"
     data = {"workflow": new.name, "from_version": old.version, "to_version": new.version, "to_digest": new.digest}
     feed = FEED_CHANNEL in core.channels
+    entered_at = journal.stamp(core, now)
     for chunk in repo.issues.migration_chunks(old_id, live, **filters):
         updates: list[dict[str, Any]] = []
         evs: list[dict[str, Any]] = []
@@ -171,6 +172,7 @@ def _move(
                 from_state=row.state,
                 to_state=dest,
                 data=data,
+                entered_at=entered_at,
             )
             light, check_at = journal.schedule(new, replace(journal.escalation_facts(row), state=dest), now)
             updates.append(

@@ -449,15 +449,19 @@ class Engine(Core):
         batch: int = 200,
         should_stop: Callable[[], bool] | None = None,
         actor: Actor | None = None,
+        backdate: bool = False,
     ) -> SweepReport:
         """Apply every escalation rule whose time has come, each at most once per issue and
         stage; write its events and notices in one transaction per batch.
 
-        ``actor``, when given, must be an operator (``system`` or ``admin`` over every unit),
-        and a sweep as of a future day may then only be a ``dry_run`` (which works out the
-        same and rolls back).  ``should_stop()`` is asked between batches (a scheduler
-        shutting down)."""
-        return sweep.sweep(self, as_of, dry_run=dry_run, batch=batch, should_stop=should_stop, actor=actor)
+        ``actor``, when given, must be an operator (``system`` or ``admin`` over every unit).
+        A sweep ``as_of`` a future moment may only be a ``dry_run`` (which works out the same
+        and rolls back); one as of a past moment dates its escalations then, so it must be a
+        dry run or declared ``backdate`` (each event then records when it was entered).
+        ``should_stop()`` is asked between batches (a scheduler shutting down)."""
+        return sweep.sweep(
+            self, as_of, dry_run=dry_run, batch=batch, should_stop=should_stop, actor=actor, backdate=backdate
+        )
 
     def deliver(
         self,

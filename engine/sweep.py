@@ -26,7 +26,7 @@ from .authz import need_operator, need_past_unless_dry_run
 from .clock import local_date, to_utc
 from .core import Core
 from .definition import WorkflowDefinition
-from .errors import ConcurrentUpdate
+from .errors import ConcurrentUpdate, InvalidInput
 from .escalation import DueRule, evaluator_for
 from .facts import GuardContext
 from .firing import issue_facts
@@ -49,12 +49,32 @@ def sweep(
     batch: int = 200,
     should_stop: Callable[[], bool] | None = None,
     actor: Actor | None = None,
+    backdate: bool = False,
 ) -> SweepReport:
     """See :meth:`Engine.sweep`."""
     now = to_utc(as_of) if as_of is not None else core.clock.now()
     if actor is not None:
         need_operator(actor, Text("运行督办扫描", "run the sweep"))
-        need_past_unless_dry_run(now, core.clock.now(), dry_run)
+    if dry_run:
+        with journal.rehearsal():
+            return _sweep(core, now, dry_run, batch, should_stop)
+    need_past_unless_dry_run(now, core.wall.now(), dry_run)
+    if as_of is not None and now < core.wall.now():  # escalations dated in the past: declared, or refused
+        if not backdate:
+            raise InvalidInput(
+                Text(
+                    "按过去的日期扫描会把督办记录记在那一天：请预演（dry_run），或明确声明补录（backdate）",
+                    "a sweep as of a past moment dates its escalations then: rehearse it (dry_run), "
+                    "or declare it data entry of the past (backdate)",
+                ),
+                field="as_of",
+            )
+        with journal.backdating():
+            return _sweep(core, now, dry_run, batch, should_stop)
+    return _sweep(core, now, dry_run, batch, should_stop)
+
+
+def _sweep(core: Core, now: datetime, dry_run: bool, batch: int, should_stop: Callable[[], bool] | None) -> SweepReport:
     report = SweepReport(as_of=now, dry_run=dry_run)
     after: tuple[datetime, int] | None = None
     while not (should_stop and should_stop()):

@@ -160,7 +160,7 @@ def test_a_sweep_killed_half_way_keeps_what_it_committed_and_the_rerun_escalates
         open_round(engine, cast, round_code)
         engine.import_issues(round_code, problem_list(tmp_path / f"list-{attempt}.csv", n), actor=cast.office)
         before = scalar(engine, "SELECT count(*) FROM escalations")
-        args = ["sweep", "--as-of", as_of, "--batch", "50"]
+        args = ["--backdate", "sweep", "--as-of", as_of, "--batch", "50"]  # the data lies in the past
         # two batches of fifty committed
         if killed_halfway(
             env, args, lambda b=before: scalar(engine, "SELECT count(*) FROM escalations") >= b + 100, tmp_path

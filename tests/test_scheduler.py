@@ -108,7 +108,8 @@ def test_two_sweeps_at_once_escalate_each_item_exactly_once(db_url: str, cast):
             actor=cast.office,
         )
     exe = Path(sys.executable).with_name("zhenggai")
-    cmd = [str(exe), "--db", db_url, "--as-of", "2026-07-01", "--json", "sweep", "--batch", "50"]
+    # the data lies in the past: the sweep as of then is declared data entry of the past (--backdate)
+    cmd = [str(exe), "--db", db_url, "--as-of", "2026-07-01", "--backdate", "--json", "sweep", "--batch", "50"]
     procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outputs = [p.communicate(timeout=300) for p in procs]
     assert all(p.returncode == 0 for p in procs), outputs

@@ -17,6 +17,17 @@ from zhenggai import Engine
 from zhenggai.engine.notifiers import WebhookNotifier, sign
 
 
+def sweep_on(engine: Engine, day: str):
+    """The day's sweep: the clock moved on to that day (never back), then the sweep as of now —
+    escalations are dated when they happen, so a sweep is not asked as of a later day."""
+    from zhenggai.engine.clock import to_utc
+
+    if to_utc(day) > engine.clock.now():
+        engine.clock.set(day)  # type: ignore[attr-defined]
+    assert engine.clock.now() == to_utc(day), "a sweep of a day already past: the clock does not go back"
+    return engine.sweep()
+
+
 def fired(report) -> list[tuple[str, str]]:
     return [(f["issue"], f["rule"]) for f in report.fired]
 
@@ -30,20 +41,20 @@ def working(engine: Engine, cast, round_, clock):
 
 
 def test_the_ladder_from_reminder_to_accountability(engine: Engine, cast, working):
-    r = engine.sweep("2026-06-22")
+    r = sweep_on(engine, "2026-06-22")
     assert ("P1", "reminder") not in fired(r)
-    r = engine.sweep("2026-06-23")
+    r = sweep_on(engine, "2026-06-23")
     assert ("P1", "reminder") in fired(r)
     assert engine.issue("P1", cast.office).light == "yellow"
-    assert fired(engine.sweep("2026-06-23")) == []  # the same sweep again changes nothing
+    assert fired(sweep_on(engine, "2026-06-23")) == []  # the same sweep again changes nothing
 
-    r = engine.sweep("2026-07-01")
+    r = sweep_on(engine, "2026-07-01")
     [caution] = [f for f in r.fired if f["rule"] == "caution"]
     assert caution["action"] == "warn" and caution["new_deadline"] == "2026-07-15"
     assert engine.issue("P1", cast.office).light == "red"
 
-    assert ("P1", "supervise") not in fired(engine.sweep("2026-07-15"))  # the last deadline is today
-    r = engine.sweep("2026-07-16")
+    assert ("P1", "supervise") not in fired(sweep_on(engine, "2026-07-15"))  # the last deadline is today
+    r = sweep_on(engine, "2026-07-16")
     assert ("P1", "supervise") in fired(r)
     v = engine.issue("P1", cast.office)
     assert v.state == "supervised" and v.escalation_level == 0
@@ -55,17 +66,17 @@ def test_the_ladder_from_reminder_to_accountability(engine: Engine, cast, workin
         "supervise",
     )
 
-    assert fired(engine.sweep("2026-08-11")) == []
-    r = engine.sweep("2026-08-12")
+    assert fired(sweep_on(engine, "2026-08-11")) == []
+    r = sweep_on(engine, "2026-08-12")
     assert fired(r) == [("P1", "accountability")]
     assert engine.issue("P1", cast.office).escalation_level == 1
     assert engine.verify("P1", cast.office).ok
 
 
 def test_notices_go_to_the_people_the_rule_names(engine: Engine, cast, working):
-    engine.sweep("2026-06-23")
-    engine.sweep("2026-07-01")
-    engine.sweep("2026-07-16")
+    sweep_on(engine, "2026-06-23")
+    sweep_on(engine, "2026-07-01")
+    sweep_on(engine, "2026-07-16")
     notices = engine.outbox(limit=100)
     by_rule = {}
     for n in notices:
@@ -80,9 +91,9 @@ def test_notices_go_to_the_people_the_rule_names(engine: Engine, cast, working):
 
 def test_a_late_plan_is_reminded_once(engine: Engine, cast, round_):
     add(engine, cast, "P2", "phased", due="2026-09-30")
-    assert fired(engine.sweep("2026-03-24")) == []
-    assert fired(engine.sweep("2026-03-25")) == [("P2", "plan_late")]
-    assert fired(engine.sweep("2026-03-26")) == []
+    assert fired(sweep_on(engine, "2026-03-24")) == []
+    assert fired(sweep_on(engine, "2026-03-25")) == [("P2", "plan_late")]
+    assert fired(sweep_on(engine, "2026-03-26")) == []
     assert engine.issue("P2", cast.office).light == "yellow"  # behind its plan
 
 
@@ -93,13 +104,13 @@ def test_a_dry_run_shows_what_would_happen_and_changes_nothing(engine: Engine, c
     after = engine.issue("P1", cast.office)
     assert (after.state, after.version, after.light) == (before.state, before.version, before.light)
     assert engine.outbox() == []
-    assert ("P1", "caution") in fired(engine.sweep("2026-07-16"))  # and the real run still does it
+    assert ("P1", "caution") in fired(sweep_on(engine, "2026-07-16"))  # and the real run still does it
 
 
 def test_the_sweep_reads_only_issues_whose_time_has_come(engine: Engine, cast, working):
     for i in range(20):
         add(engine, cast, f"Q{i}", "phased", due="2026-12-31")
-    r = engine.sweep("2026-03-13")
+    r = sweep_on(engine, "2026-03-13")
     assert r.checked == 0  # nobody's time has come: not one issue read
 
 
@@ -187,7 +198,7 @@ def test_notices_by_e_mail_reach_a_real_smtp_server(engine: Engine, cast, workin
             )
         )
         engine.channels = ["email"]
-        engine.sweep("2026-06-23")
+        sweep_on(engine, "2026-06-23")
         report = engine.deliver()
         assert report.delivered >= 1 and report.failed == 0
         assert any(to == ["li@bureau.example"] for _, to, _ in received)
@@ -279,7 +290,7 @@ def test_a_slow_receiver_does_not_hold_the_database(engine: Engine, cast, workin
     try:
         engine.notifiers.add(WebhookNotifier(f"http://127.0.0.1:{server.server_port}/", "s3cret-s3cret-s3"))
         engine.channels = ["webhook"]
-        engine.sweep("2026-07-16")
+        sweep_on(engine, "2026-07-16")
         clock.set("2026-07-16 10:00")
         delivering = threading.Thread(target=engine.deliver)
         delivering.start()
@@ -308,20 +319,20 @@ def test_to_dos_move_with_the_people_when_an_issue_is_reassigned(engine: Engine,
 
 
 def test_a_catch_up_sweep_cautions_first_and_supervises_only_after_the_last_deadline(engine: Engine, cast, working):
-    r = engine.sweep("2026-09-01")  # long overdue, never swept before
+    r = sweep_on(engine, "2026-09-01")  # long overdue, never swept before
     [caution] = [f for f in r.fired if f["rule"] != "idle"]
     assert caution["rule"] == "caution" and caution["new_deadline"] == "2026-09-15"
-    assert fired(engine.sweep("2026-09-15")) == []
+    assert fired(sweep_on(engine, "2026-09-15")) == []
     # supervised the day after; and as it is by then over thirty working days overdue, raised a level
-    assert fired(engine.sweep("2026-09-16")) == [("P1", "supervise"), ("P1", "accountability")]
+    assert fired(sweep_on(engine, "2026-09-16")) == [("P1", "supervise"), ("P1", "accountability")]
 
 
 def test_lifted_supervision_is_not_imposed_again_and_the_ladder_does_not_restart(engine: Engine, cast, working):
-    engine.sweep("2026-07-01")
-    engine.sweep("2026-07-16")
+    sweep_on(engine, "2026-07-01")
+    sweep_on(engine, "2026-07-16")
     assert engine.issue("P1", cast.office).state == "supervised"
     engine.fire("P1", "resume", actor=cast.discipline, comment="已落实整改条件，解除督办")
-    assert fired(engine.sweep("2026-07-17")) == []  # still overdue, but each rule fires once per episode
+    assert fired(sweep_on(engine, "2026-07-17")) == []  # still overdue, but each rule fires once per episode
 
 
 def test_a_rest_day_deadline_warns_on_the_right_working_day():
@@ -360,7 +371,7 @@ def test_one_failing_issue_does_not_stop_the_sweep(engine: Engine, cast, working
         return original(core, repo, row, now, report)
 
     monkeypatch.setattr(sweep, "sweep_issue", flaky)
-    r = engine.sweep("2026-07-01")  # both are due: P1 overdue, P2 never planned
+    r = sweep_on(engine, "2026-07-01")  # both are due: P1 overdue, P2 never planned
     assert [f["issue"] for f in r.failed] == ["P1"] and ("P2", "plan_late") in fired(r)
     assert engine.verify("P1", cast.office).ok
 
@@ -380,7 +391,7 @@ def test_a_rule_rolled_back_with_its_issue_is_not_reported_as_fired(engine: Engi
         return original(core, repo, d, row, due, now, report)
 
     monkeypatch.setattr(sweep, "apply_rule", fails_second)
-    r = engine.sweep("2026-09-01")
+    r = sweep_on(engine, "2026-09-01")
     assert len(calls) >= 2, calls  # two rules were due, so the failure came after one applied
     assert [f["issue"] for f in r.failed] == ["P1"]
     assert not [f for f in r.fired if f["issue"] == "P1"]
@@ -415,7 +426,7 @@ def test_a_reopened_problem_starts_a_new_episode_and_is_cautioned_again(engine: 
 
     clock.set("2026-03-12")
     started(engine, cast, "P1", "immediate", due="2026-05-29")
-    assert ("P1", "caution") in fired(engine.sweep("2026-06-01"))  # overdue: the first episode's caution
+    assert ("P1", "caution") in fired(sweep_on(engine, "2026-06-01"))  # overdue: the first episode's caution
     clock.set("2026-06-02")
     engine.complete_measure("P1", 1, actor=cast.owner)
     engine.add_evidence("P1", "oa://files/1", SHA, actor=cast.owner)
@@ -425,9 +436,9 @@ def test_a_reopened_problem_starts_a_new_episode_and_is_cautioned_again(engine: 
     engine.fire("P1", "close", actor=cast.office)
     engine.fire("P1", "reopen", actor=cast.office, comment="回头看：问题反弹")
     assert engine.issue("P1", cast.office).recurrence_count == 1
-    again = fired(engine.sweep("2026-06-08"))
+    again = fired(sweep_on(engine, "2026-06-08"))
     assert ("P1", "caution") in again  # still overdue, and a new episode: cautioned once more
-    assert ("P1", "caution") not in fired(engine.sweep("2026-06-09"))  # but once per episode
+    assert ("P1", "caution") not in fired(sweep_on(engine, "2026-06-09"))  # but once per episode
 
 
 def test_a_new_problem_opens_to_dos_for_the_people_who_must_plan_it(engine: Engine, cast, round_, tmp_path):
