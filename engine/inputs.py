@@ -85,6 +85,8 @@ def need_unit(value: Any) -> str:
         raise InvalidInput(
             Text(f"责任部门 {path} 不能含 . 或 .. 段", f"unit {path} must not have . or .. segments"), field="unit"
         )
+    if "*" in path:  # "*" is every unit in a scope: no unit may be called so
+        raise InvalidInput(Text(f"责任部门 {path} 不能含 *", f"unit {path} must not hold *"), field="unit")
     return path
 
 
@@ -165,6 +167,14 @@ def need_evidence_uri(value: Any) -> str:
             Text(
                 f"证据地址须为 {'/'.join(sorted(EVIDENCE_SCHEMES))} 协议的 URI：{uri!r}",
                 f"evidence URI must use {'/'.join(sorted(EVIDENCE_SCHEMES))}: {uri!r}",
+            ),
+            field="uri",
+        )
+    if "@" in parts.netloc:  # a password or token in the address would be stored and shown to everyone
+        raise InvalidInput(
+            Text(
+                f"证据地址不能含用户名或密码：{parts.scheme}://…@{parts.hostname}",
+                f"evidence URI must not hold a user name or password: {parts.scheme}://…@{parts.hostname}",
             ),
             field="uri",
         )

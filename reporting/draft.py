@@ -15,6 +15,7 @@ workflow's ``disclosure.public`` lists, so a template that prints a name prints 
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections import Counter
 from collections.abc import Mapping
@@ -211,12 +212,33 @@ def _jinja_error(exc: Exception, path: Path) -> InvalidInput:
     return InvalidInput(Text(f"模板 {where} 有误：{exc}", f"the template {where} is broken: {exc}"), field="template")
 
 
+#: what gives text structure in Markdown (and raw HTML): a backslash before each makes it text
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]{}<>|#!~&])")
+_MD_LINE_START = re.compile(r"^([-+>=]|\d+[.)])")
+
+
+class Verbatim(str):
+    """Text the draft writes itself (a chart's file name) that Markdown escaping leaves alone."""
+
+
+def md_escape(value: Any) -> Any:
+    """Users' text as text in a Markdown draft: no heading, table row, list, link or HTML of its
+    own (the Word draft escapes through docxtpl's XML escaping).  Line breaks become spaces, so
+    a value stays inside the table cell or sentence the template put it in."""
+    if not isinstance(value, str) or isinstance(value, Verbatim):
+        return value
+    text = " ".join(value.splitlines())
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    return _MD_LINE_START.sub(r"\\\1", text)
+
+
 def render_markdown(context: Mapping[str, Any], template: Path) -> str:
     import jinja2
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(template.parent)),
         autoescape=False,
+        finalize=md_escape,  # every value the template prints, whatever template an office uses
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -284,7 +306,8 @@ def draft_report(
             drawn = draw_all(chart_data(engine, round_code, actor=actor, public=public), where)
         try:
             if fmt == "md":
-                context["charts"] = {name: f"{p.parent.name}/{p.name}" for name, p in drawn.items()}
+                # the files drawn here, not users' text: printed as they are
+                context["charts"] = {name: Verbatim(f"{p.parent.name}/{p.name}") for name, p in drawn.items()}
                 out.write_text(render_markdown(context, tpl), encoding="utf-8")
             else:
                 render_docx(context, tpl, drawn, out)

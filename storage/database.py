@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import OperationalError as SAOperationalError
 
 DEFAULT_URL = "sqlite:///zhenggai.db"
+SUPPORTED = ("sqlite", "postgresql")
 ENV_VAR = "ZHENGGAI_DB"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -136,6 +137,12 @@ class _Transaction:
 class Database:
     def __init__(self, url: str | None = None, **engine_kwargs: Any) -> None:
         self.url = resolve_url(url)
+        backend = make_url(self.url).get_backend_name()
+        if backend not in SUPPORTED:
+            raise ValueError(
+                f"{backend} is not supported: use SQLite (a file path) or PostgreSQL (postgresql://…) "
+                f"(不支持 {backend} 数据库：请用 SQLite 或 PostgreSQL)"
+            )
         self.is_sqlite = self.url.startswith("sqlite")
         if self.is_sqlite and make_url(self.url).database in (None, "", ":memory:"):
             raise ValueError(

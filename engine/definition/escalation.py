@@ -65,6 +65,10 @@ def read_escalation(
         for k in r:
             if k not in {"name", "state", "when", "action", "notify", "categories", "severities", "new_deadline"}:
                 c.err(r.line_of(k), f"{key}.{k}", f"未知的键 {k}", f"unknown key {k}")
+        # a rule's name is stored in each issue's list of fired rules (comma-separated) and in
+        # every escalation record: a comma or a space in it would make the rule never count as fired
+        if not c.name_ok(rname, r.line_of("name") if "name" in r else line, f"{key}.name"):
+            ok = False
         if rname in names:
             c.err(line, key, f"规则名 {rname} 重复", f"rule name {rname} is used twice")
         names.add(rname)
