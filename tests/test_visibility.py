@@ -68,3 +68,17 @@ def test_over_http_another_bodys_round_and_an_unknown_one_look_alike(opened):
         "/rounds", {"code": "R/2", "title": "t", "org": "省局", "feedback_date": "2026-03-10"}
     )
     assert r.status_code == 422
+
+
+def test_an_actor_granted_hundreds_of_units_lists_counts_and_reads_exactly_those(engine: Engine, cast, round_):
+    for i in range(6):
+        add(engine, cast, f"P{i}", unit=f"省局/处{i}")
+    add(engine, cast, "Q1", unit="省局/处1/一科")  # below a granted unit
+    add(engine, cast, "Q2", unit="省局/处10")  # a granted unit's name is not its prefix
+    scopes = (*(f"省局/处{i}" for i in range(0, 1000, 2)), "省局/处1")  # 501 units
+    many = Actor("auditor", frozenset({"inspection_office"}), scopes)
+    seen = sorted(v.code for v in engine.issues(many, limit=1000))
+    assert seen == ["P0", "P1", "P2", "P4", "Q1", "Q2"]  # 处10 is granted itself
+    assert engine.stats(round_, actor=many)["total"] == 6
+    assert engine.round(round_, many)["issues"] == 6
+    assert sum(1 for _ in engine.dossier(round_, actor=many)) == 6

@@ -13,20 +13,25 @@ from ..models import issues, rounds
 
 def within_units(prefixes: Iterable[str]) -> ColumnElement[bool]:
     """Issues in these org units or below them, segment by segment (as ``Actor.covers``):
-    ``省局/稽查局`` takes ``省局/稽查局/一科`` but not ``省局/稽查局二``."""
-    conds: list[ColumnElement[bool]] = []
-    for p in prefixes:
-        below = p + "/"
-        # LIKE finds the candidates (and can use an index); it ignores case on SQLite, so the
-        # exact prefix is compared as well: ``tax/audit`` must not take ``TAX/AUDIT/one``
-        conds += [
-            issues.c.unit == p,
-            and_(
-                issues.c.unit.startswith(below, autoescape=True),
-                func.substr(issues.c.unit, 1, len(below)) == below,
-            ),
-        ]
-    return or_(*conds) if conds else issues.c.id.is_(None)
+    ``省局/稽查局`` takes ``省局/稽查局/一科`` but not ``省局/稽查局二``.
+
+    However many units an actor's scope lists (an OA system may grant hundreds), the condition
+    stays a handful of terms: the units themselves in one ``IN``, and what lies below them as one
+    ``IN`` on a prefix of each length the units have — exact on both databases (no ``LIKE``,
+    which ignores case on SQLite; no ranges, which follow a locale's collation on PostgreSQL),
+    and far below SQLite's limit on an expression's depth."""
+    units = sorted(set(prefixes))
+    # a unit below another the scope lists adds nothing
+    kept = [u for u in units if not any(u != o and u.startswith(o + "/") for o in units)]
+    if not kept:
+        return issues.c.id.is_(None)
+    by_length: dict[int, list[str]] = {}
+    for u in kept:
+        below = u + "/"
+        by_length.setdefault(len(below), []).append(below)
+    conds: list[ColumnElement[bool]] = [issues.c.unit.in_(kept)]
+    conds += [func.substr(issues.c.unit, 1, n).in_(heads) for n, heads in sorted(by_length.items())]
+    return or_(*conds)
 
 
 def filtered(
