@@ -41,6 +41,8 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 NONCE_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 SIGNATURE_RE = re.compile(r"^[0-9A-Fa-f]{64}$")
 WINDOW = timedelta(minutes=5)  # how far a timestamp may be from the server's clock
+#: how far the nodes' clocks may disagree before a replay could pass one of them
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 class Unauthenticated(ZhenggaiError):
@@ -339,7 +341,7 @@ class Clients:
         if not hmac.compare_digest(want.encode(), signature.lower().encode()):
             raise Unauthenticated(Text("签名不正确", "the signature does not match"), reason="signature")
         with self.engine.transaction(write=True) as conn:
-            fresh = ApiStore(conn).remember_signature(want, name, now, now - 2 * WINDOW)
+            fresh = ApiStore(conn).remember_signature(want, name, sent, now, now - WINDOW - CLOCK_SKEW)
         if not fresh:
             raise Unauthenticated(
                 Text("重复的请求（重放）", "this signed request was seen before (replay)"), reason="replay"

@@ -177,13 +177,24 @@ class ApiStore:
 
     # --- signatures seen ----------------------------------------------------------------
 
-    def remember_signature(self, signature: str, client: str, now: datetime, forget_before: datetime) -> bool:
+    def remember_signature(
+        self, signature: str, client: str, signed_at: datetime, now: datetime, forget_before: datetime
+    ) -> bool:
         """False if this signature was seen before (a replay).  One prepared statement on the
         request's path (an insert that does nothing on a duplicate); expired signatures, and
-        idempotency keys older than a day, are forgotten on about one request in sixteen."""
+        idempotency keys older than a day, are forgotten on about one request in sixteen.
+
+        A signature is kept by the time its request was *signed* (``signed_at``), not the time
+        some node saw it: whether a node would still accept the request depends on that time
+        alone, so a node whose clock runs behind never meets a replay another node forgot
+        (``forget_before`` leaves the nodes' clocks room to disagree)."""
         if signature.startswith(CLEANING):
-            self.conn.execute(api_nonces.delete().where(api_nonces.c.seen_at < forget_before))
-            done = api_requests.c.status.is_not(None) & (api_requests.c.created_at < now - IDEMPOTENCY_KEPT)
-            self.conn.execute(api_requests.delete().where(done))
+            self.forget(now, forget_before)
         q = _REMEMBER_PG if self.postgres else _REMEMBER_SQLITE
-        return q.scalar(self.conn, {"signature": signature, "client": client, "seen_at": now}) is not None
+        return q.scalar(self.conn, {"signature": signature, "client": client, "seen_at": signed_at}) is not None
+
+    def forget(self, now: datetime, forget_before: datetime) -> None:
+        """Signatures signed before ``forget_before``, and answered idempotency keys a day old."""
+        self.conn.execute(api_nonces.delete().where(api_nonces.c.seen_at < forget_before))
+        done = api_requests.c.status.is_not(None) & (api_requests.c.created_at < now - IDEMPOTENCY_KEPT)
+        self.conn.execute(api_requests.delete().where(done))

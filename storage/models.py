@@ -319,7 +319,8 @@ class ApiRequest(Base):
 
 
 class ApiNonce(Base):
-    """Signatures seen inside the freshness window: the same signed request twice is a replay."""
+    """Signatures seen inside the freshness window: the same signed request twice is a replay.
+    ``seen_at`` holds when the request was signed (its timestamp), by which it expires."""
 
     __tablename__ = "api_nonces"
     __table_args__ = (Index("ix_api_nonces_seen", "seen_at"),)

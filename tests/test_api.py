@@ -369,14 +369,15 @@ def test_idempotency_keys_are_forgotten_after_a_day_and_signatures_after_the_win
         repo.finish_request("oa", "old", 200, "{}")
         assert repo.claim_request("oa", "new", "h", now)[1]
         repo.finish_request("oa", "new", 200, "{}")
-        assert repo.remember_signature("1" * 64, "oa", now - timedelta(hours=1), now - timedelta(minutes=10))
+        hour_ago = now - timedelta(hours=1)
+        assert repo.remember_signature("1" * 64, "oa", hour_ago, hour_ago, now - timedelta(minutes=10))
     with engine.transaction(write=True) as conn:
         repo = ApiStore(conn)
-        assert repo.remember_signature("0" * 64, "oa", now, now - timedelta(minutes=10))  # a cleaning request
-        assert not repo.remember_signature("0" * 64, "oa", now, now - timedelta(minutes=10))  # a replay
+        assert repo.remember_signature("0" * 64, "oa", now, now, now - timedelta(minutes=10))  # a cleaning request
+        assert not repo.remember_signature("0" * 64, "oa", now, now, now - timedelta(minutes=10))  # a replay
         assert repo.claim_request("oa", "old", "other", now)[1]  # forgotten: free again
         assert repo.claim_request("oa", "new", "other", now)[0].request_hash == "h"  # kept
-        assert repo.remember_signature("1" * 64, "oa", now, now)  # the hour-old signature was forgotten
+        assert repo.remember_signature("1" * 64, "oa", now, now, now)  # the hour-old signature was forgotten
 
 
 def test_an_owner_asks_why_a_problem_cannot_start_and_an_audit_finding_joins_the_round(opened):

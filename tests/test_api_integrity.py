@@ -199,3 +199,36 @@ def test_a_backup_whose_client_grant_was_widened_is_refused_by_restore(tmp_path,
     monkeypatch.setenv("ZHENGGAI_API_KEY", "9f1c2e7a4b8d03e6f5a1c9b7d2e4f608a3b5c7d9e1f2a4c6b8d0e2f4a6c8b0d1")
     r = CliRunner().invoke(main, ["--db", str(live_db), "--json", "audit", "verify"])
     assert r.exit_code == 0 and json.loads(r.output)["unsealed_clients"] == []  # the live database is untouched
+
+
+def test_a_replay_is_caught_even_when_the_nodes_clocks_disagree(db_url, monkeypatch):
+    """Node B runs 30 s behind node A.  A request reaches B at the very start of its window; A
+    forgets what has expired; the same request, captured, then reaches B again while B's clock
+    still has it fresh: refused as the replay it is."""
+    from datetime import timedelta
+
+    from serverhelpers import SERVER_KEY
+
+    from zhenggai import Engine, FixedClock
+    from zhenggai.api.clients import Clients, Unauthenticated
+    from zhenggai.api.store import ApiStore
+    from zhenggai.engine.clock import to_utc
+
+    monkeypatch.setenv("ZHENGGAI_API_KEY", SERVER_KEY)
+    signed = to_utc("2026-03-10 10:00")
+    node_a = Engine(db_url, clock=FixedClock(signed))
+    node_a.init()
+    _, secret = Clients(node_a).add("oa", roles=["owner"], scopes=["*"], by="root")
+    headers = signing.signed_headers(secret, "oa", "GET", "/issues", user="li", roles=["owner"],
+                                     timestamp=int(signed.timestamp()))  # fmt: skip
+    node_b = Engine(db_url, clock=FixedClock(signed - timedelta(minutes=5)))  # the window's first moment, on B
+    Clients(node_b).authenticate("GET", "/issues", b"", headers)
+    node_a.clock.set(signed + timedelta(minutes=5, seconds=30))  # A, 30 s ahead of B, forgets what expired
+    with node_a.transaction(write=True) as conn:
+        ApiStore(conn).forget(node_a.clock.now(), node_a.clock.now() - timedelta(minutes=10))
+    node_b.clock.set(signed + timedelta(minutes=4, seconds=59))  # still fresh on B's clock
+    with pytest.raises(Unauthenticated) as exc:
+        Clients(node_b).authenticate("GET", "/issues", b"", headers)
+    assert exc.value.details["reason"] == "replay"
+    node_a.db.dispose()
+    node_b.db.dispose()
