@@ -38,6 +38,9 @@ def create_app(engine: Engine) -> FastAPI:
             "(HMAC-SHA256; see the README). Errors are application/problem+json with a stable `code`."
         ),
         responses=ERRORS,
+        # no redirect to the path with or without a slash: its Location would repeat the Host
+        # the request gave (a path that differs by a slash is simply not found)
+        redirect_slashes=False,
     )
     app.add_middleware(BodyLimit)
     problems.install(app)

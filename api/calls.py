@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..engine.errors import ConcurrentUpdate, InvalidInput, ZhenggaiError
 from ..i18n import Text
+from .clients import request_target
 from .problems import PROBLEM, problem, problem_from
 from .store import ApiStore
 
@@ -71,14 +72,9 @@ async def authenticated(
     """The dependency of every signed route: the client and the actor it speaks for."""
     clients: Clients = request.app.state.clients
     body = await request.body()
-    # exactly the request target as received: the path and the raw query string FastAPI
-    # reads its parameters from (not a parsed URL, which would stop at a "#")
-    raw = request.scope.get("raw_path") or request.url.path.encode()
-    query = request.scope.get("query_string") or b""
-    target = (raw + (b"?" + query if query else b"")).decode("latin-1")
-    if "#" in target:
-        raise InvalidInput(Text("请求目标不能含 #", "the request target must not contain #"), field="target")
+    target = request_target(request)
     client, actor = await run_in_threadpool(clients.authenticate, request.method, target, body, request.headers)
+    request.state.authenticated = True
     minimal = "return=minimal" in (prefer or "").replace(" ", "")
     return Call(
         request.app.state.engine,

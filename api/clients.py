@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from starlette.requests import Request
+
 from ..engine.actors import ALL_ORGS, Actor, need_outside_actor
 from ..engine.errors import Forbidden, InvalidInput, NotFound, Refused, Unavailable, ZhenggaiError
 from ..i18n import Text
@@ -43,6 +45,17 @@ SIGNATURE_RE = re.compile(r"^[0-9A-Fa-f]{64}$")
 WINDOW = timedelta(minutes=5)  # how far a timestamp may be from the server's clock
 #: how far the nodes' clocks may disagree before a replay could pass one of them
 CLOCK_SKEW = timedelta(minutes=5)
+
+
+def request_target(request: Request) -> str:
+    """Exactly the request target as received, as it was signed: the path and the raw query
+    string FastAPI reads its parameters from (not a parsed URL, which would stop at a "#")."""
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    query = request.scope.get("query_string") or b""
+    target = (raw + (b"?" + query if query else b"")).decode("latin-1")
+    if "#" in target:
+        raise InvalidInput(Text("请求目标不能含 #", "the request target must not contain #"), field="target")
+    return target
 
 
 class Unauthenticated(ZhenggaiError):

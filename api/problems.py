@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..engine.errors import ConcurrentUpdate, ZhenggaiError
+from ..engine.errors import ConcurrentUpdate, StorageUnavailable, ZhenggaiError
 from ..i18n import Text
 from . import models as m
 
@@ -63,6 +63,12 @@ def problem_from(exc: ZhenggaiError, *, if_match: bool = False) -> JSONResponse:
     details.pop("message", None)
     if isinstance(exc, ConcurrentUpdate) and if_match:
         return problem(412, "precondition_failed", exc.text, **details)
+    if isinstance(exc, StorageUnavailable):  # the database's address is the operators', not the callers'
+        log.error("database unavailable: %s", exc.text.en)
+        text = Text(
+            "数据库暂不可用，未做任何修改，请稍后重试", "the database is unavailable; nothing was written, retry later"
+        )
+        return problem(exc.http_status, exc.code, text)
     return problem(exc.http_status, exc.code, exc.text, **details)
 
 
@@ -75,6 +81,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # a body that is not JSON is refused before the route's dependencies run: who sent it is
+        # asked first, so an unsigned or forged request learns nothing of what the API accepts
+        if not getattr(request.state, "authenticated", False):
+            refused = await _unauthenticated(request)
+            if refused is not None:
+                return refused
         errors = [
             {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "reason": e["msg"], "type": e["type"]}
             for e in exc.errors()
@@ -94,8 +106,25 @@ def install(app: FastAPI) -> None:
         return problem(500, "internal_error", Text("服务内部错误，已记录", "internal error; it has been logged"))
 
 
+async def _unauthenticated(request: Request) -> JSONResponse | None:
+    """The problem to answer if the request is not signed by a known client, else None."""
+    from starlette.concurrency import run_in_threadpool
+
+    from .clients import request_target
+
+    clients = request.app.state.clients
+    try:
+        body = await request.body()
+        await run_in_threadpool(clients.authenticate, request.method, request_target(request), body, request.headers)
+    except ZhenggaiError as exc:
+        return problem_from(exc)
+    return None
+
+
 class BodyLimit:
-    """Refuse a body over ``MAX_BODY`` before reading it all (Content-Length or streamed)."""
+    """Refuse a body over ``MAX_BODY`` before the app sees any of it: by its Content-Length, or,
+    for a streamed (chunked) body, as soon as what has arrived passes the limit.  The body is
+    read here, at most 1 MB, and handed to the app whole."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -104,24 +133,29 @@ class BodyLimit:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         length = dict(scope.get("headers") or []).get(b"content-length")
-        too_big = Text("请求体超过 1 MB", "the request body is larger than 1 MB")
+        too_big = problem(413, "payload_too_large", Text("请求体超过 1 MB", "the request body is larger than 1 MB"))
+        too_big.headers["Connection"] = "close"  # the rest of the body is not read: the connection cannot go on
         if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
-            return await problem(413, "payload_too_large", too_big)(scope, receive, send)
+            return await too_big(scope, receive, send)
+        chunks: list[bytes] = []
         seen = 0
-
-        async def limited() -> Message:
-            nonlocal seen
+        while True:
             message = await receive()
-            seen += len(message.get("body", b""))
+            if message["type"] != "http.request":  # the client went away before sending it all
+                return
+            chunks.append(message.get("body", b""))
+            seen += len(chunks[-1])
             if seen > MAX_BODY:
-                raise _TooLarge()
-            return message
+                return await too_big(scope, receive, send)
+            if not message.get("more_body", False):
+                break
+        delivered = False
 
-        try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            await problem(413, "payload_too_large", too_big)(scope, receive, send)
+        async def replay() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()  # after the body: a disconnect, when it comes
 
-
-class _TooLarge(Exception):
-    pass
+        await self.app(scope, replay, send)

@@ -21,8 +21,16 @@ from typing import Any
 def _serve_one(sock: socket.socket | None, host: str, port: int, log_level: str) -> None:
     import uvicorn
 
+    from .limits import LimitedHttpToolsProtocol
+
     config = uvicorn.Config(
-        "zhenggai.api.app:app_from_env", factory=True, host=host, port=port, log_level=log_level, lifespan="off"
+        "zhenggai.api.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        log_level=log_level,
+        lifespan="off",
+        http=LimitedHttpToolsProtocol,  # a request's head is bounded before it is parsed whole
     )
     server = uvicorn.Server(config)
     server.run(sockets=[sock] if sock is not None else None)

@@ -27,8 +27,11 @@ def serving(engine: Engine) -> Iterator[str]:
     import uvicorn
 
     from zhenggai.api.app import create_app
+    from zhenggai.api.limits import LimitedHttpToolsProtocol
 
-    config = uvicorn.Config(create_app(engine), host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    config = uvicorn.Config(
+        create_app(engine), host="127.0.0.1", port=0, log_level="warning", lifespan="off", http=LimitedHttpToolsProtocol
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -232,3 +232,76 @@ def test_a_replay_is_caught_even_when_the_nodes_clocks_disagree(db_url, monkeypa
     assert exc.value.details["reason"] == "replay"
     node_a.db.dispose()
     node_b.db.dispose()
+
+
+def _raw(live, request: bytes, *, timeout: float = 60) -> bytes:
+    """Send ``request`` in pieces, as a client streaming it would, and read what the server
+    answers — which may come, and the connection close, before all of it is sent."""
+    import select
+    import socket
+    from urllib.parse import urlsplit
+
+    u = urlsplit(live.base)
+    out = b""
+    with socket.create_connection((u.hostname, u.port), timeout=timeout) as s:
+        for i in range(0, len(request), 16384):
+            if select.select([s], [], [], 0)[0]:
+                break  # the server has answered already
+            try:
+                s.sendall(request[i : i + 16384])
+            except OSError:  # it has closed: its answer is waiting to be read
+                break
+        try:
+            while chunk := s.recv(65536):
+                out += chunk
+        except ConnectionResetError:
+            pass
+    return out
+
+
+def test_an_oversized_head_is_refused_before_it_is_read_and_the_service_goes_on(opened):
+    import threading
+    import time
+
+    big = b"X-Filler: " + b"a" * (8 << 20) + b"\r\n"  # 8 MB of header, never signed
+    answers: list[bytes] = []
+    t = threading.Thread(
+        target=lambda: answers.append(_raw(opened, b"GET /issues HTTP/1.1\r\nHost: x\r\n" + big + b"\r\n"))
+    )
+    t0 = time.monotonic()
+    t.start()
+    health = requests.get(opened.base + "/health", timeout=10)  # another connection, meanwhile
+    t.join(30)
+    assert health.status_code == 200
+    assert answers and answers[0].startswith(b"HTTP/1.1 431"), answers[:1]
+    assert b"headers_too_large" in answers[0]
+    assert time.monotonic() - t0 < 30
+
+
+def test_an_oversized_chunked_body_gets_413_as_documented(opened):
+    chunk = b"a" * 65536
+    body = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(20)) + b"0\r\n\r\n"  # 1.25 MB streamed
+    head = b"POST /issues/P1/measures HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\n"
+    answer = _raw(opened, head + body)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert b"payload_too_large" in answer
+
+
+def test_what_an_unsigned_client_or_a_slash_or_a_lost_database_learns(opened, monkeypatch):
+    r = requests.post(
+        opened.base + "/rounds", data=b"{not json", headers={"Content-Type": "application/json"}, timeout=10
+    )
+    assert r.status_code == 401 and r.json()["code"] == "unauthenticated"  # not a JSON parser's message
+    r = requests.get(opened.base + "/issues/", headers={"Host": "evil.example"}, timeout=10, allow_redirects=False)
+    assert r.status_code in (401, 404) and "Location" not in r.headers
+    from zhenggai.engine import views
+    from zhenggai.engine.core import storage_error
+    from zhenggai.storage.database import DatabaseUnavailable
+
+    def down(*a, **kw):
+        raise storage_error(DatabaseUnavailable('connection to server at "db.internal" (10.0.0.7), port 5432 failed'))
+
+    monkeypatch.setattr(views, "issue", down)
+    r = as_(opened, *OWNER).get("/issues/P1")
+    assert r.status_code == 503 and r.json()["code"] == "storage_unavailable"
+    assert "10.0.0.7" not in r.text and "db.internal" not in r.text and "5432" not in r.text
