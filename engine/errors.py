@@ -18,6 +18,7 @@ new error kind brings its answer with it, and the CLI and the API never keep tab
 | :class:`HistoryTampered` | ``history_tampered`` | 8 | 409 |
 | :class:`StorageUnavailable` | ``storage_unavailable`` | 9 | 503 |
 | :class:`Unavailable` | ``unavailable`` | 10 | 501 |
+| :class:`Cancelled` | ``cancelled`` | 130 | 499 |
 | any other :class:`ZhenggaiError` | its ``code`` | 1 | 400 |
 """
 
@@ -139,6 +140,15 @@ class Unavailable(ZhenggaiError):
     code = "unavailable"
     exit_code = 10
     http_status = 501
+
+
+class Cancelled(ZhenggaiError):
+    """The caller stopped waiting (a client that went away, a command interrupted) and the
+    work stopped with it; nothing was left half-done."""
+
+    code = "cancelled"
+    exit_code = 130
+    http_status = 499
 
 
 class ImportInvalid(ZhenggaiError):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import os
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from ..storage.rows import IssueRow, MeasureRow
 from .actors import Actor
 from .core import Core
 from .definition import WorkflowDefinition
-from .errors import InvalidInput
+from .errors import Cancelled, InvalidInput
 from .labels import number_in_round, source_of, sources_of
 from .rounds import in_scope
 
@@ -186,6 +186,7 @@ def export(
     lights: Iterable[str] | None = None,
     sources: Iterable[str] | None = None,
     unit: str | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> int:
     """See :meth:`Engine.export_ledger`."""
     target = Path(path)
@@ -204,6 +205,8 @@ def export(
             ):
                 measures = repo.records.of_issues("measures", [i.id for i in chunk])
                 for i in chunk:
+                    if should_stop is not None and should_stop():
+                        raise Cancelled(Text("导出已中止（请求方已离开）", "the export stopped: its caller went away"))
                     yield ledger_row(i, measures.get(i.id, []), core.definitions.get(repo, i.workflow_id), round_code)
 
         # written beside the target and moved over it when complete: a failed export

@@ -207,9 +207,12 @@ class Engine(Core):
         lights: Iterable[str] | None = None,
         sources: Iterable[str] | None = None,
         unit: str | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> int:
         """Write the round's ledger (整改台账) as CSV or XLSX; only issues inside the actor's
-        scope (and ``unit``, if given) appear.  Returns the number of rows."""
+        scope (and ``unit``, if given) appear.  Returns the number of rows.  ``should_stop()`` is
+        asked between chunks: when it says so the export stops (:class:`Cancelled`), the file
+        left as it was."""
         return ledger.export(
             self,
             round_code,
@@ -221,6 +224,7 @@ class Engine(Core):
             lights=lights,
             sources=sources,
             unit=unit,
+            should_stop=should_stop,
         )
 
     def dossier(self, round_code: str, *, actor: Actor, unit: str | None = None) -> list[dict[str, Any]]:

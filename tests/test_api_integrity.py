@@ -305,3 +305,56 @@ def test_what_an_unsigned_client_or_a_slash_or_a_lost_database_learns(opened, mo
     r = as_(opened, *OWNER).get("/issues/P1")
     assert r.status_code == 503 and r.json()["code"] == "storage_unavailable"
     assert "10.0.0.7" not in r.text and "db.internal" not in r.text and "5432" not in r.text
+
+
+def test_heavy_requests_are_bounded_in_number_and_stop_when_their_client_goes_away(opened, cast, monkeypatch):
+    import threading
+    import time
+
+    from zhenggai.api import heavy
+    from zhenggai.engine import ledger
+
+    for i in range(30):
+        opened.engine.add_issue("R1", f"L{i}", title=f"问题{i}", category="phased", unit="省局/财务处", owner="li",
+                                lead="zhao", due_date="2026-12-31", actor=cast.office)  # fmt: skip
+    written: list[str] = []
+    real_row = ledger.ledger_row
+
+    def slow_row(issue, *a, **kw):
+        time.sleep(0.1)  # a big round: each row takes its time
+        written.append(issue.code)
+        return real_row(issue, *a, **kw)
+
+    monkeypatch.setattr(ledger, "ledger_row", slow_row)
+    office = as_(opened, "wang", ["inspection_office"])
+    answers: list[int] = []
+    runs = [threading.Thread(target=lambda: answers.append(office.get("/rounds/R1/ledger?format=csv").status_code))
+            for _ in range(heavy.AT_ONCE)]  # fmt: skip
+    for t in runs:
+        t.start()
+    while len(written) < heavy.AT_ONCE:  # the allowed ones are running
+        time.sleep(0.02)
+    third = office.get("/rounds/R1/stats")
+    assert third.status_code == 503 and third.json()["code"] == "busy" and third.headers["Retry-After"] == "1"
+    for t in runs:
+        t.join(60)
+    assert answers == [200] * heavy.AT_ONCE
+    # a client that goes away: its export stops instead of writing the rest for nobody
+    written.clear()
+    headers = signing.signed_headers(opened.secret, "oa", "GET", "/rounds/R1/ledger?format=csv", user="wang",
+                                     roles=["inspection_office"])  # fmt: skip
+    import socket
+    from urllib.parse import urlsplit
+
+    u = urlsplit(opened.base)
+    s = socket.create_connection((u.hostname, u.port), timeout=10)
+    s.sendall(b"GET /rounds/R1/ledger?format=csv HTTP/1.1\r\nHost: x\r\n"
+              + b"".join(f"{k}: {v}\r\n".encode() for k, v in headers.items()) + b"\r\n")  # fmt: skip
+    while len(written) < 3:
+        time.sleep(0.02)
+    s.close()
+    time.sleep(2)
+    stopped_at = len(written)
+    time.sleep(1)
+    assert stopped_at < 32 and len(written) == stopped_at  # it stopped, well before the round's end
+    assert office.get("/rounds/R1/stats").status_code == 200  # and gave its slot back
