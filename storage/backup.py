@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,10 @@ def _counts(conn: sqlite3.Connection) -> tuple[int, int]:
 
 
 def _revision(conn: sqlite3.Connection) -> str | None:
+    # a crafted file may put a view there (a recursive one never ends): only a table is read
+    kind = conn.execute("SELECT type FROM sqlite_master WHERE name = 'alembic_version'").fetchone()
+    if kind is None or kind[0] != "table":
+        return None
     try:
         row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
     except sqlite3.DatabaseError:
@@ -93,8 +98,40 @@ def _revision(conn: sqlite3.Connection) -> str | None:
     return row[0] if row else None
 
 
+def _quoted(name: str) -> str:
+    """An SQL identifier, whatever it holds (a table named ``a"b`` included)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+#: what a check of an untrusted file may spend before it is refused as unreadable
+CHECK_SECONDS = 120
+
+
+def _bounded(conn: sqlite3.Connection, seconds: float = CHECK_SECONDS) -> None:
+    """Abort any statement on ``conn`` once ``seconds`` have passed (a crafted file's views or
+    expressions could otherwise keep a restore at 100 % CPU for ever)."""
+    deadline = time.monotonic() + seconds
+    conn.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 100_000)
+
+
 def _temp_beside(target: Path, what: str) -> Path:
     return target.with_name(f".{target.name}.{what}-{os.getpid()}.tmp")
+
+
+def _remove_stale(target: Path) -> None:
+    """Staging files of earlier backups or restores whose process is gone (killed half-way):
+    each can be as large as the database, so none is left to pile up."""
+    for path in target.parent.glob(f".{target.name}.*-*.tmp*"):
+        pid = path.name.rsplit("-", 1)[-1].split(".", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        except PermissionError:
+            continue  # another user's process, alive
 
 
 def _unlink(path: Path) -> None:
@@ -121,6 +158,7 @@ def backup(db: Database, target: Path, *, force: bool = False) -> BackupInfo:
             "invalid", Text(f"目录 {target.parent} 不存在", f"the directory {target.parent} does not exist")
         )
     tmp = _temp_beside(target, "backup")
+    _remove_stale(target)
     _unlink(tmp)
     src = _connect(source)  # only read; a plain connection so that the live WAL is seen
     try:
@@ -161,6 +199,7 @@ def check_backup(path: Path, known_revisions: set[str], *, shown: Path | None = 
         raise invalid("不是 SQLite 数据库文件", "is not an SQLite database file")
     try:
         conn = _connect(path, read_only=True)
+        _bounded(conn)
         try:
             result = [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall()]
             if result != ["ok"]:
@@ -179,6 +218,13 @@ def check_backup(path: Path, known_revisions: set[str], *, shown: Path | None = 
             issues, events = _counts(conn)
         finally:
             conn.close()
+    except sqlite3.OperationalError as exc:
+        if "interrupted" in str(exc):
+            raise invalid(
+                f"读取超过 {CHECK_SECONDS} 秒仍未结束（文件被特意构造？）",
+                f"reading it took more than {CHECK_SECONDS} s (a crafted file?)",
+            ) from None
+        raise invalid(f"无法作为数据库打开（{exc}）", f"cannot be opened as a database ({exc})") from None
     except sqlite3.DatabaseError as exc:
         raise invalid(f"无法作为数据库打开（{exc}）", f"cannot be opened as a database ({exc})") from None
     return revision, issues, events
@@ -193,12 +239,12 @@ def _shape(conn: sqlite3.Connection) -> dict[str, Any]:
         "SELECT type, name FROM sqlite_master WHERE substr(name, 1, 7) <> 'sqlite_' ORDER BY type, name"
     ):
         if kind == "table":
-            cols = [tuple(r[1:6]) for r in conn.execute(f'PRAGMA table_info("{name}")')]
+            cols = [tuple(r[1:6]) for r in conn.execute(f"PRAGMA table_info({_quoted(name)})")]
             idx = sorted(
-                (bool(r[2]), tuple(c[2] for c in conn.execute(f'PRAGMA index_info("{r[1]}")')))
-                for r in conn.execute(f'PRAGMA index_list("{name}")')
+                (bool(r[2]), tuple(c[2] for c in conn.execute(f"PRAGMA index_info({_quoted(r[1])})")))
+                for r in conn.execute(f"PRAGMA index_list({_quoted(name)})")
             )
-            fks = sorted(tuple(r[2:5]) for r in conn.execute(f'PRAGMA foreign_key_list("{name}")'))
+            fks = sorted(tuple(r[2:5]) for r in conn.execute(f"PRAGMA foreign_key_list({_quoted(name)})"))
             shape[f"table {name}"] = (cols, idx, fks)
         elif kind in ("view", "trigger"):
             shape[f"{kind} {name}"] = kind
@@ -288,8 +334,17 @@ def check_schema(path: Path, head: str, *, shown: Path | None = None) -> None:
     """Refuse a file whose schema is not exactly zhenggai's: a trigger that deletes sign-offs,
     a dropped unique index or a changed column would go live with the data."""
     conn = _connect(path, read_only=True)
+    _bounded(conn)
     try:
         have = _shape(conn)
+    except sqlite3.DatabaseError as exc:
+        raise BackupRefused(
+            "invalid",
+            Text(
+                f"{shown or path}：无法读出其结构（{exc}），未做任何修改",
+                f"{shown or path}: its schema cannot be read ({exc}); nothing was changed",
+            ),
+        ) from None
     finally:
         conn.close()
     want = _expected_shape(head, path)
@@ -319,6 +374,7 @@ def restore(db: Database, source: Path, *, force: bool = False, check: Any = Non
             "invalid", Text("不能用数据库自身来恢复它", "cannot restore a database from itself; nothing was changed")
         )
     stage = _temp_beside(target, "restore")
+    _remove_stale(target)
     _unlink(stage)
     try:
         src = _connect(source, read_only=True)
