@@ -19,6 +19,8 @@ PACKAGES = {
     "soffice": "libreoffice-writer-nogui libreoffice-calc-nogui",
     "pdftotext": "poppler-utils",
     "chromium": "chromium",
+    "curl": "curl",
+    "openssl": "openssl",
 }
 
 

@@ -9,6 +9,7 @@ import pytest
 import requests
 from serverhelpers import as_
 from storyhelpers import SHA
+from system import need
 
 from zhenggai import Actor
 from zhenggai.api import signing
@@ -358,3 +359,26 @@ def test_heavy_requests_are_bounded_in_number_and_stop_when_their_client_goes_aw
     time.sleep(1)
     assert stopped_at < 32 and len(written) == stopped_at  # it stopped, well before the round's end
     assert office.get("/rounds/R1/stats").status_code == 200  # and gave its slot back
+
+
+def test_the_readmes_shell_example_signs_a_request_the_server_accepts(opened, cast, tmp_path):
+    """The curl lines in the README, run as they are written (the client, secret and server
+    put in): the signature they make is the one the server checks."""
+    import re
+    import subprocess
+    from pathlib import Path
+
+    need("curl", "openssl")
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"In a shell:\n\n```sh\n(.*?)```", readme, re.S)
+    assert block, "the README's shell example"
+    script = block.group(1).replace("CLIENT=oa-tax SECRET=…", f"CLIENT=oa SECRET={opened.secret}")
+    script = script.replace("http://127.0.0.1:8000", opened.base)
+    opened.engine.add_issue("R1", "XS03-01", title="问题", category="phased", unit="省税务局/财务处", owner="li.ming",
+                            lead="zhao", due_date="2026-12-31", actor=cast.office)  # fmt: skip
+    owner = Actor("li.ming", frozenset({"owner"}))
+    opened.engine.add_measure("XS03-01", "措施", owner="li.ming", due_date="2026-12-01", target="100%", actor=owner)
+    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer.get("state") == "planned", answer
