@@ -15,6 +15,8 @@ and records each outcome; a failure is retried with backoff until it is dead.
 from __future__ import annotations
 
 import json
+import logging
+import threading
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple, Protocol
@@ -24,9 +26,12 @@ from ..storage.repository import Repository
 from ..storage.rows import IssueHead, OutboxRow
 from .core import Core
 from .definition import EscalationRule, WorkflowDefinition
+from .errors import ZhenggaiError
 from .labels import ACTION_LABELS
 from .notifiers import DeliveryFailed, Notice
 from .results import DeliveryReport, iso
+
+log = logging.getLogger("zhenggai.outbox")
 
 TODO_CHANNEL = "oa_todo"
 FEED_CHANNEL = "webhook"  # besides escalation notices, the webhook carries every event
@@ -230,6 +235,46 @@ def rule_notices(
 # --- delivery -------------------------------------------------------------------------------
 
 
+class _Lease:
+    """Keeps the claim on notices alive while they are being sent: every third of the lease, the
+    lease of each claimed notice whose outcome is not yet recorded is moved on again, in a short
+    transaction of its own.  A receiver slower than the lease — one that answers in pieces, past
+    every timeout — therefore never lets another deliverer send the same notice; only a
+    deliverer that dies (and stops renewing) leaves its notices to be sent again."""
+
+    def __init__(self, core: Core, lease: timedelta, rows: list[OutboxRow]) -> None:
+        self.core = core
+        self.lease = lease
+        self.pending = {row.id: row.attempts for row in rows}
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._renew, name="zhenggai-outbox-lease", daemon=True)
+
+    def __enter__(self) -> _Lease:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    def done(self, outbox_id: int) -> None:
+        with self.lock:
+            self.pending.pop(outbox_id, None)
+
+    def _renew(self) -> None:
+        while not self.stop.wait(self.lease.total_seconds() / 3):
+            with self.lock:
+                claims = list(self.pending.items())
+            if not claims:
+                continue
+            try:
+                with self.core.write() as conn:
+                    Repository(conn).outbox.extend_leases(claims, self.core.clock.now() + self.lease)
+            except ZhenggaiError:  # the database busy for a moment: the next renewal comes soon enough
+                log.warning("outbox: could not renew the lease of %d notices", len(claims))
+
+
 def deliver(
     core: Core,
     *,
@@ -242,9 +287,10 @@ def deliver(
 
     Notices are claimed in a short transaction (their next attempt moved ``lease`` ahead,
     so a concurrent deliverer skips them), each is sent with no transaction open — a slow
-    receiver must not hold the database — and its outcome recorded at once.  A process that
-    dies in between leaves it to be sent again when the lease runs out: at least once.
-    ``should_stop()`` is asked between notices (a scheduler shutting down)."""
+    receiver must not hold the database — and its outcome recorded at once.  While they are
+    being sent the claim is renewed (:class:`_Lease`), so no other deliverer sends them too.  A
+    process that dies in between leaves them to be sent again when the lease runs out: at
+    least once.  ``should_stop()`` is asked between notices (a scheduler shutting down)."""
     now = now or core.clock.now()
     report = DeliveryReport()
     with core.write() as conn:
@@ -252,28 +298,36 @@ def deliver(
         claimed = repo.outbox.due(now, limit)
         for row in claimed:
             repo.outbox.update(row.id, next_attempt_at=now + lease)
-    for row in claimed:
-        if should_stop and should_stop():
-            break  # the rest keep their lease and are sent after it runs out
-        error = _send(core, row)
-        attempts = row.attempts + 1
-        with core.write() as conn:
-            repo = Repository(conn)
-            if error is None:
-                repo.outbox.update(row.id, status="delivered", attempts=attempts, delivered_at=now, last_error=None)
-                report.delivered += 1
-            else:
-                dead = attempts >= core.retry.attempts
-                repo.outbox.update(
-                    row.id,
-                    attempts=attempts,
-                    last_error=str(error)[:2000],
-                    status="dead" if dead else "pending",
-                    next_attempt_at=now + core.retry.delay(attempts),
-                )
-                report.failed += 1
-                report.dead += dead
+    if not claimed:
+        return report
+    with _Lease(core, lease, claimed) as held:
+        for row in claimed:
+            if should_stop and should_stop():
+                break  # the rest keep their lease and are sent after it runs out
+            error = _send(core, row)
+            held.done(row.id)
+            _record(core, row, error, now, report)
     return report
+
+
+def _record(core: Core, row: OutboxRow, error: Exception | None, now: datetime, report: DeliveryReport) -> None:
+    attempts = row.attempts + 1
+    with core.write() as conn:
+        repo = Repository(conn)
+        if error is None:
+            repo.outbox.update(row.id, status="delivered", attempts=attempts, delivered_at=now, last_error=None)
+            report.delivered += 1
+        else:
+            dead = attempts >= core.retry.attempts
+            repo.outbox.update(
+                row.id,
+                attempts=attempts,
+                last_error=str(error)[:2000],
+                status="dead" if dead else "pending",
+                next_attempt_at=now + core.retry.delay(attempts),
+            )
+            report.failed += 1
+            report.dead += dead
 
 
 def _send(core: Core, row: OutboxRow) -> Exception | None:

@@ -114,3 +114,45 @@ def test_a_channel_with_no_notifier_is_a_failure_kept_for_later(engine: Engine, 
     assert engine.deliver(now=now).failed == 1
     [pending] = engine.outbox(status="pending")
     assert "no notifier is configured for channel 'nowhere'" in pending["last_error"]
+
+
+def test_two_deliverers_and_a_receiver_slower_than_the_lease_send_each_notice_once(db_url: str):
+    import threading
+    import time
+
+    sent: list[str] = []
+    lock = threading.Lock()
+
+    class Slow(Notifier):
+        name = "slow"
+
+        def send(self, notice: Notice) -> None:
+            time.sleep(3.5)  # slower than the lease: a platform that answers in pieces
+            with lock:
+                sent.append(notice.id)
+
+    nodes = [Engine(db_url) for _ in range(2)]  # two deliverers on two nodes, real clocks
+    nodes[0].init()
+    for node in nodes:
+        node.notifiers.add(Slow())
+    now = nodes[0].clock.now()
+    with nodes[0].db.write() as conn:
+        Repository(conn).outbox.enqueue(
+            [outbox.notice_row(nodes[0], None, None, "slow", f"n{i}", "{}", "{}", now) for i in range(3)]
+        )
+    stop = time.monotonic() + 40
+
+    def deliverer(node: Engine) -> None:
+        while time.monotonic() < stop and len(nodes[0].outbox(status="pending")) > 0:
+            node.deliver(lease=timedelta(seconds=1.5))
+            time.sleep(0.05)
+
+    threads = [threading.Thread(target=deliverer, args=(n,)) for n in nodes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(sent) == ["n0", "n1", "n2"]  # each once, though every send outlasted the lease
+    assert {x["status"] for x in nodes[0].outbox()} == {"delivered"}
+    for node in nodes:
+        node.db.dispose()

@@ -49,6 +49,20 @@ class OutboxRepository:
     def update(self, outbox_id: int, **values: Any) -> None:
         self.conn.execute(update(outbox).where(outbox.c.id == outbox_id).values(**values))
 
+    def extend_leases(self, claims: Sequence[tuple[int, int]], until: datetime) -> None:
+        """Move on the lease of notices still being sent: (id, attempts when claimed) each, so a
+        notice whose outcome has been recorded since is left alone."""
+        q = (
+            update(outbox)
+            .where(
+                outbox.c.id == bindparam("p_id"),
+                outbox.c.attempts == bindparam("p_attempts"),
+                outbox.c.status == "pending",
+            )
+            .values(next_attempt_at=bindparam("p_until"))
+        )
+        self.conn.execute(q, [{"p_id": i, "p_attempts": a, "p_until": until} for i, a in claims])
+
     def recent(self, status: str | None, limit: int) -> list[OutboxRow]:
         q = _OUTBOX_SELECT.order_by(outbox.c.id.desc()).limit(limit)
         if status:
