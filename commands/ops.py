@@ -187,6 +187,7 @@ def scheduler_run(c: Ctx, cron: str, every_day: bool, interval: float | None, de
     from ..engine.scheduler import Scheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugin set-up is not the operator's news
     eng = c.engine()
     try:
         sched = Scheduler(

@@ -33,9 +33,15 @@ def open_round(
     period_end: date | str | None = None,
     workflow: str = "rectification",
     tz: str = DEFAULT_TZ,
+    request_id: str | None = None,
 ) -> dict[str, Any]:
-    """Open a round (巡视轮次); the concentrated period runs ``period_months`` from feedback."""
+    """Open a round (巡视轮次); the concentrated period runs ``period_months`` from feedback.
+
+    With ``request_id`` the round remembers the request that opened it: the same request again
+    (a retry whose first attempt committed) gets the round back instead of "already exists"."""
     code = need_code(code, "code")
+    if request_id is not None:
+        request_id = need_text(request_id, "request_id", limit=128)
     title = need_text(title, "title")
     org = need_text(org, "org")
     fb = required_date(feedback_date, "feedback_date")
@@ -65,6 +71,8 @@ def open_round(
         d = core.definitions.get(repo, wf.id)
         source = need_source(d, source or next(iter(sources_of(d))))
         edit_role(d, "open_round", actor, None)
+        if request_id is not None and (done := _opened_by(repo, request_id, code, actor)) is not None:
+            return round_dict(core, repo, done)
         if repo.rounds.get(code) is not None:
             raise InvalidInput(exists, field="code")
         try:  # a twin inserted concurrently is the same refusal (on PostgreSQL both can pass the check)
@@ -79,12 +87,29 @@ def open_round(
                 workflow_id=wf.id,
                 created_at=core.clock.now(),
                 created_by=actor.id,
+                request_id=request_id,
             )
         except Duplicate:
             raise InvalidInput(exists, field="code") from None
         r = repo.rounds.get(code)
         assert r is not None
         return round_dict(core, repo, r)
+
+
+def _opened_by(repo: Repository, request_id: str, code: str, actor: Actor) -> RoundRow | None:
+    """The round a request opened before — only the same round, by the same actor."""
+    prior = repo.rounds.by_request(request_id)
+    if prior is None:
+        return None
+    if prior.code != code or prior.created_by != actor.id:
+        raise InvalidInput(
+            Text(
+                f"请求号已被 {prior.created_by} 用于开启轮次 {prior.code}",
+                f"request id was already used by {prior.created_by} to open round {prior.code}",
+            ),
+            field="request_id",
+        )
+    return prior
 
 
 def rounds(core: Core, actor: Actor | None = None) -> list[dict[str, Any]]:

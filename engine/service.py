@@ -109,8 +109,10 @@ class Engine(Core):
         period_end: date | str | None = None,
         workflow: str = "rectification",
         tz: str = DEFAULT_TZ,
+        request_id: str | None = None,
     ) -> dict[str, Any]:
-        """Open a round (巡视轮次); the concentrated period runs ``period_months`` from feedback."""
+        """Open a round (巡视轮次); the concentrated period runs ``period_months`` from feedback.
+        A ``request_id`` sent again gets the round it opened back (a retried request)."""
         return rounds.open_round(
             self,
             code,
@@ -123,6 +125,7 @@ class Engine(Core):
             period_end=period_end,
             workflow=workflow,
             tz=tz,
+            request_id=request_id,
         )
 
     def rounds(self, actor: Actor | None = None) -> list[dict[str, Any]]:

@@ -77,6 +77,7 @@ class Round(Base):
     """An inspection, audit or special check (巡视轮次) and its concentrated period."""
 
     __tablename__ = "rounds"
+    __table_args__ = (Index("uq_rounds_request_id", "request_id", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
@@ -89,6 +90,8 @@ class Round(Base):
     workflow_id: Mapped[int] = mapped_column(ForeignKey("workflows.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(128))
+    # the request that opened it, so that a retry of that request finds it instead of a refusal
+    request_id: Mapped[str | None] = mapped_column(String(128))
 
 
 class Issue(Base):

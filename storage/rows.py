@@ -37,6 +37,7 @@ class RoundRow(NamedTuple):
     workflow_id: int
     created_at: datetime
     created_by: str
+    request_id: str | None
 
 
 class IssueRow(NamedTuple):

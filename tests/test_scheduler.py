@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from storyhelpers import started
 
 from zhenggai import Engine, FixedClock
@@ -88,8 +90,6 @@ def test_a_scheduler_killed_after_escalating_loses_no_notice(db_url: str, cast):
 
 
 def test_two_sweeps_at_once_escalate_each_item_exactly_once(db_url: str, cast):
-    import json
-
     clock = FixedClock("2026-06-02")
     eng = Engine(db_url, clock=clock)
     eng.init()
@@ -125,3 +125,72 @@ def test_two_sweeps_at_once_escalate_each_item_exactly_once(db_url: str, cast):
         rows = conn.execute(text("SELECT count(*), count(DISTINCT issue_id) FROM escalations WHERE rule = 'plan_late'"))
         assert tuple(rows.one()) == (n, n)
     eng.db.dispose()
+
+
+def test_a_scheduler_stopped_in_the_middle_of_a_sweep_commits_the_batch_in_hand_and_no_more(
+    engine, cast, db_url, tmp_path
+):
+    """SIGTERM while the sweep is half-way through a long list: the batch being swept is
+    finished and committed (with its events and notices), the sweep stops before the next, the
+    process says so and exits 0, and what it says it fired is exactly what is stored.  The next
+    sweep escalates the rest, each item once."""
+    import re
+
+    from dbchecks import assert_consistent, rows, scalar
+    from test_crash import problem_list
+
+    batch = 200  # the sweep's batch: one transaction each
+    exe = Path(sys.executable).with_name("zhenggai")
+    n = 4000
+    for attempt in range(4):
+        code = f"R{attempt}"
+        engine.open_round(code, title="省委巡视组反馈", org="省局", feedback_date="2026-03-10", actor=cast.office)
+        engine.import_issues(code, problem_list(tmp_path / f"{code}.csv", n, due="2026-12-31"), actor=cast.office)
+        before = scalar(engine, "SELECT count(DISTINCT issue_id) FROM escalations")
+        log = tmp_path / f"{code}.log"
+        with open(log, "w") as out:  # the real clock: months after these problems were listed
+            proc = subprocess.Popen(
+                [str(exe), "--db", db_url, "scheduler", "run", "--interval", "0.2", "--deliver-every", "3600",
+                 "--every-day"],
+                stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1", "ZHENGGAI_LANG": "en"},
+            )  # fmt: skip
+            try:
+                deadline = time.monotonic() + 120
+                while scalar(engine, "SELECT count(DISTINCT issue_id) FROM escalations") < before + batch:
+                    assert proc.poll() is None, log.read_text()
+                    assert time.monotonic() < deadline, "the first batch was never committed"
+                    time.sleep(0.01)  # polling, not synchronisation
+                proc.send_signal(signal.SIGTERM)
+                assert proc.wait(120) == 0, log.read_text()
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+        done = rows(
+            engine,
+            "SELECT DISTINCT i.code FROM escalations x JOIN issues i ON i.id = x.issue_id "
+            "JOIN rounds r ON r.id = i.round_id WHERE r.code = :r",
+            r=code,
+        )
+        if len(done) < n:
+            break
+        n *= 2  # the sweep was done before the signal: a longer list
+    else:
+        pytest.fail("the sweep finished every time before it could be stopped")
+    output = log.read_text()
+    assert "(stopped early)" in output and "scheduler stopped" in output, output
+    assert len(done) % batch == 0  # whole batches: the one in hand was finished, not cut
+    sweeps = re.findall(r"(\d+) issues checked, (\d+) rules fired", output)
+    assert len(sweeps) == 1, output  # one sweep, stopped between two batches
+    stored = scalar(
+        engine,
+        "SELECT count(*) FROM escalations x JOIN issues i ON i.id = x.issue_id JOIN rounds r ON r.id = i.round_id "
+        "WHERE r.code = :r",
+        r=code,
+    )
+    assert int(sweeps[0][1]) == stored  # what it reported fired is what it committed
+    assert_consistent(engine, verify_at_most=40)
+    rerun = subprocess.run([str(exe), "--db", db_url, "--json", "sweep"], capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    report = json.loads(rerun.stdout)
+    assert {f["issue"] for f in report["fired"]} == {f"{code}-{i}" for i in range(1, n + 1)} - {c for (c,) in done}
+    assert_consistent(engine, verify_at_most=40)

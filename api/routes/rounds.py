@@ -25,7 +25,7 @@ def rounds(call: Call = Depends(authenticated)) -> list[dict[str, Any]]:
 
 @router.post("/rounds", status_code=201, response_model=m.Round)
 def open_round(body: m.RoundIn, call: Call = Depends(authenticated)) -> Response:
-    return answer(call, 201, lambda _: call.engine.open_round(**body.model_dump(), actor=call.actor))
+    return answer(call, 201, lambda rid: call.engine.open_round(**body.model_dump(), actor=call.actor, request_id=rid))
 
 
 @router.get("/rounds/{code}", response_model=m.Round)

@@ -35,6 +35,7 @@ class RoundRepository:
         workflow_id: int,
         created_at: datetime,
         created_by: str,
+        request_id: str | None = None,
     ) -> int:
         values = dict(
             code=code,
@@ -47,6 +48,7 @@ class RoundRepository:
             workflow_id=workflow_id,
             created_at=created_at,
             created_by=created_by,
+            request_id=request_id,
         )
         try:
             return int(self.conn.execute(insert(rounds).returning(rounds.c.id), values).scalar_one())
@@ -55,6 +57,10 @@ class RoundRepository:
 
     def get(self, code: str) -> RoundRow | None:
         return row_as(RoundRow, self.conn.execute(select(*_COLUMNS).where(rounds.c.code == code)).first())
+
+    def by_request(self, request_id: str) -> RoundRow | None:
+        q = select(*_COLUMNS).where(rounds.c.request_id == request_id)
+        return row_as(RoundRow, self.conn.execute(q).first())
 
     def all(self) -> list[RoundRow]:
         return rows_as(RoundRow, self.conn.execute(select(*_COLUMNS).order_by(rounds.c.feedback_date, rounds.c.code)))
