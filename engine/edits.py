@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -33,7 +33,8 @@ from .outbox import TODO_CHANNEL, subject_of, todo_notices
 from .results import iso
 
 #: writes the edit's record; returns the event's kind and data
-Apply = Callable[[Repository, IssueHead, WorkflowDefinition], tuple[str, dict[str, Any]]]
+#: an edit's own writes, given the time its event is dated (its records carry the same)
+Apply = Callable[[Repository, IssueHead, WorkflowDefinition, datetime], tuple[str, dict[str, Any]]]
 
 
 #: the event each edit action writes (what a retried request's first event must be)
@@ -103,7 +104,7 @@ def _edit(
                 [("state", d.label(row.state))],
             )
         used_role = edit_role(d, action, actor, row, role=role)
-        kind, data = apply(repo, row, d)
+        kind, data = apply(repo, row, d, now)
         journal.append(
             core, repo, d, row, kind, actor, used_role, now, comment=comment, data=data, request_id=request_id
         )
@@ -141,7 +142,7 @@ def add_measure(
     target = optional_text(target, "target")
     due = need_date(due_date, "due_date")
 
-    def apply(repo: Repository, row: IssueHead, d: WorkflowDefinition) -> tuple[str, dict[str, Any]]:
+    def apply(repo: Repository, row: IssueHead, d: WorkflowDefinition, now: datetime) -> tuple[str, dict[str, Any]]:
         no = repo.records.next_measure_no(row.id)
         repo.records.insert_measure(issue_id=row.id, no=no, text=text, owner=owner, due_date=due, target=target)
         return "measure_added", {"no": no, "text": text, "owner": owner, "due_date": iso(due), "target": target}
@@ -164,10 +165,10 @@ def complete_measure(
 ) -> None:
     comment = optional_text(comment, "comment", limit=MAX_LONG_TEXT)
 
-    def apply(repo: Repository, row: IssueHead, d: WorkflowDefinition) -> tuple[str, dict[str, Any]]:
+    def apply(repo: Repository, row: IssueHead, d: WorkflowDefinition, now: datetime) -> tuple[str, dict[str, Any]]:
         if repo.records.measure(row.id, no) is None:
             raise NotFound(Text(f"问题 {code} 没有措施 {no}", f"issue {code} has no measure {no}"))
-        if not repo.records.mark_measure_done(row.id, no, core.clock.now(), actor.id):
+        if not repo.records.mark_measure_done(row.id, no, now, actor.id):
             raise InvalidInput(Text(f"措施 {no} 已经完成", f"measure {no} is already done"), field="no")
         return "measure_done", {"no": no}
 
@@ -200,7 +201,7 @@ def add_evidence(
     sha = need_sha256(sha256)
     note = need_text(note, "note", limit=1000, required=False)
 
-    def apply(repo: Repository, row: IssueHead, d: WorkflowDefinition) -> tuple[str, dict[str, Any]]:
+    def apply(repo: Repository, row: IssueHead, d: WorkflowDefinition, now: datetime) -> tuple[str, dict[str, Any]]:
         if measure_no is not None and repo.records.measure(row.id, measure_no) is None:
             raise NotFound(Text(f"问题 {code} 没有措施 {measure_no}", f"issue {code} has no measure {measure_no}"))
         repo.records.insert_evidence(
@@ -210,9 +211,9 @@ def add_evidence(
             sha256=sha,
             note=note,
             added_by=actor.id,
-            added_at=core.clock.now(),
+            added_at=now,
         )
-        return "evidence_added", {"uri": uri, "sha256": sha, "measure_no": measure_no}
+        return "evidence_added", {"uri": uri, "sha256": sha, "measure_no": measure_no, "note": note}
 
     edit(core, code, actor, "add_evidence", apply, expected_version=expected_version, request_id=request_id)
 
@@ -231,7 +232,7 @@ def sign_off(
     comment = optional_text(comment, "comment", limit=2000)
     role = need_text(role, "role", limit=64)
 
-    def apply(repo: Repository, row: IssueHead, d: WorkflowDefinition) -> tuple[str, dict[str, Any]]:
+    def apply(repo: Repository, row: IssueHead, d: WorkflowDefinition, now: datetime) -> tuple[str, dict[str, Any]]:
         for s in repo.records.signoffs(row.id):
             if s.role == role and s.stage_seq == row.state_seq:
                 raise InvalidInput(
@@ -248,7 +249,7 @@ def sign_off(
             state=row.state,
             stage_seq=row.state_seq,
             comment=comment or "",
-            at=core.clock.now(),
+            at=now,
         )
         return "signed_off", {"role": role, "state": row.state}
 
@@ -283,7 +284,7 @@ def assign(
         raise InvalidInput(Text("请指定新的责任人或责任领导", "name a new owner or lead"), field="owner")
     comment = optional_text(comment, "comment", limit=MAX_LONG_TEXT)
 
-    def apply(repo: Repository, row: IssueHead, d: WorkflowDefinition) -> tuple[str, dict[str, Any]]:
+    def apply(repo: Repository, row: IssueHead, d: WorkflowDefinition, now: datetime) -> tuple[str, dict[str, Any]]:
         changes = {
             k: v for k, v in (("owner", new_owner), ("lead", new_lead)) if v is not None and v != getattr(row, k)
         }
@@ -300,7 +301,7 @@ def assign(
                     row.state,
                     row.state,
                     row.seq + 1,
-                    core.clock.now(),
+                    now,
                     after=before._replace(
                         owner=changes.get("owner", before.owner), lead=changes.get("lead", before.lead)
                     ),
@@ -327,14 +328,14 @@ def add_mechanism(
     reference = need_text(reference, "reference", limit=200, required=False)
     adopted = need_date(adopted_on, "adopted_on")
 
-    def apply(repo: Repository, row: IssueHead, d: WorkflowDefinition) -> tuple[str, dict[str, Any]]:
+    def apply(repo: Repository, row: IssueHead, d: WorkflowDefinition, now: datetime) -> tuple[str, dict[str, Any]]:
         repo.records.insert_mechanism(
             issue_id=row.id,
             title=title,
             reference=reference,
             adopted_on=adopted,
             added_by=actor.id,
-            added_at=core.clock.now(),
+            added_at=now,
         )
         return "mechanism_added", {"title": title, "reference": reference, "adopted_on": iso(adopted)}
 

@@ -154,6 +154,7 @@ def create_issues(
         facts = EscalationFacts(d.initial, new.category, new.severity, now, now, new.due, r.tz)
         data: dict[str, Any] = {
             "title": new.title,
+            "description": new.description,
             "category": new.category,
             "severity": new.severity,
             "unit": new.unit,

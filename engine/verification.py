@@ -13,7 +13,8 @@ from .actors import Actor
 from .authz import need_operator, visible_issue
 from .core import Core, digest_matches
 from .definition import WorkflowDefinition, parse_definition
-from .history import AuditReport, ChainReport, compare_records, verify_chain
+from .history import AuditReport, ChainReport, verify_chain
+from .replay import Replay, compare_records
 
 
 class Versions:
@@ -78,14 +79,21 @@ def verify(core: Core, code: str, actor: Actor) -> ChainReport:
         row = visible_issue(repo, code, actor)
         versions = Versions(core, repo)
         on = _workflow_of(repo, row.workflow_id)
-        rep, replay = verify_chain(
-            code, repo.events.of_issue(row.id), head_hash=row.last_hash, head_seq=row.seq, key=core.chain_key
+        replay = Replay()
+        rep = verify_chain(
+            code,
+            repo.events.of_issue(row.id),
+            head_hash=row.last_hash,
+            head_seq=row.seq,
+            key=core.chain_key,
+            each=replay.apply,
         )
         d = versions.check(rep, on)
         compare_records(
             rep,
             replay,
             row,
+            round_code=row.round_code,
             workflow=on,
             final_states=versions.finals,
             signoffs=repo.records.signoffs(row.id),
@@ -113,6 +121,7 @@ def audit(core: Core, actor: Actor | None = None, *, issue_chunk: int = 1000, ev
             versions.definition((w.name, w.version))
         report.bad_workflows = sorted(f"{name} v{version}" for name, version in versions.tampered)
         on: dict[int, tuple[str, int]] = {}
+        round_codes = {r.id: r.code for r in repo.rounds.all()}
         stream = _event_stream(repo, event_chunk)
         pending = next(stream, None)
         after = 0
@@ -128,14 +137,16 @@ def audit(core: Core, actor: Actor | None = None, *, issue_chunk: int = 1000, ev
                     pending = next(stream, None)
                 if row.workflow_id not in on:
                     on[row.workflow_id] = _workflow_of(repo, row.workflow_id)
-                rep, replay = verify_chain(
-                    row.code, chain, head_hash=row.last_hash, head_seq=row.seq, key=core.chain_key
+                replay = Replay()
+                rep = verify_chain(
+                    row.code, chain, head_hash=row.last_hash, head_seq=row.seq, key=core.chain_key, each=replay.apply
                 )
                 d = versions.check(rep, on[row.workflow_id])
                 compare_records(
                     rep,
                     replay,
                     row,
+                    round_code=round_codes.get(row.round_id, ""),
                     workflow=on[row.workflow_id],
                     final_states=versions.finals,
                     signoffs=records["signoffs"].get(row.id, ()),

@@ -233,12 +233,14 @@ class MechanismRow(NamedTuple):
 
 
 class AuditIssueRow(NamedTuple):
-    """What the whole-database audit compares with each issue's history."""
+    """Every stored column of an issue: what the whole-database audit compares with its history."""
 
     id: int
     code: str
+    round_id: int
     workflow_id: int
     title: str
+    description: str
     category: str
     severity: str
     unit: str
@@ -249,9 +251,19 @@ class AuditIssueRow(NamedTuple):
     due_date: date | None
     state: str
     state_seq: int
+    state_entered_at: datetime
+    state_entered_by: str | None
+    last_activity_at: datetime
+    next_check_at: datetime | None
+    light: str | None
+    stage_fired: str
+    final_deadline: date | None
+    escalation_level: int
     recurrence_count: int
     seq: int
     last_hash: str
+    version: int
+    created_at: datetime
 
 
 class IssueFactRow(NamedTuple):

@@ -105,9 +105,9 @@ def test_a_sign_off_inserted_behind_the_engines_back_is_detected(engine: Engine,
         ("UPDATE issues SET category = 'immediate' WHERE code = 'P1'", "category"),
         ("UPDATE issues SET owner = 'someone' WHERE code = 'P1'", "owner"),
         ("UPDATE issues SET recurrence_count = 1 WHERE code = 'P1'", "recurrence count"),
-        ("UPDATE measures SET done_at = NULL", "measures"),
+        ("UPDATE measures SET done_at = NULL", "measure 1's done_at"),
         ("DELETE FROM evidence", "evidence rows in the history are gone"),
-        ("UPDATE mechanisms SET title = '别的制度'", "mechanisms"),
+        ("UPDATE mechanisms SET title = '别的制度'", "mechanisms row 1's title"),
     ],
 )
 def test_records_changed_behind_the_engines_back_are_detected(engine: Engine, cast, round_, statement, what):
