@@ -114,13 +114,7 @@ def _edit(
 def _replayed(prior: RequestEvent, code: str, action: str, actor: Actor) -> dict[str, Any]:
     """What the first attempt of a retried edit wrote — only for the same actor, issue and edit."""
     if prior.issue_code != code or prior.kind != KINDS[action] or prior.actor_id != actor.id:
-        raise InvalidInput(
-            Text(
-                f"请求号已被 {prior.actor_id} 用于 {prior.issue_code} 的 {prior.trigger or prior.kind}",
-                f"request id was already used by {prior.actor_id} for {prior.trigger or prior.kind} on {prior.issue_code}",
-            ),
-            field="request_id",
-        )
+        raise journal.request_reused(prior)
     data: dict[str, Any] = json.loads(prior.data or "{}")
     return data
 

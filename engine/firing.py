@@ -23,7 +23,7 @@ from .authz import writable_issue
 from .clock import local_date
 from .core import Core
 from .definition import WorkflowDefinition
-from .errors import InvalidInput, Refused
+from .errors import Refused
 from .facts import GuardContext, IssueFacts, MeasureFacts, RoundFacts, SignoffFacts
 from .inputs import MAX_LONG_TEXT, need_text, optional_text
 from .machine import Outcome, machine_for
@@ -186,13 +186,7 @@ def judge(
 def replayed(prior: RequestEvent, code: str, trigger: str, actor: Actor) -> FireResult:
     """The first answer to a retried request — only for the same actor, issue and trigger."""
     if prior.issue_code != code or prior.trigger != trigger or prior.actor_id != actor.id:
-        raise InvalidInput(
-            Text(
-                f"请求号已被 {prior.actor_id} 用于 {prior.issue_code} 的 {prior.trigger}",
-                f"request id was already used by {prior.actor_id} for {prior.trigger} on {prior.issue_code}",
-            ),
-            field="request_id",
-        )
+        raise journal.request_reused(prior)
     # every write bumps version and seq together, so the version after that event was its seq
     assert prior.from_state is not None and prior.to_state is not None
     return FireResult(code, trigger, prior.from_state, prior.to_state, prior.seq, prior.seq, replayed=True)

@@ -52,6 +52,7 @@ class NewIssue:
     source: str
     confidential: bool = False
     measures: list[dict[str, Any]] = field(default_factory=list)
+    request_id: str | None = None  # the request that recorded it by hand, for answering a retry
 
 
 def add_issue(
@@ -71,9 +72,12 @@ def add_issue(
     source: str | None = None,
     confidential: bool = False,
     workflow: str | None = None,
+    request_id: str | None = None,
 ) -> IssueView:
     """See :meth:`Engine.add_issue`."""
     code = need_code(code, "code")
+    if request_id is not None:
+        request_id = need_text(request_id, "request_id", limit=128)
     title = need_text(title, "title")
     category = need_text(category, "category", limit=64)
     severity = need_text(severity, "severity", limit=64)
@@ -114,6 +118,10 @@ def add_issue(
             )
         source = need_source(d, source or round_source(d, r))
         role = edit_role(d, "add_issue", actor, None)
+        if request_id is not None and _recorded_by(repo, request_id, code, actor):
+            row = repo.issues.get(code)
+            assert row is not None
+            return view(core, repo, row, actor, detail=False)
         if repo.issues.exists(code):
             raise InvalidInput(Text(f"问题编号 {code} 已存在", f"issue code {code} already exists"), field="code")
         new = NewIssue(
@@ -128,11 +136,23 @@ def add_issue(
             due=due,
             source=source,
             confidential=bool(confidential),
+            request_id=request_id,
         )
         create_issues(core, repo, d, wf_id, r, actor, role, now, [new])
         row = repo.issues.get(code)
         assert row is not None
         return view(core, repo, row, actor, detail=False)
+
+
+def _recorded_by(repo: Repository, request_id: str, code: str, actor: Actor) -> bool:
+    """Whether this request recorded the issue before (a retry after a lost answer): only the
+    same issue, created by the same actor; any other use of the id is refused."""
+    prior = repo.events.by_request(request_id)
+    if prior is None:
+        return False
+    if prior.issue_code != code or prior.kind != "created" or prior.actor_id != actor.id:
+        raise journal.request_reused(prior)
+    return True
 
 
 def create_issues(
@@ -173,7 +193,7 @@ def create_issues(
             data["measures"] = new.measures
         ev, head = journal.entry(
             core.chain_key, new.code, None, "created", actor.id, role, now, to_state=d.initial, data=data,
-            entered_at=entered_at,
+            entered_at=entered_at, request_id=new.request_id,
         )  # fmt: skip
         event_rows.append(ev)
         light, check_at = journal.schedule(d, facts, now)

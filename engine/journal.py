@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 from ..i18n import Text
 from ..storage.errors import StaleVersion
 from ..storage.repository import Repository
-from ..storage.rows import IssueHead, IssueRow
+from ..storage.rows import IssueHead, IssueRow, RequestEvent
 from .actors import Actor
 from .core import Core
 from .definition import WorkflowDefinition
@@ -259,3 +259,16 @@ def append(
     if FEED_CHANNEL in core.channels:
         repo.outbox.enqueue([feed_notice(core, row.id, row.code, ev, values.get("state", row.state), now)])
     return row._replace(**moved)
+
+
+def request_reused(prior: RequestEvent) -> InvalidInput:
+    """The refusal for a request id that already did something else (another issue, another
+    step, another actor): a retry gets its first answer, a reuse gets this."""
+    what = prior.trigger or prior.kind
+    return InvalidInput(
+        Text(
+            f"请求号已被 {prior.actor_id} 用于 {prior.issue_code} 的 {what}",
+            f"request id was already used by {prior.actor_id} for {what} on {prior.issue_code}",
+        ),
+        field="request_id",
+    )

@@ -153,13 +153,15 @@ class Engine(Core):
         source: str | None = None,
         confidential: bool = False,
         workflow: str | None = None,
+        request_id: str | None = None,
     ) -> IssueView:
         """Record a problem from the list; it starts in the workflow's initial state.
 
         ``source`` says where it was found (the round's own source unless given);
         ``confidential`` exempts it from the public version of reports (不予公开).
         ``workflow`` puts it on another workflow than the round's (an audit finding handled
-        by the audit rectification workflow inside an inspection round)."""
+        by the audit rectification workflow inside an inspection round).  ``request_id``
+        makes a retry safe: the same request by the same actor gets the issue it recorded."""
         return intake.add_issue(
             self,
             round_code,
@@ -176,6 +178,7 @@ class Engine(Core):
             source=source,
             confidential=confidential,
             workflow=workflow,
+            request_id=request_id,
         )
 
     def import_issues(

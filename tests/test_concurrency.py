@@ -137,3 +137,26 @@ def test_init_run_twice_at_once_leaves_one_schema_and_one_workflow(db_url: str, 
     assert [(w.name, w.version) for w in engines[0].workflows()] == [("audit", 1), ("rectification", 2)]
     for e in engines:
         e.db.dispose()
+
+
+def test_a_problem_recorded_by_a_retried_request_is_recorded_once(engine: Engine, cast, round_):
+    def record(code: str, request_id: str, actor=cast.office):
+        return engine.add_issue(
+            "R1", code, title="公车私用", category="immediate", unit="省局/财务处", owner="li", lead="zhao",
+            due_date="2026-05-31", actor=actor, request_id=request_id,
+        )  # fmt: skip
+
+    first = record("P1", "oa-add-1")
+    again = record("P1", "oa-add-1")  # the answer was lost; the OA system sends it again
+    assert (again.code, again.version) == (first.code, first.version) == ("P1", 1)
+    assert [e["kind"] for e in engine.history("P1", cast.office)] == ["created"]
+    assert engine.history("P1", cast.office)[0]["request_id"] == "oa-add-1"
+    with pytest.raises(InvalidInput) as exc:  # the same id for another problem is a mistake, not a retry
+        record("P2", "oa-add-1")
+    assert exc.value.details["field"] == "request_id" and "already used by wang" in exc.value.text.en
+    with pytest.raises(InvalidInput) as exc:  # nor may another person's request be answered as theirs
+        record("P1", "oa-add-1", actor=cast.secretary)
+    assert exc.value.details["field"] == "request_id"
+    with pytest.raises(InvalidInput) as exc:  # without a request id, the same code is a twin
+        record("P1", "oa-add-2")
+    assert "already exists" in exc.value.text.en

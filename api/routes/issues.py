@@ -39,7 +39,7 @@ def add_issue(body: m.IssueIn, code: str = IssueCode, call: Call = Depends(authe
     def run(request_id: str | None) -> dict[str, Any]:
         data = body.model_dump()
         issue_code = data.pop("code")
-        call.engine.add_issue(code, issue_code, **data, actor=call.actor)
+        call.engine.add_issue(code, issue_code, **data, actor=call.actor, request_id=request_id)
         return issue_out(call, issue_code)
 
     return answer(call, 201, run, etag)
