@@ -115,6 +115,15 @@ class AssignIn(BaseModel):
     comment: str | None = Field(default=None, max_length=20_000)
 
 
+class CorrectionIn(BaseModel):
+    """An audited correction of how a problem was recorded (disclosure, source)."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(max_length=20_000)
+    confidential: bool | None = None
+    source: str | None = Field(default=None, max_length=64)
+
+
 class TransitionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: str | None = Field(default=None, max_length=64)

@@ -174,6 +174,23 @@ def issue_assign(c: Ctx, code: str, owner: str | None, lead: str | None, comment
     out(c, {"issue": code, "owner": owner, "lead": lead}, c.t(f"问题 {code} 已调整责任人", f"{code} reassigned"))
 
 
+@issue.command("correct")
+@click.argument("code")
+@click.option("--confidential/--public", default=None, help="Exempt from the public report, or not / 不予公开或予以公开")
+@click.option("--source", help="Where the problem was found / 问题来源")
+@click.option("--reason", required=True, help="Why the record was wrong / 更正理由")
+@actor_options(("inspection_office",))
+@json_flag
+@pass_ctx
+def issue_correct(
+    c: Ctx, code: str, confidential: bool | None, source: str | None, reason: str, actor: Actor
+) -> None:
+    """Correct how a problem was recorded: disclosure and source, on the chain / 更正公开属性或问题来源。"""
+    changed = c.engine().correct_issue(code, confidential=confidential, source=source, reason=reason, actor=actor)
+    words = "，".join(f"{k}：{v['from']} → {v['to']}" for k, v in changed.items())
+    out(c, {"issue": code, "changed": changed}, c.t(f"问题 {code} 已更正（{words}）", f"{code} corrected ({words})"))
+
+
 @issue.command("show")
 @click.argument("code")
 @actor_options(("admin",))

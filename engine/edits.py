@@ -45,6 +45,7 @@ KINDS = {
     "sign_off": "signed_off",
     "assign": "assigned",
     "add_mechanism": "mechanism_added",
+    "correct_issue": "corrected",
 }
 
 
@@ -59,11 +60,13 @@ def edit(
     comment: str | None = None,
     expected_version: int | None = None,
     request_id: str | None = None,
+    after_closing: bool = False,
 ) -> dict[str, Any]:
+    """``after_closing`` admits an edit of a closed issue (a correction of its record)."""
     if request_id is not None:
         request_id = need_text(request_id, "request_id", limit=128)
     try:
-        return _edit(core, code, actor, action, apply, role, comment, expected_version, request_id)
+        return _edit(core, code, actor, action, apply, role, comment, expected_version, request_id, after_closing)
     except IntegrityError:
         # a concurrent twin with the same request id won the insert: answer with its event
         if request_id is not None:
@@ -84,6 +87,7 @@ def _edit(
     comment: str | None,
     expected_version: int | None,
     request_id: str | None,
+    after_closing: bool,
 ) -> dict[str, Any]:
     now = core.clock.now()
     with core.write() as conn:
@@ -95,7 +99,7 @@ def _edit(
                 return _replayed(prior, code, action, actor)
         journal.check_version(code, row, expected_version)
         d = core.definitions.get(repo, row.workflow_id)
-        if d.states[row.state].final:
+        if d.states[row.state].final and not after_closing:
             raise Refused(
                 Text(
                     f"问题 {code} 已{d.label(row.state).zh}，不能再修改",

@@ -181,6 +181,13 @@ def _assigned(rp: Replay, r: Event, data: dict[str, Any], at: str) -> None:
             rp.fields[who] = data[who].get("to")
 
 
+def _corrected(rp: Replay, r: Event, data: dict[str, Any], at: str) -> None:
+    """An audited correction of the disclosure or the source."""
+    for key in ("confidential", "source"):
+        if isinstance(data.get(key), dict):
+            rp.fields[key] = data[key].get("to")
+
+
 def _signed_off(rp: Replay, r: Event, data: dict[str, Any], at: str) -> None:
     rp.signoffs.append(
         {"role": data.get("role"), "actor_id": r.actor_id, "state": data.get("state"), "stage_seq": rp.state_seq,
@@ -228,6 +235,7 @@ def _extension_approved(rp: Replay, r: Event, data: dict[str, Any], at: str) -> 
 
 _RECORD_KINDS: dict[str, Callable[[Replay, Event, dict[str, Any], str], None]] = {
     "assigned": _assigned,
+    "corrected": _corrected,
     "signed_off": _signed_off,
     "measure_added": _measure_added,
     "measure_done": _measure_done,

@@ -23,7 +23,21 @@ from typing import Any
 
 from ..i18n import Text
 from ..storage.backup import BackupInfo
-from . import catalog, edits, firing, intake, ledger, migrate, outbox, recovery, rounds, statistics, sweep, verification
+from . import (
+    catalog,
+    corrections,
+    edits,
+    firing,
+    intake,
+    ledger,
+    migrate,
+    outbox,
+    recovery,
+    rounds,
+    statistics,
+    sweep,
+    verification,
+)
 from . import views as views_
 from .actors import Actor
 from .clock import DEFAULT_TZ
@@ -385,6 +399,30 @@ class Engine(Core):
             owner=owner,
             lead=lead,
             comment=comment,
+            expected_version=expected_version,
+            request_id=request_id,
+        )
+
+    def correct_issue(
+        self,
+        code: str,
+        *,
+        actor: Actor,
+        reason: str,
+        confidential: bool | None = None,
+        source: str | None = None,
+        expected_version: int | None = None,
+        request_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Correct how a problem was recorded — disclosed or confidential (不予公开), and its
+        source — with a reason, on the chain; closed issues too.  Returns ``{field: {from, to}}``."""
+        return corrections.correct_issue(
+            self,
+            code,
+            actor=actor,
+            reason=reason,
+            confidential=confidential,
+            source=source,
             expected_version=expected_version,
             request_id=request_id,
         )

@@ -135,6 +135,18 @@ def assign(body: m.AssignIn, code: str = IssueCode, call: Call = Depends(authent
     )
 
 
+@router.post("/issues/{code}/correction", response_model=m.Issue)
+def correct(body: m.CorrectionIn, code: str = IssueCode, call: Call = Depends(authenticated)) -> Response:
+    """Correct the disclosure (confidential) or the source, with a reason; closed issues too."""
+    return issue_write(
+        call,
+        code,
+        lambda v, rid: call.engine.correct_issue(
+            code, **body.model_dump(), actor=call.actor, expected_version=v, request_id=rid
+        ),
+    )
+
+
 @router.post("/issues/{code}/transitions/{trigger}", response_model=m.Issue | m.Moved)
 def fire(
     body: m.TransitionIn,

@@ -35,6 +35,7 @@ EDIT_ACTIONS = frozenset(
         "sign_off",
         "add_mechanism",
         "assign",
+        "correct_issue",
     }
 )
 

@@ -168,6 +168,11 @@ class IssueRepository:
         values = {k: v for k, v in (("owner", owner), ("lead", lead)) if v is not None}
         self.conn.execute(update(issues).where(issues.c.id == issue_id).values(**values))
 
+    def correct(self, issue_id: int, *, source: str | None = None, confidential: bool | None = None) -> None:
+        """Disclosure and source only (an audited correction); the head update checks the version."""
+        values = {k: v for k, v in (("source", source), ("confidential", confidential)) if v is not None}
+        self.conn.execute(update(issues).where(issues.c.id == issue_id).values(**values))
+
     def set_schedule(self, issue_id: int, light: str | None, next_check_at: datetime | None) -> None:
         """Derived fields only (no event, no version bump): what time passing changes."""
         _SET_SCHEDULE.rowcount(self.conn, {"p_id": issue_id, "light": light, "next_check_at": next_check_at})
