@@ -14,6 +14,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime
 from typing import Any
 
@@ -46,6 +47,25 @@ def storage_error(exc: Exception) -> ZhenggaiError:
             )
         )
     return StorageUnavailable(Text(f"无法连接数据库：{exc}", f"cannot reach the database: {exc}"))
+
+
+#: the snapshot this thread is reading from, if any: (the database it is of, its connection)
+_SNAPSHOT: ContextVar[tuple[Database, Connection] | None] = ContextVar("zhenggai_snapshot", default=None)
+
+
+class _InSnapshot:
+    """A read inside a snapshot: the snapshot's connection, no transaction of its own."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> Connection:
+        return self.conn
+
+    def __exit__(self, *exc: object) -> None:
+        return None
 
 
 class Tx:
@@ -153,10 +173,36 @@ class Core:
         self.definitions = Definitions()
 
     def write(self) -> Tx:
+        held = _SNAPSHOT.get()
+        if held is not None and held[0] is self.db:
+            raise RuntimeError("a write inside a read snapshot (Core.snapshot) would end the snapshot")
         return Tx(self.db.write())
 
     def read(self) -> Tx:
+        held = _SNAPSHOT.get()
+        if held is not None and held[0] is self.db:
+            return Tx(_InSnapshot(held[1]))
         return Tx(self.db.read())
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Every read inside the block sees one moment of the database: a report draft reads
+        the numbers, the problems and the charts' series in several calls, and none of them
+        may see a write another did not.  One read transaction, repeatable read (and read
+        only) on PostgreSQL; on SQLite a read transaction is one snapshot of the WAL already.
+        Writing inside it is a mistake and is refused.  Nested snapshots are the outer one."""
+        held = _SNAPSHOT.get()
+        if held is not None and held[0] is self.db:
+            yield
+            return
+        with self.read() as conn:
+            if not self.db.is_sqlite:
+                conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            token = _SNAPSHOT.set((self.db, conn))
+            try:
+                yield
+            finally:
+                _SNAPSHOT.reset(token)
 
     def transaction(self, *, write: bool = False) -> Tx:
         """A transaction on the engine's database for layers over it (the HTTP service keeps

@@ -296,14 +296,16 @@ def draft_report(
         )
     need("jinja2", *(("matplotlib",) if charts else ()), *(("docxtpl",) if fmt == "docx" else ()))
     tpl = _template(Path(template) if template else None, kind, fmt)
-    context = build_context(engine, round_code, actor=actor, kind=kind, public=public)
+    with engine.snapshot():  # the numbers, the problems and the charts of one moment
+        context = build_context(engine, round_code, actor=actor, kind=kind, public=public)
+        series = chart_data(engine, round_code, actor=actor, public=public) if charts else None
     drawn: dict[str, Path] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        if charts:
+        if series is not None:
             from .charts import draw_all
 
             where = out.with_name(out.stem + ".charts") if fmt == "md" else Path(tmp)
-            drawn = draw_all(chart_data(engine, round_code, actor=actor, public=public), where)
+            drawn = draw_all(series, where)
         try:
             if fmt == "md":
                 # the files drawn here, not users' text: printed as they are

@@ -10,8 +10,8 @@ from sqlalchemy import text
 from storyhelpers import SHA, add
 
 from zhenggai import Actor, Engine
-from zhenggai.engine.errors import InvalidInput, Refused
 from zhenggai.cli import main
+from zhenggai.engine.errors import InvalidInput, Refused
 from zhenggai.reporting.draft import build_context
 
 REASON = "误标为不予公开，经整改办核实应予公开"
