@@ -50,6 +50,7 @@ PUBLIC = frozenset({"", "是", "公开", "yes", "y", "true", "1", "public"})
 DONE = frozenset({"已完成", "完成", "是", "done", "yes", "y", "√", "✓"})
 NOT_DONE = frozenset({"", "none", "未完成", "进行中", "否", "not done", "notdone", "no", "n", "×"})
 CONTINUED = "\u3000"  # a measure's text going on over a line of its own in the 整改措施 cell
+NO_VALUE = "—"  # a per-measure column's line for a measure that has no value there
 REQUIRED = ("no", "title", "category", "unit", "owner", "lead", "due_date")
 MAX_CELL = 20_000
 #: the longest text each field may hold, as the engine accepts it when entered by hand (and
@@ -68,6 +69,7 @@ class DraftMeasure:
     owner: str | None = None  # None: the problem's owner
     due_date: date | None = None  # None: the problem's deadline
     done: bool = False
+    own: frozenset[str] = frozenset()  # of owner and due_date, those the list gives the measure itself
 
 
 @dataclass
@@ -239,15 +241,17 @@ def _measures(values: Mapping[str, Any], err: Any, due: date | None) -> list[Dra
         columns[fld] = got
     out: list[DraftMeasure] = []
     for k, text in enumerate(texts):
-        owner = columns["measure_owner"][k]
-        if owner is not None and len(str(owner)) > MAX_FIELD["owner"]:
+        own = {f for f, c in (("owner", "measure_owner"), ("due_date", "measure_due")) if columns[c][k] is not None}
+        owner = None if columns["measure_owner"][k] in (None, NO_VALUE) else str(columns["measure_owner"][k])
+        if owner is not None and len(owner) > MAX_FIELD["owner"]:
             err("measure_owner", f"措施 {k + 1} 的责任人过长", f"measure {k + 1}'s owner is too long")
+        raw_due = columns["measure_due"][k]
         try:
-            m_due = parse_date(columns["measure_due"][k])
+            m_due = None if raw_due == NO_VALUE else parse_date(raw_due)
         except ValueError:
             m_due = None
-            err("measure_due", f"措施 {k + 1} 的时限 {columns['measure_due'][k]!r} 不是日期",
-                f"measure {k + 1}'s due date {columns['measure_due'][k]!r} is not a date")  # fmt: skip
+            err("measure_due", f"措施 {k + 1} 的时限 {raw_due!r} 不是日期",
+                f"measure {k + 1}'s due date {raw_due!r} is not a date")  # fmt: skip
         if m_due is not None and due is not None and m_due > due:
             err("measure_due", f"措施 {k + 1} 的时限 {m_due} 晚于整改时限 {due}",
                 f"measure {k + 1} is due {m_due}, after the problem's deadline {due}")  # fmt: skip
@@ -257,7 +261,8 @@ def _measures(values: Mapping[str, Any], err: Any, due: date | None) -> list[Dra
             err("measure_done", f"措施 {k + 1} 的完成情况 {done_raw!r} 应为“已完成”或“未完成”",
                 f"measure {k + 1}: {done_raw!r} should be done (已完成) or not done (未完成)")  # fmt: skip
         target = targets[k]
-        out.append(DraftMeasure(text, None if target in (None, "") else str(target), owner and str(owner), m_due, done))
+        target = None if target in (None, "", NO_VALUE) else str(target)
+        out.append(DraftMeasure(text, target, owner, m_due, done, frozenset(own)))
     return out
 
 

@@ -464,8 +464,8 @@ def _new_issue(code: str, draft: Draft, default_source: str) -> NewIssue:
         {
             "no": i,
             "text": m.text,
-            "owner": m.owner or draft.owner,
-            "due_date": (m.due_date or draft.due_date).isoformat(),
+            "owner": m.owner if "owner" in m.own else draft.owner,
+            "due_date": iso(m.due_date if "due_date" in m.own else draft.due_date),
             "target": m.target,
             **({"done": True} if m.done else {}),
         }
