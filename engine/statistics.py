@@ -69,7 +69,8 @@ def stats(
                     close_days.append((t.at - created[t.issue_id]).total_seconds() / 86400)
                 if t.from_state in final and t.to_state not in final:
                     reopened[t.issue_id] += 1
-        measures = Progress(*repo.records.progress_of_round(r.id, scope_prefixes(actor), as_of=now, public=public))
+        total, done, next_due = repo.records.progress_of_round(r.id, scope_prefixes(actor), as_of=now, public=public)
+        measures = Progress(done, total, next_due)
     tz = ZoneInfo(r.tz)
     today = now.astimezone(tz).date()
     facts = [
