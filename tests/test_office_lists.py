@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from zhenggai import Engine
-from zhenggai.engine.errors import ImportInvalid
+from zhenggai.engine.errors import ImportInvalid, InvalidInput
 
 #: the columns an inspection team's list has: no 问题类别
 TEAM_HEADER = ["序号", "问题描述", "整改措施", "责任领导", "责任部门", "责任人", "整改时限"]
@@ -74,17 +74,15 @@ def test_the_inspection_teams_list_imports_as_it_is_with_the_workflows_default_c
 def test_the_category_for_a_whole_list_is_chosen_at_import_and_an_unknown_one_is_named(
     engine: Engine, cast, team_round, tmp_path
 ):
-    path = _team_csv(tmp_path / "清单.csv", [r[:-1] + ["2026-05-31"] for r in TEAM_ROWS])
-    with pytest.raises(Exception) as exc:
+    path = _team_csv(tmp_path / "清单.csv", [[*r[:-1], "2026-05-31"] for r in TEAM_ROWS])
+    with pytest.raises(InvalidInput) as exc:
         engine.import_issues(team_round, path, actor=cast.office, category="urgent")
     assert "unknown category urgent" in exc.value.text.en and exc.value.details["field"] == "category"
     report = engine.import_issues(team_round, path, actor=cast.office, category="immediate")
     assert {engine.issue(c, cast.office).category for c in report.created} == {"immediate"}
 
 
-def test_a_list_without_categories_in_a_workflow_without_a_default_says_how_to_give_one(
-    engine: Engine, cast, tmp_path
-):
+def test_a_list_without_categories_in_a_workflow_without_a_default_says_how_to_give_one(engine: Engine, cast, tmp_path):
     from zhenggai import Actor
 
     auditors = Actor("qian", frozenset({"audit_office"}))
@@ -137,7 +135,14 @@ def _phased(engine: Engine, cast) -> str:
         actor=cast.office,
     )
     add = engine.add_measure
-    add("XS03-01", "完成支部换届\n（含三个基层支部）", owner="li", due_date="2026-04-30", target="100%", actor=cast.owner)
+    add(
+        "XS03-01",
+        "完成支部换届\n（含三个基层支部）",
+        owner="li",
+        due_date="2026-04-30",
+        target="100%",
+        actor=cast.owner,
+    )
     add("XS03-01", "开展全员轮训", owner="qian", due_date="2026-06-30", target="覆盖率≥95%", actor=cast.owner)
     add("XS03-01", "建立长效考核机制", due_date="2026-11-30", actor=cast.owner)
     engine.complete_measure("XS03-01", 1, actor=cast.owner)
@@ -223,9 +228,7 @@ def test_a_ledger_imported_into_its_own_round_adds_nothing_however_each_problem_
     out = tmp_path / f"台账.{fmt}"
     assert engine.export_ledger(team_round, out, actor=cast.office) == 5
     again = engine.import_issues(team_round, out, actor=cast.office)
-    assert again.created == [] and sorted(again.existing) == sorted(
-        ["XS01-1", "XS01-2", "XS01-3", "XS01-9", "HAND-7"]
-    )
+    assert again.created == [] and sorted(again.existing) == sorted(["XS01-1", "XS01-2", "XS01-3", "XS01-9", "HAND-7"])
     assert len(engine.issues(cast.office, round_code=team_round)) == 5
 
 
