@@ -193,6 +193,9 @@ class Issue(BaseModel):
     signoffs: list[dict[str, Any]]
     mechanisms: list[dict[str, Any]]
     triggers: list[Trigger]
+    measures_done: int = Field(0, description="measures done (分期分批 progress)")
+    measures_total: int = Field(0, description="measures in all")
+    next_measure_due: str | None = Field(None, description="the earliest due date of the measures not yet done")
 
 
 class Moved(BaseModel):

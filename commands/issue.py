@@ -126,6 +126,10 @@ def issue_list(
     help="Map one of the file's headers to a field (title, category, measures, unit, owner, lead, due_date, ...)",
 )
 @click.option("--workflow", help="The problems follow this workflow, not the round's (e.g. audit) / 适用的工作流")
+@click.option(
+    "--category",
+    help="Category of every row that names none, e.g. phased (default: the workflow's) / 未列类别时的问题类别",
+)
 @actor_options(("inspection_office",))
 @json_flag
 @pass_ctx
@@ -137,6 +141,7 @@ def issue_import(
     encoding: str | None,
     maps: tuple[str, ...],
     workflow: str | None,
+    category: str | None,
     actor: Actor,
 ) -> None:
     """Import a problem list (CSV or XLSX, Chinese headers), all or nothing / 导入问题清单。"""
@@ -147,7 +152,14 @@ def issue_import(
         own, fld = m.split("=", 1)
         mapping[own.strip()] = fld.strip()
     rep = c.engine().import_issues(
-        round_code, file, actor=actor, dry_run=dry_run, encoding=encoding, mapping=mapping, workflow=workflow
+        round_code,
+        file,
+        actor=actor,
+        dry_run=dry_run,
+        encoding=encoding,
+        mapping=mapping,
+        workflow=workflow,
+        category=category,
     )
     verb = Text("将新建", "would create") if dry_run else Text("已新建", "created")
     out(

@@ -13,10 +13,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from ..engine.progress import Progress
 from ..i18n import Text
 
 if TYPE_CHECKING:
@@ -242,11 +244,17 @@ def ledger(
         (("责任部门", "unit"), lambda v: v.unit),
         (("责任人", "owner"), lambda v: v.owner),
         (("时限", "due"), lambda v: v.due_date or ""),
+        (("措施", "measures"), lambda v: f"{v.measures_done}/{v.measures_total}" if v.measures_total else ""),
+        (("下一时限", "next due"), lambda v: v.next_measure_due or ""),
         (("状态", "state"), lambda v: v.state_label.get(lang)),
         (("灯", "light"), lambda v: light(v, lang)),
         (("再犯", "reopened"), lambda v: v.recurrence_count or ""),
     ]
     return columns(t, spec, views)
+
+
+def _progress(v: IssueView) -> Text:
+    return Progress(v.measures_done, v.measures_total, v.next_measure_due).text()
 
 
 def issue_card(v: IssueView, actor_id: str, lang: str) -> str:
@@ -263,6 +271,7 @@ def issue_card(v: IssueView, actor_id: str, lang: str) -> str:
         (t("责任人", "owner"), v.owner or "-"),
         (t("责任领导", "lead"), v.lead or "-"),
         (t("整改时限", "due"), v.due_date or "-"),
+        (t("整改进度", "progress"), _progress(v).render(lang)),
         (t("红黄绿灯", "light"), light(v, lang) or "-"),
         (t("督办级别", "escalation level"), v.escalation_level),
         (t("轮次", "round"), v.round),
@@ -380,6 +389,12 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{x * 100:.1f}%"
 
 
+def _stats_progress(st: Mapping[str, Any]) -> Text:
+    m = st.get("measures") or {}
+    due = m.get("next_due")
+    return Progress(m.get("done", 0), m.get("total", 0), date.fromisoformat(due) if due else None).text()
+
+
 def stats(st: Mapping[str, Any], round_code: str, by: str | None, lang: str) -> str:
     """A round's figures, the breakdown asked for, and the weekly burn-down of open items."""
     t = _both(lang)
@@ -393,6 +408,7 @@ def stats(st: Mapping[str, Any], round_code: str, by: str | None, lang: str) -> 
         [t("提级办理", "raised a level"), st["raised_a_level"]],
         [t("再犯次数", "recurrences"), st["recurrences"]],
         [t("平均销号天数", "average days to close"), st.get("average_days_to_close", "-")],
+        [t("整改措施进度", "measures"), _stats_progress(st).render(lang)],
         [t("红黄绿灯", "lights"), ", ".join(f"{k}:{v}" for k, v in st["lights"].items()) or "-"],
     ]
     lines = [

@@ -162,7 +162,13 @@ class ImportInvalid(ZhenggaiError):
         lines = [self.text.render(lang)]
         for e in self.details.get("errors", []):
             reason = Text(e["reason"]["zh"], e["reason"]["en"]).render(lang)
-            lines.append(f"  - 第 {e['row']} 行 / row {e['row']} [{e['column']}] {reason}")
+            no = e.get("no")
+            zh, en = (
+                (f"第 {e['row']} 行（序号 {no}）", f"row {e['row']} (no. {no})")
+                if no
+                else (f"第 {e['row']} 行", f"row {e['row']}")
+            )
+            lines.append(f"  - {zh} / {en} [{e['column']}] {reason}")
         return "\n".join(lines)
 
 

@@ -13,17 +13,15 @@ drafts in one transaction, or nothing.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 from ..i18n import Text
 from .actors import has_dot_segment, norm_path
+from .sheets import MAX_ROWS, ImportRefused, RowError
 
 #: canonical field -> header names offices use (Chinese first), compared without spaces
 HEADERS: dict[str, tuple[str, ...]] = {
@@ -40,16 +38,21 @@ HEADERS: dict[str, tuple[str, ...]] = {
     "note": ("备注", "说明", "note", "remarks"),
     "source": ("问题来源", "来源", "source"),
     "disclosure": ("是否公开", "公开", "disclosure", "public"),
+    # one line for each measure (the ledger writes them so), or one value for every measure
+    "measure_owner": ("措施责任人", "measure_owner"),
+    "measure_due": ("措施时限", "措施完成时限", "measure_due"),
+    "measure_done": ("措施完成情况", "完成情况", "measure_done"),
 }
 #: what an office writes in the 是否公开 column for a problem that must not be disclosed
 NOT_PUBLIC = frozenset({"否", "不公开", "不予公开", "涉密", "no", "n", "false", "0", "confidential", "exempt"})
 PUBLIC = frozenset({"", "是", "公开", "yes", "y", "true", "1", "public"})
+#: what the ledger's 措施完成情况 column says of each measure
+DONE = frozenset({"已完成", "完成", "是", "done", "yes", "y", "√", "✓"})
+NOT_DONE = frozenset({"", "none", "未完成", "进行中", "否", "not done", "notdone", "no", "n", "×"})
+CONTINUED = "\u3000"  # a measure's text going on over a line of its own in the 整改措施 cell
+NO_VALUE = "—"  # a per-measure column's line for a measure that has no value there
 REQUIRED = ("no", "title", "category", "unit", "owner", "lead", "due_date")
 MAX_CELL = 20_000
-MAX_ROWS = 200_000
-HEADER_ROWS = 10  # a title and a header over two rows fit well inside
-MAX_COLUMNS = 200  # a problem list has a dozen
-MAX_XLSX_UNPACKED = 1 << 30  # 1 GB unpacked: a 200,000-row list is a fraction of it
 #: the longest text each field may hold, as the engine accepts it when entered by hand (and
 #: as wide as its storage column): a longer cell is refused, never cut short
 MAX_FIELD = {"title": 500, "unit": 500, "owner": 128, "lead": 128, "target": 500}
@@ -59,27 +62,14 @@ CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066
 DATE_RE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*$")
 
 
-@dataclass(frozen=True)
-class RowError:
-    row: int  # as a spreadsheet shows it (the header is row 1 unless it spans more)
-    column: str
-    reason: Text
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "column": self.column, "reason": self.reason.to_dict()}
-
-    def render(self, lang: str | None = None) -> str:
-        return (
-            f"第 {self.row} 行 [{self.column}] {self.reason.render(lang)}"
-            if (lang or "zh") == "zh"
-            else f"row {self.row} [{self.column}] {self.reason.render(lang)}"
-        )
-
-
 @dataclass
 class DraftMeasure:
     text: str
     target: str | None
+    owner: str | None = None  # None: the problem's owner
+    due_date: date | None = None  # None: the problem's deadline
+    done: bool = False
+    own: frozenset[str] = frozenset()  # of owner and due_date, those the list gives the measure itself
 
 
 @dataclass
@@ -99,181 +89,7 @@ class Draft:
     confidential: bool = False
 
 
-class ImportRefused(Exception):
-    def __init__(self, errors: list[RowError]) -> None:
-        super().__init__(f"{len(errors)} errors")
-        self.errors = errors
-
-
-# --- reading files ----------------------------------------------------------------------
-
-
-def read_table(path: Path, *, encoding: str | None = None) -> tuple[list[list[Any]], int]:
-    """The file's rows as lists of cell values, and the row number of the first data row."""
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        try:
-            return _read_xlsx(path)
-        except (ImportRefused, OSError):
-            raise
-        except Exception as exc:  # a damaged workbook fails in any of zipfile, XML or openpyxl
-            raise ImportRefused(
-                [
-                    RowError(
-                        0,
-                        "-",
-                        Text(
-                            f"无法读取 XLSX 文件（文件已损坏或不是 Excel 工作簿）：{type(exc).__name__}",
-                            f"cannot read the XLSX file (damaged, or not an Excel workbook): {type(exc).__name__}",
-                        ),
-                    )
-                ]
-            ) from None
-    if suffix in (".csv", ".txt"):
-        return _read_csv(path.read_bytes(), encoding), 2
-    raise ImportRefused(
-        [
-            RowError(
-                0,
-                "-",
-                Text(
-                    f"不支持的文件类型 {suffix}（支持 .csv、.xlsx）",
-                    f"unsupported file type {suffix} (use .csv or .xlsx)",
-                ),
-            )
-        ]
-    )
-
-
-def _read_csv(raw: bytes, encoding: str | None) -> list[list[Any]]:
-    tried = [encoding] if encoding else ["utf-8-sig", "gb18030"]
-    for enc in tried:
-        try:
-            text = raw.decode(enc)
-        except (UnicodeDecodeError, LookupError):
-            continue
-        reader = csv.reader(io.StringIO(text))
-        try:
-            return list(reader)
-        except csv.Error as exc:  # a field beyond the csv module's limit, a stray quote
-            raise ImportRefused(
-                [
-                    RowError(
-                        reader.line_num,
-                        "-",
-                        Text(f"无法读取 CSV：{exc}（内容过长或引号不配对）", f"cannot read the CSV: {exc}"),
-                    )
-                ]
-            ) from None
-    raise ImportRefused(
-        [
-            RowError(
-                0,
-                "-",
-                Text(
-                    f"无法识别文件编码（已尝试 {', '.join(tried)}），请用 --encoding 指定",
-                    f"cannot tell the file's encoding (tried {', '.join(tried)}); name it with --encoding",
-                ),
-            )
-        ]
-    )
-
-
-def _read_xlsx(path: Path) -> tuple[list[list[Any]], int]:
-    """The first sheet; merged cells (a title row above, a header spanning two rows, a 序号
-    merged down the rows of one problem's measures) are filled from their top-left cell.
-
-    Read in openpyxl's streaming mode: a workbook loaded whole costs some 6 KB per cell
-    (650 MB for a 100,000-row list).  Streaming mode does not report merged ranges, so they
-    are read from the sheet's own XML, which lists them after the rows."""
-    import zipfile
-
-    import openpyxl
-    from openpyxl.utils.cell import range_boundaries
-
-    with zipfile.ZipFile(path) as z:  # a small file may unpack to gigabytes (a zip bomb)
-        unpacked = sum(i.file_size for i in z.infolist())
-    if unpacked > MAX_XLSX_UNPACKED:
-        raise ImportRefused(
-            [
-                RowError(
-                    0,
-                    "-",
-                    Text(
-                        f"工作簿解压后 {unpacked >> 20} MB，超过上限 {MAX_XLSX_UNPACKED >> 20} MB",
-                        f"the workbook unpacks to {unpacked >> 20} MB, over the {MAX_XLSX_UNPACKED >> 20} MB limit",
-                    ),
-                )
-            ]
-        )
-    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    try:
-        ws = wb.worksheets[0]
-        ws.reset_dimensions()  # streaming mode trusts the file's <dimension>, which some tools write stale
-        rows = []
-        for r in ws.iter_rows(values_only=True):
-            if len(rows) > MAX_ROWS + HEADER_ROWS:  # reading on would only cost memory
-                raise ImportRefused([RowError(0, "-", Text(f"超过 {MAX_ROWS} 行", f"more than {MAX_ROWS} rows"))])
-            rows.append(_clip_row(list(r), len(rows) + 1))
-        width = max((len(r) for r in rows), default=0)
-        for r in rows:  # without a trusted dimension, rows come as long as their last cell
-            r.extend([None] * (width - len(r)))
-        sheet_xml = ws._worksheet_path  # where openpyxl found the first sheet in the archive
-    finally:
-        wb.close()
-    merged = [range_boundaries(ref) for ref in _merged_refs(path, sheet_xml)]
-    for min_col, min_row, max_col, max_row in merged:
-        if min_row - 1 >= len(rows) or min_col - 1 >= len(rows[min_row - 1]):
-            continue
-        value = rows[min_row - 1][min_col - 1]
-        for r in range(min_row, min(max_row, len(rows)) + 1):
-            row = rows[r - 1]
-            for c in range(min_col, max_col + 1):
-                if c - 1 < len(row):
-                    row[c - 1] = value
-    return rows, 0  # the data row is found with the header below
-
-
-def _clip_row(row: list[Any], number: int) -> list[Any]:
-    """A row cut to ``MAX_COLUMNS``: one stray cell in column XFD must not make every row
-    16,384 cells long.  Anything written beyond the limit is refused, never dropped."""
-    if len(row) <= MAX_COLUMNS:
-        return row
-    if any(v not in (None, "") for v in row[MAX_COLUMNS:]):
-        raise ImportRefused(
-            [
-                RowError(
-                    number,
-                    "-",
-                    Text(f"第 {number} 行超过 {MAX_COLUMNS} 列", f"row {number} has more than {MAX_COLUMNS} columns"),
-                )
-            ]
-        )
-    return row[:MAX_COLUMNS]
-
-
-MERGE_REF = re.compile(rb'<(?:\w+:)?mergeCell\s[^>]*?ref="([A-Z]+[0-9]+(?::[A-Z]+[0-9]+)?)"')
-
-
-def _merged_refs(path: Path, member: str) -> list[str]:
-    """The ``ref`` of every ``<mergeCell>`` in a sheet's XML, found by a scan of the raw
-    bytes in chunks (a second XML parse of a 100,000-row sheet would cost seconds)."""
-    import zipfile
-
-    refs: list[str] = []
-    tail = b""
-    with zipfile.ZipFile(path) as z, z.open(member) as f:
-        while chunk := f.read(1 << 20):
-            data = tail + chunk
-            last = 0
-            for m in MERGE_REF.finditer(data):
-                refs.append(m.group(1).decode("ascii"))
-                last = m.end()
-            tail = data[max(last, len(data) - 256) :]  # a tag cut by the chunk boundary
-    return refs
-
-
-# --- headers ----------------------------------------------------------------------------
+# --- headers ---------------------------------------------------------------------------
 
 
 def _norm(h: Any) -> str:
@@ -305,22 +121,49 @@ def _by_label(vocabulary: Mapping[str, Text]) -> dict[str, str]:
     return out
 
 
-def find_header(rows: list[list[Any]], mapping: Mapping[str, str] | None = None) -> tuple[int, dict[str, int]]:
+def find_header(
+    rows: list[list[Any]], mapping: Mapping[str, str] | None = None, *, merged: bool = False
+) -> tuple[int, dict[str, int]]:
     """The header row (among the first five) that names the most known columns, and where
-    each field is.  ``mapping`` maps a file's own header names to fields."""
+    each field is.  ``mapping`` maps a file's own header names to fields.  A field named by
+    two columns is refused: which of them holds the problem's value cannot be told (in a
+    workbook, one header cell merged over neighbouring columns names them all: the first
+    column is the field's)."""
     names = {f: {_norm(n) for n in ns} for f, ns in HEADERS.items()}
     for own, fld in (mapping or {}).items():
         names.setdefault(fld, set()).add(_norm(own))
     best: tuple[int, dict[str, int]] = (-1, {})
+    twice: list[RowError] = []
     for i, row in enumerate(rows[:5]):
         found: dict[str, int] = {}
+        last: dict[str, int] = {}
+        clashes: list[RowError] = []
         for j, cell in enumerate(row):
             key = _norm(cell)
             for fld, ns in names.items():
-                if key in ns and fld not in found:
-                    found[fld] = j
+                if key not in ns:
+                    continue
+                if fld in found and merged and j == last[fld] + 1 and _norm(row[last[fld]]) == key:
+                    last[fld] = j  # one header cell merged across columns: the first column holds it
+                elif fld in found:
+                    first = str(row[found[fld]]).strip()
+                    clashes.append(
+                        RowError(
+                            i + 1,
+                            str(cell).strip(),
+                            Text(
+                                f"表头重复：第 {found[fld] + 1} 列“{first}”与第 {j + 1} 列“{str(cell).strip()}”都是{HEADERS.get(fld, (fld,))[0]}",
+                                f"a repeated header: column {found[fld] + 1} ({first}) and column {j + 1} "
+                                f"({str(cell).strip()}) both name {fld}",
+                            ),
+                        )
+                    )
+                else:
+                    found[fld] = last[fld] = j
         if len(found) > len(best[1]):
-            best = (i, found)
+            best, twice = (i, found), clashes
+    if twice:
+        raise ImportRefused(twice)
     return best
 
 
@@ -354,6 +197,81 @@ def _cell(row: list[Any], idx: int | None) -> Any:
     return v
 
 
+def measure_lines(cell: Any) -> list[str]:
+    """The measures in a 整改措施 cell, one a line.  A line that starts with an ideographic
+    space (U+3000) goes on the measure above: that is how the ledger writes a measure whose
+    own text runs over several lines."""
+    out: list[str] = []
+    for line in str(cell or "").split("\n"):
+        if line.startswith(CONTINUED) and out:
+            out[-1] += "\n" + line[1:].rstrip()
+        elif line.strip():
+            out.append(line.strip())
+    return out
+
+
+def _aligned(cell: Any, n: int) -> list[Any] | None:
+    """A per-measure column: one line for each of the ``n`` measures, or one value for all
+    of them; None when the lines do not match the measures."""
+    if cell is None or cell == "":
+        return [None] * n
+    if not isinstance(cell, str):
+        return [cell] * n
+    parts = [p.strip() or None for p in cell.rstrip("\n").split("\n")]
+    if len(parts) == n:
+        return parts
+    return parts * n if len(parts) == 1 else None
+
+
+def _measures(values: Mapping[str, Any], err: Any, due: date | None) -> list[DraftMeasure]:
+    """A row's measures with what the per-measure columns give each: a target (量化目标), an
+    owner (措施责任人), a due date (措施时限) and whether it is done (措施完成情况)."""
+    texts = measure_lines(values.get("measures"))
+    n = len(texts)
+    targets = _aligned(values.get("target"), n)
+    if targets is None:  # a list's one target for a problem, written over several lines
+        targets = [str(values["target"]).strip()] * n
+    columns: dict[str, list[Any]] = {}
+    for fld in ("measure_owner", "measure_due", "measure_done"):
+        got = _aligned(values.get(fld), n)
+        if got is None:
+            lines = len(str(values[fld]).rstrip("\n").split("\n"))
+            err(fld, f"有 {lines} 行，与 {n} 条整改措施不对应", f"has {lines} lines for {n} measures")
+            got = [None] * n
+        columns[fld] = got
+    out: list[DraftMeasure] = []
+    for k, text in enumerate(texts):
+        own = {f for f, c in (("owner", "measure_owner"), ("due_date", "measure_due")) if columns[c][k] is not None}
+        owner = None if columns["measure_owner"][k] in (None, NO_VALUE) else str(columns["measure_owner"][k])
+        if owner is not None and len(owner) > MAX_FIELD["owner"]:
+            err("measure_owner", f"措施 {k + 1} 的责任人过长", f"measure {k + 1}'s owner is too long")
+        raw_due = columns["measure_due"][k]
+        try:
+            m_due = None if raw_due == NO_VALUE else parse_date(raw_due)
+        except ValueError:
+            m_due = None
+            err("measure_due", f"措施 {k + 1} 的时限 {raw_due!r} 不是日期",
+                f"measure {k + 1}'s due date {raw_due!r} is not a date")  # fmt: skip
+        if m_due is not None and due is not None and m_due > due:
+            err("measure_due", f"措施 {k + 1} 的时限 {m_due} 晚于整改时限 {due}",
+                f"measure {k + 1} is due {m_due}, after the problem's deadline {due}")  # fmt: skip
+        done_raw = columns["measure_done"][k]
+        done = _norm(done_raw) in DONE
+        if not done and _norm(done_raw) not in NOT_DONE:
+            err("measure_done", f"措施 {k + 1} 的完成情况 {done_raw!r} 应为“已完成”或“未完成”",
+                f"measure {k + 1}: {done_raw!r} should be done (已完成) or not done (未完成)")  # fmt: skip
+        target = targets[k]
+        target = None if target in (None, "", NO_VALUE) else str(target)
+        out.append(DraftMeasure(text, target, owner, m_due, done, frozenset(own)))
+    return out
+
+
+def _number(raw: Any) -> str:
+    if isinstance(raw, float) and raw.is_integer():
+        return str(int(raw))
+    return str(raw).strip() if raw is not None else ""
+
+
 def drafts_from_rows(
     rows: list[list[Any]],
     *,
@@ -365,24 +283,33 @@ def drafts_from_rows(
     mapping: Mapping[str, str] | None = None,
     period_bound: Iterable[str] = (),
     sources: Mapping[str, Text] | None = None,
+    default_category: str | None = None,
+    merged_headers: bool = False,
 ) -> list[Draft]:
-    """Check every row and build drafts; raise :class:`ImportRefused` with every error."""
+    """Check every row and build drafts; raise :class:`ImportRefused` with every error.
+    ``default_category`` is the category of every problem whose row names none (a list
+    with no 问题类别 column takes it whole)."""
     errors: list[RowError] = []
     if len(rows) > MAX_ROWS:
         raise ImportRefused([RowError(0, "-", Text(f"超过 {MAX_ROWS} 行", f"more than {MAX_ROWS} rows"))])
-    header_at, cols = find_header(rows, mapping)
+    header_at, cols = find_header(rows, mapping, merged=merged_headers)
     header_row = rows[header_at] if header_at >= 0 else []
-    missing = [f for f in REQUIRED if f not in cols]
+    missing = [f for f in REQUIRED if f not in cols and not (f == "category" and default_category)]
     if header_at < 0 or missing:
         want = "、".join(HEADERS[f][0] for f in missing)
+        hint = (
+            ("；没有问题类别列时用 --category 指定全表的类别", "; a list without one takes --category for every row")
+            if "category" in missing
+            else ("", "")
+        )
         raise ImportRefused(
             [
                 RowError(
                     header_at + 1,
                     "-",
                     Text(
-                        f"缺少必需的列：{want}（可用 --map 指定列名）",
-                        f"required columns missing: {', '.join(missing)} (map them with --map)",
+                        f"缺少必需的列：{want}（可用 --map 指定列名{hint[0]}）",
+                        f"required columns missing: {', '.join(missing)} (map them with --map{hint[1]})",
                     ),
                 )
             ]
@@ -394,9 +321,10 @@ def drafts_from_rows(
     for i, row in enumerate(rows[header_at + 1 :], start=header_at + 2):
         if all(c is None or str(c).strip() == "" for c in row):
             continue
+        no = _number(_cell(row, cols.get("no")))
 
-        def err(fld: str, zh: str, en: str, row_no: int = i) -> None:
-            errors.append(RowError(row_no, label.get(fld, fld), Text(zh, en)))
+        def err(fld: str, zh: str, en: str, row_no: int = i, no: str = no) -> None:
+            errors.append(RowError(row_no, label.get(fld, fld), Text(zh, en), no))
 
         values: dict[str, Any] = {}
         too_long: set[str] = set()
@@ -415,23 +343,25 @@ def drafts_from_rows(
                 if CONTROL_RE.search(v):
                     err(fld, "含有控制字符", "contains control characters")
             values[fld] = v
-        no = values.get("no")
-        no = str(int(no)) if isinstance(no, float) and no.is_integer() else (str(no).strip() if no is not None else "")
         if not no:
             err("no", "序号为空", "the number is empty")
             continue
-        measures = [m.strip() for m in str(values.get("measures") or "").splitlines() if m.strip()]
-        target = str(values["target"]).strip() if values.get("target") not in (None, "") else None
         confidential = _exempt(values.get("disclosure"), lambda zh, en: err("disclosure", zh, en))
+        due = None
+        try:
+            due = parse_date(values.get("due_date"))
+        except ValueError:
+            if no not in drafts:
+                err("due_date", f"{values.get('due_date')!r} 不是日期", f"{values.get('due_date')!r} is not a date")
         if no in drafts:  # a repeated row: further measures of the same problem
-            drafts[no].measures += [DraftMeasure(m, target) for m in measures]
+            drafts[no].measures += _measures(values, err, drafts[no].due_date)
             drafts[no].confidential |= confidential  # one row saying 否 is enough: fail closed
             continue
         for fld in ("title", "unit", "owner", "lead"):
             if not values.get(fld):
                 err(fld, "不能为空", "must not be empty")
         cat_raw = values.get("category")
-        category = by_label.get(_norm(cat_raw))
+        category = by_label.get(_norm(cat_raw)) if _norm(cat_raw) or not default_category else default_category
         if category is None:
             err(
                 "category",
@@ -443,13 +373,8 @@ def drafts_from_rows(
             severity = sev_label.get(_norm(values["severity"]), "")
             if not severity:
                 err("severity", f"未知的严重程度 {values['severity']!r}", f"unknown severity {values['severity']!r}")
-        due = None
-        try:
-            due = parse_date(values.get("due_date"))
-            if due is None:
-                err("due_date", "整改时限为空", "the deadline is empty")
-        except ValueError:
-            err("due_date", f"{values.get('due_date')!r} 不是日期", f"{values.get('due_date')!r} is not a date")
+        if due is None and not any(e.row == i and e.column == label.get("due_date") for e in errors):
+            err("due_date", "整改时限为空", "the deadline is empty")
         if due is not None and due < feedback_date:
             err(
                 "due_date",
@@ -459,8 +384,9 @@ def drafts_from_rows(
         if due is not None and category in immediate and due > period_end:
             err(
                 "due_date",
-                f"{categories[category].zh}问题的时限 {due} 超出集中整改期（至 {period_end}）",
-                f"a {categories[category].en} item's deadline {due} is after the concentrated period ends ({period_end})",
+                f"{categories[category].zh}问题的时限 {due} 超出集中整改期（至 {period_end}，含当日）",
+                f"a {categories[category].en} item's deadline {due} is after the concentrated period ends "
+                f"({period_end}, the last day inside)",
             )
         source = ""
         if values.get("source"):
@@ -490,7 +416,7 @@ def drafts_from_rows(
             due_date=due or feedback_date,
             severity=severity or "normal",
             description=str(values.get("note") or ""),
-            measures=[DraftMeasure(m, target) for m in measures],
+            measures=_measures(values, err, due),
             source=source,
             confidential=confidential,
         )

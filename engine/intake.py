@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..i18n import Text
 from ..storage.database import large_cache
@@ -32,6 +32,9 @@ from .outbox import FEED_CHANNEL, TODO_CHANNEL, Subject, feed_notice, todo_notic
 from .results import ImportReport, IssueView, iso
 from .rounds import need_round
 from .views import view
+
+if TYPE_CHECKING:
+    from .importing import Draft
 
 BATCH = 1000
 
@@ -245,6 +248,8 @@ def create_issues(
                 "owner": m["owner"],
                 "due_date": date.fromisoformat(m["due_date"]) if m["due_date"] else None,
                 "target": m["target"],
+                "done_at": now if m.get("done") else None,  # a ledger imported again keeps what was done
+                "done_by": actor.id if m.get("done") else None,
             }
             for new, issue_id in zip(batch, ids, strict=True)
             for m in new.measures
@@ -292,15 +297,30 @@ def import_issues(
     encoding: str | None = None,
     mapping: dict[str, str] | None = None,
     workflow: str | None = None,
+    category: str | None = None,
 ) -> ImportReport:
     """See :meth:`Engine.import_issues`."""
     try:
         if dry_run:
             with journal.rehearsal():
-                return _import(core, round_code, Path(path), actor, dry_run, encoding, mapping, workflow)
-        return _import(core, round_code, Path(path), actor, dry_run, encoding, mapping, workflow)
+                return _import(core, round_code, Path(path), actor, dry_run, encoding, mapping, workflow, category)
+        return _import(core, round_code, Path(path), actor, dry_run, encoding, mapping, workflow, category)
     except _DryRunImport as done:
         return done.report
+
+
+def _problem(draft: Draft, column: str, zh: str, en: str) -> dict[str, Any]:
+    return {"row": draft.row, "no": draft.no, "column": column, "reason": Text(zh, en).to_dict()}
+
+
+def _refused(problems: list[dict[str, Any]]) -> ImportInvalid:
+    return ImportInvalid(
+        Text(
+            f"导入被拒绝：{len(problems)} 处错误，未写入任何内容",
+            f"import refused: {len(problems)} errors, nothing was written",
+        ),
+        errors=problems,
+    )
 
 
 def _import(
@@ -312,112 +332,176 @@ def _import(
     encoding: str | None,
     mapping: dict[str, str] | None,
     workflow: str | None,
+    category: str | None,
 ) -> ImportReport:
-    from .importing import ImportRefused, drafts_from_rows, read_table
-
+    """Three steps, so that no transaction is open while the file is read: what the list is
+    checked against (a short read), the file parsed and checked (no transaction), then every
+    problem written in one short transaction (rolled back for a dry run)."""
+    with core.read() as conn:
+        repo = Repository(conn)
+        r = need_round(repo, round_code, actor)  # another body's round is no round to import into
+        wf_id, d = for_new_issue(core, repo, r, workflow)
+        edit_role(d, "add_issue", actor, None)
+    if category is not None and category not in d.categories:
+        raise InvalidInput(
+            Text(
+                f"未知的问题类别 {category}（可用：{', '.join(d.categories)}）",
+                f"unknown category {category} (known: {', '.join(d.categories)})",
+            ),
+            field="category",
+        )
+    drafts = _checked(path, encoding, mapping, r, d, category)
     now = core.clock.now()
     with core.write() as conn, large_cache(conn):
         repo = Repository(conn)
-        r = need_round(repo, round_code)
-        wf_id, d = for_new_issue(core, repo, r, workflow)
+        r_now = need_round(repo, round_code, actor)
+        wf_now, d = for_new_issue(core, repo, r_now, workflow)
+        if (wf_now, r_now.period_end, r_now.feedback_date) != (wf_id, r.period_end, r.feedback_date):
+            drafts = _checked(path, encoding, mapping, r_now, d, category)  # the rules moved while it was read
+        r, wf_id = r_now, wf_now
         role = edit_role(d, "add_issue", actor, None)
-        try:
-            rows, _ = read_table(path, encoding=encoding)
-            drafts = drafts_from_rows(
-                rows,
-                categories=d.categories,
-                severities=d.severities,
-                sources=sources_of(d),
-                org=r.org,
-                feedback_date=r.feedback_date,
-                period_end=r.period_end,
-                mapping=mapping,
-                period_bound=d.period_bound_categories,
-            )
-        except ImportRefused as exc:
-            raise ImportInvalid(
-                Text(
-                    f"导入被拒绝：{len(exc.errors)} 处错误，未写入任何内容",
-                    f"import refused: {len(exc.errors)} errors, nothing was written",
-                ),
-                errors=[e.to_dict() for e in exc.errors],
-            ) from None
-        except OSError as exc:
-            raise InvalidInput(Text(f"无法读取文件：{exc}", f"cannot read the file: {exc}"), field="file") from None
-        report = ImportReport(dry_run=dry_run)
-        problems: list[dict[str, Any]] = []
-        default_source = round_source(d, r)
-        existing = repo.issues.existing_codes(f"{round_code}-{draft.no}" for draft in drafts)
-        pending: list[NewIssue] = []
-        for draft in drafts:
-            code = f"{round_code}-{draft.no}"
-            if not CODE_RE.match(code):
-                problems.append(
-                    {
-                        "row": draft.row,
-                        "column": "序号",
-                        "reason": Text(
-                            f"序号 {draft.no!r} 不能用作编号（字母、数字或 . _ - /）",
-                            f"number {draft.no!r} cannot be part of a code (letters, digits or . _ - /)",
-                        ).to_dict(),
-                    }
-                )
-                continue
-            if not actor.covers(draft.unit):
-                problems.append(
-                    {
-                        "row": draft.row,
-                        "column": "责任部门",
-                        "reason": Text(
-                            f"单位 {draft.unit} 不在 {actor.id} 的组织范围内",
-                            f"unit {draft.unit} is outside {actor.id}'s scope",
-                        ).to_dict(),
-                    }
-                )
-                continue
-            if code in existing:
-                report.existing.append(code)
-                continue
-            report.created.append(code)
-            measures = [
-                {
-                    "no": i,
-                    "text": m.text,
-                    "owner": draft.owner,
-                    "due_date": draft.due_date.isoformat(),
-                    "target": m.target,
-                }
-                for i, m in enumerate(draft.measures, start=1)
-            ]
-            pending.append(
-                NewIssue(
-                    code=code,
-                    title=draft.title[:MAX_TEXT],
-                    description=draft.description,
-                    category=draft.category,
-                    severity=draft.severity,
-                    unit=draft.unit,
-                    owner=draft.owner[:128],
-                    lead=draft.lead[:128],
-                    due=draft.due_date,
-                    source=draft.source or default_source,
-                    confidential=draft.confidential,
-                    measures=measures,
-                )
-            )
-            if len(pending) >= BATCH:
-                create_issues(core, repo, d, wf_id, r, actor, role, now, pending)
-                pending = []
-        if pending:
-            create_issues(core, repo, d, wf_id, r, actor, role, now, pending)
+        report, pending, problems = _sort(repo, r, actor, drafts, round_source(d, r))
+        report.dry_run = dry_run
         if problems:
-            raise ImportInvalid(
-                Text(
-                    f"导入被拒绝：{len(problems)} 处错误，未写入任何内容",
-                    f"import refused: {len(problems)} errors, nothing was written",
-                ),
-                errors=problems,
-            )
+            raise _refused(problems)
+        for i in range(0, len(pending), BATCH):
+            create_issues(core, repo, d, wf_id, r, actor, role, now, pending[i : i + BATCH])
         if dry_run:
             raise _DryRunImport(report)  # leaving the transaction this way rolls it back
         return report
+
+
+def _checked(
+    path: Path,
+    encoding: str | None,
+    mapping: dict[str, str] | None,
+    r: RoundRow,
+    d: WorkflowDefinition,
+    category: str | None,
+) -> list[Draft]:
+    """The file read and every row checked, or every error found."""
+    from .importing import drafts_from_rows
+    from .sheets import ImportRefused, read_table
+
+    try:
+        rows, _ = read_table(path, encoding=encoding)
+        return drafts_from_rows(
+            rows,
+            categories=d.categories,
+            severities=d.severities,
+            sources=sources_of(d),
+            org=r.org,
+            feedback_date=r.feedback_date,
+            period_end=r.period_end,
+            mapping=mapping,
+            period_bound=d.period_bound_categories,
+            default_category=category or d.default_category,
+            merged_headers=path.suffix.lower() in (".xlsx", ".xlsm"),
+        )
+    except ImportRefused as exc:
+        raise ImportInvalid(
+            Text(
+                f"导入被拒绝：{len(exc.errors)} 处错误，未写入任何内容",
+                f"import refused: {len(exc.errors)} errors, nothing was written",
+            ),
+            errors=[e.to_dict() for e in exc.errors],
+        ) from None
+    except OSError as exc:
+        raise InvalidInput(Text(f"无法读取文件：{exc}", f"cannot read the file: {exc}"), field="file") from None
+
+
+def _sort(
+    repo: Repository, r: RoundRow, actor: Actor, drafts: list[Draft], default_source: str
+) -> tuple[ImportReport, list[NewIssue], list[dict[str, Any]]]:
+    """Each draft as a problem to create, one already present, or a row refused.
+
+    A problem is already present when its code holds the same problem (title and unit) in
+    this round: the code ``<round>-<序号>`` the import gives, or the 序号 itself, which is how
+    the ledger numbers a problem added by hand under a code of its own.  A code held by
+    anything else — another round's problem, another problem of this round — refuses the row:
+    an import never drops a problem because someone else took its code."""
+    report = ImportReport(dry_run=False)
+    pending: list[NewIssue] = []
+    problems: list[dict[str, Any]] = []
+    held = repo.issues.holders([f"{r.code}-{x.no}" for x in drafts] + [x.no for x in drafts])
+    for draft in drafts:
+        code = f"{r.code}-{draft.no}"
+        own = held.get(draft.no)
+        if code not in held and own is not None and own[0] == r.id:
+            code = draft.no  # added by hand under its own code: the ledger's 序号 is that code
+        if not CODE_RE.match(code):
+            problems.append(
+                _problem(
+                    draft,
+                    "序号",
+                    f"序号 {draft.no!r} 不能用作编号（字母、数字或 . _ - /）",
+                    f"number {draft.no!r} cannot be part of a code (letters, digits or . _ - /)",
+                )
+            )
+            continue
+        if not actor.covers(draft.unit):
+            problems.append(
+                _problem(
+                    draft,
+                    "责任部门",
+                    f"单位 {draft.unit} 不在 {actor.id} 的组织范围内",
+                    f"unit {draft.unit} is outside {actor.id}'s scope",
+                )
+            )
+            continue
+        holder = held.get(code)
+        if holder is not None:
+            round_id, title, unit = holder
+            if round_id == r.id and (_plain(title), unit) == (_plain(draft.title[:MAX_TEXT]), draft.unit):
+                report.existing.append(code)
+            else:
+                where = (
+                    Text("本轮次的另一问题", "another problem of this round")
+                    if round_id == r.id
+                    else Text("另一轮次的问题", "a problem of another round")
+                )
+                problems.append(
+                    _problem(
+                        draft,
+                        "序号",
+                        f"编号 {code} 已被{where.zh}占用，未导入本行（请核对序号或改用其他轮次）",
+                        f"the code {code} is taken by {where.en}; the row was not imported "
+                        "(check the number, or import into another round)",
+                    )
+                )
+            continue
+        report.created.append(code)
+        pending.append(_new_issue(code, draft, default_source))
+    return report, pending, problems
+
+
+def _plain(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def _new_issue(code: str, draft: Draft, default_source: str) -> NewIssue:
+    measures = [
+        {
+            "no": i,
+            "text": m.text,
+            "owner": m.owner if "owner" in m.own else draft.owner,
+            "due_date": iso(m.due_date if "due_date" in m.own else draft.due_date),
+            "target": m.target,
+            **({"done": True} if m.done else {}),
+        }
+        for i, m in enumerate(draft.measures, start=1)
+    ]
+    return NewIssue(
+        code=code,
+        title=draft.title[:MAX_TEXT],
+        description=draft.description,
+        category=draft.category,
+        severity=draft.severity,
+        unit=draft.unit,
+        owner=draft.owner[:128],
+        lead=draft.lead[:128],
+        due=draft.due_date,
+        source=draft.source or default_source,
+        confidential=draft.confidential,
+        measures=measures,
+    )

@@ -13,18 +13,20 @@ from __future__ import annotations
 import csv
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..i18n import Text
 from ..storage.repository import Repository
-from ..storage.rows import IssueRow, MeasureRow
+from ..storage.rows import IssueRow, MeasureRow, RoundRow
 from .actors import Actor
 from .core import Core
 from .definition import WorkflowDefinition
 from .errors import Cancelled, InvalidInput
+from .importing import CONTINUED, NO_VALUE
 from .labels import number_in_round, source_of, sources_of
+from .progress import progress
 from .rounds import in_scope
 
 COLUMNS = [
@@ -38,6 +40,12 @@ COLUMNS = [
     ("责任人", 10),
     ("整改时限", 12),
     ("量化目标", 20),
+    # each measure (分期分批) one a line beside 整改措施, so every phase imports again as it was
+    ("措施责任人", 10),
+    ("措施时限", 12),
+    ("措施完成情况", 10),
+    ("整改进度", 10),
+    ("下一措施时限", 12),
     ("整改状态", 10),
     ("红黄绿灯", 8),
     ("再犯次数", 8),
@@ -55,21 +63,43 @@ def _safe(value: Any) -> Any:
     return value
 
 
+def per_measure(values: list[Any], *, if_none: str = NO_VALUE) -> str:
+    """A per-measure column: one value for all the measures when they share it, else one a
+    line in the order of 整改措施, with ``—`` where a measure has none (the importer reads it
+    back as none); ``if_none`` when no measure has one."""
+    shown = ["" if v is None else str(v) for v in values]
+    if not shown:
+        return ""
+    if all(v == "" for v in shown):
+        return if_none
+    if len(set(shown)) == 1:
+        return shown[0]
+    return "\n".join(v or NO_VALUE for v in shown)
+
+
 def ledger_row(issue: IssueRow, measures: list[MeasureRow], d: WorkflowDefinition, round_code: str) -> dict[str, Any]:
-    """One issue as a ledger row; measures one per line, the first measure's target for the row."""
+    """One issue as a ledger row: its measures one a line (a measure's own line breaks go on
+    lines that start with an ideographic space), and each one's target, owner, due date and
+    state on the same line of the columns beside."""
     lights = d.light_colours
     sources, source = sources_of(d), source_of(issue)
+    done = progress(measures)
     return {
         "序号": number_in_round(issue.code, round_code),
         "问题": issue.title,
         "问题类别": d.categories[issue.category].zh if issue.category in d.categories else issue.category,
         "问题来源": sources[source].zh if source in sources else source,
-        "整改措施": "\n".join(m.text for m in measures),
+        "整改措施": "\n".join(m.text.replace("\n", "\n" + CONTINUED) for m in measures),
         "责任领导": issue.lead,
         "责任部门": issue.unit,
         "责任人": issue.owner,
         "整改时限": issue.due_date,
-        "量化目标": next((m.target for m in measures if m.target), ""),
+        "量化目标": per_measure([m.target for m in measures], if_none=""),
+        "措施责任人": per_measure([m.owner for m in measures]),
+        "措施时限": per_measure([m.due_date for m in measures]),
+        "措施完成情况": per_measure(["已完成" if m.done_at else "未完成" for m in measures]),
+        "整改进度": f"完成 {done.fraction}" if done.total else "",
+        "下一措施时限": done.next_due,
         "整改状态": d.label(issue.state).zh,
         "红黄绿灯": lights[issue.light].zh if issue.light in lights else "",
         "再犯次数": issue.recurrence_count,
@@ -101,7 +131,7 @@ def _lines(value: Any, width: int) -> int:
     return total
 
 
-def write_xlsx(rows: Iterable[dict[str, Any]], path: Path, *, title: str) -> int:
+def write_xlsx(rows: Iterable[dict[str, Any]], path: Path, *, title: str, facts: Sequence[tuple[str, str]] = ()) -> int:
     """Streamed with XlsxWriter's constant-memory mode: memory stays flat however long the
     ledger is, and 100,000 rows take a third of the time openpyxl's write-only mode needs.
     Every text is written as a string cell, so nothing in it can run as a formula."""
@@ -125,8 +155,11 @@ def write_xlsx(rows: Iterable[dict[str, Any]], path: Path, *, title: str) -> int
     ws.repeat_rows(0)
     ws.set_header(f"&C&14{title.replace('&', '&&')}")
     ws.set_footer("&C&P / &N")
-    wrapped = {HEADERS.index(h) for h in ("问题", "整改措施", "责任部门", "量化目标", "备注")}
-    due_col, light_col = HEADERS.index("整改时限"), HEADERS.index("红黄绿灯")
+    wrapped = {
+        HEADERS.index(h)
+        for h in ("问题", "整改措施", "责任部门", "量化目标", "措施责任人", "措施时限", "措施完成情况", "备注")
+    }
+    date_cols, light_col = {HEADERS.index("整改时限"), HEADERS.index("下一措施时限")}, HEADERS.index("红黄绿灯")
     states: Counter[str] = Counter()
     cats: Counter[str] = Counter()
     sources: Counter[str] = Counter()
@@ -142,7 +175,7 @@ def write_xlsx(rows: Iterable[dict[str, Any]], path: Path, *, title: str) -> int
             v = r[h]
             if v is None or v == "":
                 continue
-            if i == due_col:
+            if i in date_cols:
                 ws.write_datetime(n, i, v, day)
             elif isinstance(v, (int, float)):
                 ws.write_number(n, i, v, top)
@@ -157,6 +190,11 @@ def write_xlsx(rows: Iterable[dict[str, Any]], path: Path, *, title: str) -> int
     bold = wb.add_format({"bold": True})
     summary.write_string(0, 0, title, wb.add_format({"bold": True, "font_size": 14}))
     at = 2
+    for name, value in facts:  # the round's own dates: the concentrated period and its end
+        summary.write_string(at, 0, name, bold)
+        summary.write_string(at, 1, value)
+        at += 1
+    at += 1 if facts else 0
     for name, counts in (("整改状态", states), ("问题类别", cats), ("问题来源", sources)):
         summary.write_string(at, 0, name, bold)
         summary.write_string(at, 1, "数量", bold)
@@ -172,6 +210,14 @@ def write_xlsx(rows: Iterable[dict[str, Any]], path: Path, *, title: str) -> int
     except xlsxwriter.exceptions.FileCreateError as exc:
         raise OSError(str(exc)) from exc
     return n
+
+
+def period_facts(r: RoundRow) -> list[tuple[str, str]]:
+    """What the summary sheet states of the round's concentrated period (集中整改期)."""
+    return [
+        ("反馈日期", r.feedback_date.isoformat()),
+        ("集中整改期截止", f"{r.period_end.isoformat()}（含当日）"),
+    ]
 
 
 def export(
@@ -213,7 +259,11 @@ def export(
         # never leaves half a ledger where yesterday's good one was
         partial = target.with_name(f".{target.name}.partial")
         try:
-            n = write_csv(rows(), partial) if fmt == "csv" else write_xlsx(rows(), partial, title=f"{r.title} 整改台账")
+            n = (
+                write_csv(rows(), partial)
+                if fmt == "csv"
+                else write_xlsx(rows(), partial, title=f"{r.title} 整改台账", facts=period_facts(r))
+            )
             os.replace(partial, target)
             return n
         except OSError as exc:

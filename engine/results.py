@@ -64,9 +64,14 @@ class IssueView:
     signoffs: list[dict[str, Any]] = field(default_factory=list)
     mechanisms: list[dict[str, Any]] = field(default_factory=list)
     triggers: list[TriggerOption] = field(default_factory=list)
+    #: how far its measures are (分期分批): done of all, and the earliest due of those not done
+    measures_done: int = 0
+    measures_total: int = 0
+    next_measure_due: date | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        d["next_measure_due"] = iso(self.next_measure_due)
         d["state_label"] = self.state_label.to_dict()
         d["category_label"] = self.category_label.to_dict()
         d["severity_label"] = self.severity_label.to_dict()

@@ -205,14 +205,27 @@ class Engine(Core):
         encoding: str | None = None,
         mapping: dict[str, str] | None = None,
         workflow: str | None = None,
+        category: str | None = None,
     ) -> ImportReport:
         """Import a problem list (CSV or XLSX) into a round, all or nothing.
 
-        Every bad row is reported with its row and column and nothing is written; issues whose
-        code (``<round>-<序号>``) is already present are left alone, so importing the same file
-        again adds nothing.  ``dry_run`` checks and reports what would be created."""
+        Every bad row is reported with its row, its 序号 and its column, and nothing is
+        written; a problem already present in the round (same code, same title and unit) is
+        left alone, so importing the same file or the round's own ledger again adds nothing,
+        and a code held by anything else refuses its row.  ``category`` is the category of
+        every row that names none (default: the workflow's ``default_category``).  The file
+        is read with no transaction open.  ``dry_run`` checks and reports what would be
+        created."""
         return intake.import_issues(
-            self, round_code, path, actor=actor, dry_run=dry_run, encoding=encoding, mapping=mapping, workflow=workflow
+            self,
+            round_code,
+            path,
+            actor=actor,
+            dry_run=dry_run,
+            encoding=encoding,
+            mapping=mapping,
+            workflow=workflow,
+            category=category,
         )
 
     def export_ledger(

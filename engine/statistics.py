@@ -19,6 +19,7 @@ from .core import Core
 from .definition import WorkflowDefinition
 from .errors import InvalidInput
 from .labels import sources_of
+from .progress import Progress
 from .reports import IssueFact, burn_down, summarise
 from .rounds import need_round
 
@@ -68,6 +69,8 @@ def stats(
                     close_days.append((t.at - created[t.issue_id]).total_seconds() / 86400)
                 if t.from_state in final and t.to_state not in final:
                     reopened[t.issue_id] += 1
+        total, done, next_due = repo.records.progress_of_round(r.id, scope_prefixes(actor), as_of=now, public=public)
+        measures = Progress(done, total, next_due)
     tz = ZoneInfo(r.tz)
     today = now.astimezone(tz).date()
     facts = [
@@ -106,6 +109,7 @@ def stats(
     out["round"] = round_code
     out["as_of"] = today.isoformat()
     out["period_end"] = r.period_end.isoformat()
+    out["measures"] = measures.to_dict()  # 分期分批: measures done of all, the next one due
     out["burn_down"] = burn_down(
         ((row.created_at, changes.get(row.id, [])) for row in rows if row.created_at <= now),
         start=r.feedback_date,

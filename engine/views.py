@@ -4,14 +4,14 @@ cannot move, and a round's dossier for reports."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..i18n import Text
 from ..storage.repository import Repository
-from ..storage.rows import IssueRow
+from ..storage.rows import IssueRow, MeasureRow
 from .actors import Actor
 from .authz import scope_prefixes, visible_issue
 from .clock import local_date
@@ -23,6 +23,7 @@ from .facts import GuardContext
 from .firing import issue_facts
 from .labels import light_label, number_in_round, source_of, sources_of
 from .machine import machine_for
+from .progress import progress
 from .results import IssueView, TriggerOption, iso
 from .rounds import in_scope
 
@@ -62,12 +63,27 @@ def issues(
             limit=limit,
             offset=offset,
         )
-        return [view(core, repo, r, actor, detail=False) for r in rows]
+        measures = repo.records.of_issues("measures", [r.id for r in rows])
+        return [view(core, repo, r, actor, detail=False, measures=measures.get(r.id, [])) for r in rows]
 
 
-def view(core: Core, repo: Repository, row: IssueRow, actor: Actor, *, detail: bool) -> IssueView:
+def view(
+    core: Core,
+    repo: Repository,
+    row: IssueRow,
+    actor: Actor,
+    *,
+    detail: bool,
+    measures: Sequence[MeasureRow] | None = None,
+) -> IssueView:
+    """One issue as callers see it; ``measures`` (read already, for a list) give its progress
+    without detail, which reads them itself."""
     d = core.definitions.get(repo, row.workflow_id)
     kw: dict[str, Any] = {}
+    if detail or measures is None:
+        measures = repo.records.measures(row.id)
+    done = progress(measures)
+    kw.update(measures_done=done.done, measures_total=done.total, next_measure_due=done.next_due)
     if detail:
         kw["measures"] = [
             {
@@ -80,7 +96,7 @@ def view(core: Core, repo: Repository, row: IssueRow, actor: Actor, *, detail: b
                 "done_at": iso(m.done_at),
                 "done_by": m.done_by,
             }
-            for m in repo.records.measures(row.id)
+            for m in measures
         ]
         kw["evidence"] = [
             {

@@ -95,6 +95,14 @@ def _problem(p: Mapping[str, Any]) -> dict[str, Any]:
     if "due_date" in out:
         out["due_date"] = _date(out["due_date"])
     if "measures" in out:
+        undone = [m["due_date"] for m in out["measures"] if not m.get("done") and m.get("due_date")]
+        done = sum(1 for m in out["measures"] if m.get("done"))
+        nxt = min(undone, default=None)
+        out["progress"] = (
+            f"措施完成 {done}/{len(out['measures'])}" + (f"，下一项时限 {_date(nxt)}" if nxt else "")
+            if out["measures"]
+            else ""
+        )
         out["measures"] = [dict(m, due_date=_date(m.get("due_date"))) for m in out["measures"]]
     if "mechanisms" in out:
         out["mechanisms"] = [dict(m, adopted_on=_date(m.get("adopted_on"))) for m in out["mechanisms"]]
@@ -161,6 +169,8 @@ def build_context(engine: Any, round_code: str, *, actor: Actor, kind: str, publ
             "supervised": stats["supervised"],
             "recurrences": stats["recurrences"],
             "average_days_to_close": stats.get("average_days_to_close"),
+            "measures_done": stats["measures"]["done"],
+            "measures_total": stats["measures"]["total"],
         },
         "sources": list(sources.values()),
         "units": [

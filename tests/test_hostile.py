@@ -309,7 +309,7 @@ def _sheet(rows: bytes) -> bytes:
 def test_a_workbook_that_unpacks_to_millions_of_rows_is_refused_without_reading_them(
     engine: Engine, cast, round_, tmp_path, monkeypatch
 ):
-    from zhenggai.engine import importing
+    from zhenggai.engine import sheets as importing
 
     rows = b'<row><c t="inlineStr"><is><t>x</t></is></c></row>' * 1_000_000
     bomb = _with_sheet(tmp_path / "bomb.xlsx", _sheet(rows))
@@ -342,7 +342,7 @@ def test_one_stray_cell_far_to_the_right_is_refused_not_dropped_and_an_empty_one
 def test_a_workbook_over_the_unpacked_size_limit_is_refused_before_it_is_opened(
     engine: Engine, cast, round_, tmp_path, monkeypatch
 ):
-    from zhenggai.engine import importing
+    from zhenggai.engine import sheets as importing
 
     good = xlsx_file(tmp_path / "ok.xlsx", [problem("1")])
     monkeypatch.setattr(importing, "MAX_XLSX_UNPACKED", 1024)

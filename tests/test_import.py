@@ -105,7 +105,7 @@ def test_import_from_the_command_line(db_url: str, cast):
     cli("init")
     cli("round", "open", "R3", "--title", "t", "--org", "省税务局", "--feedback-date", "2026-03-10", "--as", "wang")
     r = cli("issue", "import", str(DATA / "problems-bad.csv"), "--round", "R3")
-    assert r.exit_code == 2 and "row 5 [整改时限]" in r.output and "nothing was written" in r.output
+    assert r.exit_code == 2 and "row 5 (no. 4) [整改时限]" in r.output and "nothing was written" in r.output
     r = cli("--json", "issue", "import", str(DATA / "problems-gbk.csv"), "--round", "R3")
     assert r.exit_code == 0 and json.loads(r.output)["created"] == ["R3-1", "R3-2", "R3-3", "R3-4"]
 

@@ -88,7 +88,7 @@ COMMITTEE = [
         "反馈问题共 {{ totals.total }} 个，已完成整改并销号 {{ totals.closed }} 个，整改完成率 {{ totals.rate }}；"
         "其中立行立改问题 {{ totals.immediate_total }} 个，完成率 {{ totals.immediate_rate }}。尚在推进的 {{ totals.open }} 个问题中，"
         "逾期 {{ totals.overdue }} 个，挂牌督办 {{ totals.supervised }} 个{% if totals.recurrences %}；销号后反弹重新整改 {{ totals.recurrences }} 次{% endif %}。"
-        "集中整改期至{{ round.period_end }}{% if period_over %}，已经结束{% else %}，尚未结束{% endif %}。",
+        "集中整改期至{{ round.period_end }}（含当日）{% if period_over %}，已经结束{% else %}，尚未结束{% endif %}。",
     ),
     SOURCES_TABLE,
     *CHART,
@@ -105,6 +105,9 @@ COMMITTEE = [
     ("tag", "{%p endif %}"),
     ("tag", "{%p if p.due_date %}"),
     ("item", "整改时限：{{ p.due_date }}"),
+    ("tag", "{%p endif %}"),
+    ("tag", "{%p if p.progress %}"),
+    ("item", "整改进度：{{ p.progress }}"),
     ("tag", "{%p endif %}"),
     ("tag", "{%p for m in p.measures %}"),
     (
@@ -152,14 +155,19 @@ SECRETARY = [
         "我主持召开党委会研究整改工作，对反馈的 {{ totals.total }} 个问题逐条审定整改措施、责任领导和完成时限，"
         "对重点难点问题亲自领题、一抓到底。截至{{ as_of }}，已整改销号 {{ totals.closed }} 个，整改完成率 {{ totals.rate }}；"
         "立行立改问题 {{ totals.immediate_total }} 个，完成率 {{ totals.immediate_rate }}。对逾期的 {{ totals.overdue }} 个问题，"
-        "我逐一过问原因；对挂牌督办的 {{ totals.supervised }} 个问题，我定期听取进展汇报。",
+        "我逐一过问原因；对挂牌督办的 {{ totals.supervised }} 个问题，我定期听取进展汇报。"
+        "集中整改期至{{ round.period_end }}（含当日）{% if period_over %}，已经结束{% else %}，尚未结束{% endif %}。",
     ),
     SOURCES_TABLE,
     *CHART,
     ("h1", "二、我督促推进的重点问题"),
     ("tag", "{%p for s in sources %}"),
     ("tag", "{%p for p in s.problems %}"),
-    ("b", "{{ p.number }}. {{ p.title }}{% if p.state_label %}：{{ p.state_label }}{% endif %}"),
+    (
+        "b",
+        "{{ p.number }}. {{ p.title }}{% if p.state_label %}：{{ p.state_label }}{% endif %}"
+        "{% if p.progress %}（{{ p.progress }}）{% endif %}",
+    ),
     ("tag", "{%p for m in p.measures %}"),
     (
         "item",

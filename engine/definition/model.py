@@ -185,6 +185,8 @@ class WorkflowDefinition:
     sources: Mapping[str, Text] = field(default_factory=dict)
     #: the report fields the public version discloses
     public_fields: frozenset[str] = DEFAULT_PUBLIC_FIELDS
+    #: the category of an imported problem whose list names none (``default_category:``)
+    default_category: str | None = None
 
     @property
     def light_colours(self) -> Mapping[str, Text]:

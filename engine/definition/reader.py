@@ -49,6 +49,7 @@ TOP_KEYS = {
     "actions",
     "sources",
     "disclosure",
+    "default_category",
 }
 
 
@@ -122,6 +123,14 @@ def parse_definition(text: str, file: str = "<workflow>") -> WorkflowDefinition:
     actions = _actions(c, doc, roles)
     sources = _labelled_names(c, doc, "sources", required=False)
     public_fields = _disclosure(c, doc)
+    default_category = scalar(doc.get("default_category"))
+    if default_category is not None and default_category not in categories:
+        c.err(
+            doc.line_of("default_category"),
+            "default_category",
+            f"默认问题类别 {default_category} 未在 categories 中定义",
+            f"the default category {default_category} is not one of the categories",
+        )
 
     if c.problems:
         raise WorkflowInvalid(c.problems)
@@ -139,6 +148,7 @@ def parse_definition(text: str, file: str = "<workflow>") -> WorkflowDefinition:
         actions=MappingProxyType(actions),
         sources=MappingProxyType(sources),
         public_fields=public_fields,
+        default_category=default_category if isinstance(default_category, str) else None,
         source=text,
         digest=hashlib.sha256(text.encode("utf-8")).hexdigest(),
     )

@@ -141,6 +141,18 @@ class IssueRepository:
             out.update(self.conn.execute(select(issues.c.code).where(issues.c.code.in_(chunk))).scalars())
         return out
 
+    def holders(self, codes: Iterable[str]) -> dict[str, tuple[int, str, str]]:
+        """Who holds each of these codes: its round's id, title and unit (for telling the
+        same problem imported again from a code taken by another), asked in chunks."""
+        wanted = list(dict.fromkeys(codes))
+        out: dict[str, tuple[int, str, str]] = {}
+        for i in range(0, len(wanted), 500):
+            q = select(issues.c.code, issues.c.round_id, issues.c.title, issues.c.unit).where(
+                issues.c.code.in_(wanted[i : i + 500])
+            )
+            out.update({code: (round_id, title, unit) for code, round_id, title, unit in self.conn.execute(q)})
+        return out
+
     # --- writes ---------------------------------------------------------------------------
 
     def insert_many(self, rows: list[dict[str, Any]]) -> list[int]:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, case, func, insert, select, update
 
-from ..models import evidence, measures, mechanisms, signoffs
+from ..models import evidence, issues, measures, mechanisms, signoffs
 from ..prepared import Prepared
 from ..rows import EvidenceRow, MeasureRow, MechanismRow, SignoffRow, row_as, rows_as
+from .filters import within_units
 
 #: each kind of record: its table, its row type, and the order it is listed in
 KINDS: dict[str, tuple[Table, type[Any], str]] = {
@@ -62,6 +63,30 @@ class RecordRepository:
             insert(measures),
             dict(issue_id=issue_id, no=no, text=text, owner=owner, due_date=due_date, target=target),
         )
+
+    def progress_of_round(
+        self, round_id: int, unit_prefixes: Iterable[str] | None, *, as_of: datetime, public: bool = False
+    ) -> tuple[int, int, date | None]:
+        """The measures of a round's issues in scope, counted by the database: how many, how
+        many done by ``as_of``, and the earliest due date of those not done by then."""
+        done_by = and_(measures.c.done_at.is_not(None), measures.c.done_at <= as_of)
+        q = (
+            select(
+                func.count(),
+                func.coalesce(func.sum(case((done_by, 1), else_=0)), 0),
+                func.min(case((done_by, None), else_=measures.c.due_date)),
+            )
+            .select_from(measures.join(issues, issues.c.id == measures.c.issue_id))
+            .where(issues.c.round_id == round_id, issues.c.created_at <= as_of)
+        )
+        if unit_prefixes is not None:
+            q = q.where(within_units(unit_prefixes))
+        if public:
+            q = q.where(issues.c.confidential.is_(False))
+        total, done, next_due = self.conn.execute(q).one()
+        if isinstance(next_due, str):  # SQLite hands back the text it stores
+            next_due = date.fromisoformat(next_due[:10])
+        return int(total), int(done), next_due
 
     def insert_measures(self, rows: list[dict[str, Any]]) -> None:
         """Many measures in one executemany (an imported list brings one or more per issue)."""
