@@ -148,8 +148,8 @@ def edit_role(
             (
                 "role",
                 Text(
-                    f"{actor.id} 不是本问题的{r}（应为 {named or '未指定'}）",
-                    f"{actor.id} is not this issue's {r} (that is {named or 'nobody yet'})",
+                    f"{actor.id} 不是本问题的{d.roles[r].label.zh}（应为 {named or '未指定'}）",
+                    f"{actor.id} is not this issue's {d.roles[r].label.en.lower()} (that is {named or 'nobody yet'})",
                 ),
             )
         )

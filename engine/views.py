@@ -16,6 +16,8 @@ from .actors import Actor
 from .authz import scope_prefixes, visible_issue
 from .clock import local_date
 from .core import Core
+from .deadlines import APPROVED
+from .deadlines import as_dict as deadline_change
 from .definition import WorkflowDefinition
 from .errors import InvalidInput
 from .explain import Explanation, explain_transition, not_here
@@ -108,6 +110,8 @@ def view(core: Core, repo: Repository, row: IssueRow, actor: Actor, *, detail: b
             {"title": m.title, "reference": m.reference, "adopted_on": iso(m.adopted_on), "added_by": m.added_by}
             for m in repo.records.mechanisms(row.id)
         ]
+        kw["deadline_changes"] = [deadline_change(c) for c in repo.records.deadline_changes(row.id)]
+        kw["extensions"] = sum(c["status"] == APPROVED for c in kw["deadline_changes"])
         kw["triggers"] = options(core, repo, row, d, actor)
     source = source_of(row)
     return IssueView(

@@ -35,6 +35,8 @@ EDIT_ACTIONS = frozenset(
         "sign_off",
         "add_mechanism",
         "assign",
+        "request_extension",
+        "decide_extension",
     }
 )
 

@@ -168,6 +168,12 @@ class IssueRepository:
         values = {k: v for k, v in (("owner", owner), ("lead", lead)) if v is not None}
         self.conn.execute(update(issues).where(issues.c.id == issue_id).values(**values))
 
+    def set_deadline(self, issue_id: int, values: Mapping[str, Any]) -> None:
+        """A changed deadline (延期): ``due_date``, and with it ``category`` and ``final_deadline``
+        when they change; the version check is done by the event's head update."""
+        allowed = {k: v for k, v in values.items() if k in ("due_date", "category", "final_deadline")}
+        self.conn.execute(update(issues).where(issues.c.id == issue_id).values(**allowed))
+
     def set_schedule(self, issue_id: int, light: str | None, next_check_at: datetime | None) -> None:
         """Derived fields only (no event, no version bump): what time passing changes."""
         _SET_SCHEDULE.rowcount(self.conn, {"p_id": issue_id, "light": light, "next_check_at": next_check_at})

@@ -1,4 +1,5 @@
-"""The records an issue carries besides its head: measures, evidence, sign-offs, mechanisms."""
+"""The records an issue carries besides its head: measures, evidence, sign-offs, mechanisms,
+deadline changes."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, and_, bindparam, func, insert, select, update
 
-from ..models import evidence, measures, mechanisms, signoffs
+from ..models import deadline_changes, evidence, measures, mechanisms, signoffs
 from ..prepared import Prepared
-from ..rows import EvidenceRow, MeasureRow, MechanismRow, SignoffRow, row_as, rows_as
+from ..rows import DeadlineChangeRow, EvidenceRow, MeasureRow, MechanismRow, SignoffRow, row_as, rows_as
 
 #: each kind of record: its table, its row type, and the order it is listed in
 KINDS: dict[str, tuple[Table, type[Any], str]] = {
@@ -18,6 +19,7 @@ KINDS: dict[str, tuple[Table, type[Any], str]] = {
     "evidence": (evidence, EvidenceRow, "id"),
     "signoffs": (signoffs, SignoffRow, "id"),
     "mechanisms": (mechanisms, MechanismRow, "id"),
+    "deadline_changes": (deadline_changes, DeadlineChangeRow, "no"),
 }
 
 
@@ -142,6 +144,28 @@ class RecordRepository:
             added_at=added_at,
         )
         self.conn.execute(insert(mechanisms), values)
+
+    # --- deadline changes (延期申请) ------------------------------------------------------------
+
+    def deadline_changes(self, issue_id: int) -> list[DeadlineChangeRow]:
+        return _OF_ISSUE["deadline_changes"].all(self.conn, {"p_id": issue_id})
+
+    def insert_deadline_change(self, values: dict[str, Any]) -> None:
+        self.conn.execute(insert(deadline_changes), values)
+
+    def decide_deadline_change(
+        self, issue_id: int, no: int, *, status: str, by: str, at: datetime, decision: str
+    ) -> None:
+        self.conn.execute(
+            update(deadline_changes)
+            .where(and_(deadline_changes.c.issue_id == issue_id, deadline_changes.c.no == no))
+            .values(status=status, decided_by=by, decided_at=at, decision=decision)
+        )
+
+    def set_measure_due(self, issue_id: int, no: int, due: date) -> None:
+        self.conn.execute(
+            update(measures).where(and_(measures.c.issue_id == issue_id, measures.c.no == no)).values(due_date=due)
+        )
 
     # --- many issues at once ----------------------------------------------------------------
 
