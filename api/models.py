@@ -115,6 +115,24 @@ class AssignIn(BaseModel):
     comment: str | None = Field(default=None, max_length=20_000)
 
 
+class DeadlineChangeIn(BaseModel):
+    """A deadline change asked for (延期申请)."""
+
+    model_config = ConfigDict(extra="forbid")
+    due_date: date
+    reason: str = Field(min_length=1, max_length=20_000)
+    category: str | None = Field(default=None, max_length=64)
+    measure_dates: dict[int, date] = Field(default_factory=dict, max_length=1000)
+
+
+class DeadlineDecisionIn(BaseModel):
+    """The decision on an issue's pending deadline change."""
+
+    model_config = ConfigDict(extra="forbid")
+    approve: bool
+    comment: str | None = Field(default=None, max_length=20_000)
+
+
 class TransitionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: str | None = Field(default=None, max_length=64)
@@ -183,6 +201,8 @@ class Issue(BaseModel):
     evidence: list[dict[str, Any]]
     signoffs: list[dict[str, Any]]
     mechanisms: list[dict[str, Any]]
+    deadline_changes: list[dict[str, Any]] = []
+    extensions: int = 0
     triggers: list[Trigger]
 
 

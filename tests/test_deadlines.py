@@ -4,6 +4,7 @@ still hold, and an impossible deadline is refused when the problem is added or p
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -171,3 +172,46 @@ def test_planned_items_keep_their_measures_dates_inside_the_deadline(engine: Eng
     engine.decide_extension("P1", approve=True, actor=cast.office)
     view = engine.issue("P1", cast.office).to_dict()
     assert view["due_date"] == "2026-06-30" and view["measures"][0]["due_date"] == "2026-05-31"
+
+
+def test_a_deadline_change_from_the_command_line(db_url: str):
+    from click.testing import CliRunner
+
+    from zhenggai.cli import main
+
+    runner = CliRunner()
+
+    def cli(*args: str):
+        return runner.invoke(main, ["--db", db_url, "--lang", "zh", *args], catch_exceptions=False)
+
+    assert cli("init").exit_code == 0
+    assert cli("round", "open", "R9", "--title", "巡视反馈", "--org", "省局", "--feedback-date", "2026-11-20",
+               "--as", "wang").exit_code == 0  # fmt: skip
+    r = cli("issue", "add", "R9", "Q1", "--title", "问题", "--category", "phased", "--unit", "省局/财务处",
+            "--owner", "li", "--lead", "zhao", "--due", "2027-01-31", "--as", "wang")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    r = cli("deadline", "request", "Q1", "2027-03-31", "--reason", "资金未到位", "--measure", "x", "--as", "li")
+    assert r.exit_code == 2 and "NO=DATE" in r.output
+    r = cli("deadline", "request", "Q1", "2027-03-31", "--reason", "资金未到位", "--as", "li")
+    assert r.exit_code == 0 and "待审批" in r.output, r.output
+    r = cli("deadline", "refuse", "Q1", "--as", "li", "--role", "owner", "--comment", "自批")
+    assert r.exit_code == 3, r.output
+    r = cli("deadline", "approve", "Q1", "--comment", "同意", "--as", "wang")
+    assert r.exit_code == 0 and "2027-03-31" in r.output, r.output
+    r = cli("--json", "deadline", "list", "Q1")
+    assert [x["status"] for x in json.loads(r.output)] == ["approved"]
+
+
+def test_a_deadline_change_over_http(opened):
+    pytest.importorskip("fastapi")
+    from serverhelpers import as_
+
+    owner, office = as_(opened, "li", ["owner"], ["省局/财务处"]), as_(opened, "wang", ["inspection_office"])
+    r = owner.post("/issues/P1/deadline-changes", {"due_date": "2027-03-31", "reason": "资金未到位"})
+    assert r.status_code == 201, r.text
+    assert r.json()["deadline_changes"][0]["status"] == "pending"
+    r = owner.post("/issues/P1/deadline-changes/decision", {"approve": True})
+    assert r.status_code == 409 and r.json()["code"] == "refused"  # the owner does not decide
+    r = office.post("/issues/P1/deadline-changes/decision", {"approve": True, "comment": "同意"})
+    assert r.status_code == 200 and r.json()["due_date"] == "2027-03-31" and r.json()["extensions"] == 1
+    assert [c["status"] for c in office.get("/issues/P1/deadline-changes").json()] == ["approved"]
