@@ -35,7 +35,7 @@ def request_change(body: m.DeadlineChangeIn, code: str = IssueCode, call: Call =
             actor=call.actor,
             expected_version=v,
             request_id=rid,
-        ),  # fmt: skip
+        ),
         status=201,
     )
 
