@@ -27,7 +27,7 @@ from .errors import InvalidInput, Refused
 from .facts import GuardContext, IssueFacts, MeasureFacts, RoundFacts, SignoffFacts
 from .inputs import MAX_LONG_TEXT, need_text, optional_text
 from .machine import Outcome, machine_for
-from .outbox import TODO_CHANNEL, subject_of, todo_notices
+from .outbox import ESCALATE_TRIGGER, TODO_CHANNEL, escalation_by_hand, subject_of, todo_notices
 from .results import FireResult
 
 
@@ -157,6 +157,8 @@ def _fire(
         )
         if TODO_CHANNEL in core.channels:
             repo.outbox.enqueue(todo_notices(core, d, subject_of(row), row.state, dest, seq, now))
+        if trigger == ESCALATE_TRIGGER:  # by hand: the notices the sweep's escalation would queue
+            repo.outbox.enqueue(escalation_by_hand(core, d, row, seq, now))
         return FireResult(code, trigger, row.state, dest, seq, row.version + 1)
 
 

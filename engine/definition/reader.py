@@ -104,6 +104,7 @@ def parse_definition(text: str, file: str = "<workflow>") -> WorkflowDefinition:
     severities = _labelled_names(c, doc, "severities")
     roles = _roles(c, doc)
     states = _states(c, doc)
+    _distinct_labels(c, doc, categories, states)
 
     initial = scalar(doc.get("initial"))
     if initial is None:
@@ -199,6 +200,21 @@ def _labelled_names(c: Checker, doc: LDict, key: str, required: bool = True) -> 
     if m is not None and not out:
         c.err(m.line, key, f"{key} 不能为空", f"{key} must not be empty")
     return out
+
+
+def _distinct_labels(c: Checker, doc: LDict, categories: dict[str, Text], states: dict[str, StateDef]) -> None:
+    """No category is labelled like a state: a list printing "[挂牌督办] … 挂牌督办" says nothing."""
+    m = doc.get("categories")
+    for name, label in categories.items():
+        for s in states.values():
+            same = [x for x, y in ((label.zh, s.label.zh), (label.en, s.label.en)) if x.casefold() == y.casefold()]
+            if same:
+                c.err(
+                    m.line_of(name) if isinstance(m, LDict) else doc.line_of("categories"),
+                    f"categories.{name}",
+                    f"问题类别 {name} 与状态 {s.name} 同名（{same[0]}）：请用不同的名称",
+                    f"category {name} has the same label as state {s.name} ({same[0]}): give it another",
+                )
 
 
 def _roles(c: Checker, doc: LDict) -> dict[str, RoleDef]:
