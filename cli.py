@@ -35,6 +35,7 @@ FLAGS = {
     "uri": "URI",
     "text": "TEXT",
     "path": "PATH",
+    "file": "FILE",
 }
 
 

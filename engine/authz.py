@@ -112,7 +112,8 @@ def edit_role(
     candidates = [role] if role is not None else sorted(actor.roles & allowed)
     reasons: list[tuple[str, Text]] = []
     if role is not None and role not in d.roles:
-        reasons.append(("role", Text(f"工作流 {d.name} 没有角色 {role}", f"workflow {d.name} has no role {role}")))
+        known = ", ".join(d.roles)
+        reasons.append(("role", Text(f"未知的角色 {role}（可用：{known}）", f"unknown role {role} (known: {known})")))
     elif role and role not in actor.roles:
         reasons.append(("role", Text(f"{actor.id} 不具有角色 {role}", f"{actor.id} does not hold role {role}")))
     elif role and role not in allowed:

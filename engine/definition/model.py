@@ -49,7 +49,8 @@ class DefinitionProblem:
     reason: Text
 
     def render(self, lang: str | None = None) -> str:
-        return f"{self.file}:{self.line}: {self.key}: {self.reason.render(lang)}"
+        where = f"{self.file}:{self.line}:" if self.key in ("", "-") else f"{self.file}:{self.line}: {self.key}:"
+        return f"{where} {self.reason.render(lang)}"
 
     def to_dict(self) -> dict[str, Any]:
         return {"file": self.file, "line": self.line, "key": self.key, "reason": self.reason.to_dict()}
