@@ -50,7 +50,9 @@ def check_rules(t: TransitionDef, token: _Token) -> list[tuple[str, Text]]:
     ctx = token.ctx
     if token.role_labels and ctx.role not in token.role_labels:
         known = ", ".join(token.role_labels)
-        reasons.append(("role", Text(f"未知的角色 {ctx.role}（可用：{known}）", f"unknown role {ctx.role} (known: {known})")))
+        reasons.append(
+            ("role", Text(f"未知的角色 {ctx.role}（可用：{known}）", f"unknown role {ctx.role} (known: {known})"))
+        )
     elif ctx.role not in t.roles:
         reasons.append(
             (
@@ -161,7 +163,9 @@ class WorkflowMachine:
             return candidates[0], []
         best: tuple[str, list[tuple[str, Text]]] | None = None
         for r in candidates:
-            reasons = check_rules(t, _Token(facts.state, facts, replace(ctx, role=r), self.holders, role_labels=self.role_labels))
+            reasons = check_rules(
+                t, _Token(facts.state, facts, replace(ctx, role=r), self.holders, role_labels=self.role_labels)
+            )
             if not reasons:
                 return r, []
             if best is None or len(reasons) < len(best[1]):
