@@ -147,6 +147,13 @@ class Replay:
         elif kind in _RECORD_KINDS:
             _RECORD_KINDS[kind](self, r, data, at)
 
+    def episode_at(
+        self, workflow: tuple[str, int], final_states: Callable[[tuple[str, int]], frozenset[str]]
+    ) -> tuple[list[str], str | None, int]:
+        """The rules fired in the episode the events leave, the caution's last deadline, and
+        how many times the issue was reopened."""
+        return _episode(self, workflow, final_states)
+
     def _created(self, r: Event, data: dict[str, Any], at: str) -> None:
         self.fields = {k: data.get(k) for k in ("title", "category", "severity", "unit", "owner", "lead", "due_date")}
         # issues created before sources, disclosure and the description were on the chain carry none

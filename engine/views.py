@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,6 +25,7 @@ from .explain import Explanation, explain_transition, not_here
 from .facts import GuardContext
 from .firing import issue_facts
 from .labels import light_label, number_in_round, source_of, sources_of
+from .lights import light_of, wanted
 from .machine import machine_for
 from .results import IssueView, TriggerOption, iso
 from .rounds import in_scope
@@ -52,23 +54,40 @@ def issues(
             Text("limit 应为 1-10000，offset 不能为负", "limit must be 1-10000 and offset not negative"),
             field="limit",
         )
+    now = core.clock.now()
+    want = wanted(lights)
     with core.read() as conn:
         repo = Repository(conn)
-        rows = repo.issues.page(
-            round_code=round_code,
-            states=states,
-            categories=categories,
-            owner=owner,
-            lights=lights,
-            unit_prefixes=scope_prefixes(actor),
-            limit=limit,
-            offset=offset,
-        )
-        return [view(core, repo, r, actor, detail=False) for r in rows]
+
+        def page(at: int, n: int) -> list[IssueRow]:
+            return repo.issues.page(
+                round_code=round_code, states=states, categories=categories, owner=owner, lights=lights,
+                unit_prefixes=scope_prefixes(actor), limit=n, offset=at, lights_at=now,
+            )  # fmt: skip
+
+        if want is None:
+            return [view(core, repo, r, actor, detail=False) for r in page(offset, limit)]
+        # by the light of today: the database narrows, each candidate's light is worked out
+        out: list[IssueView] = []
+        skip, at = offset, 0
+        while len(out) < limit and (rows := page(at, 1000)):
+            at += len(rows)
+            for r in rows:
+                v = view(core, repo, r, actor, detail=False, now=now)
+                if v.light in want and len(out) < limit:
+                    if skip:
+                        skip -= 1
+                    else:
+                        out.append(v)
+        return out
 
 
-def view(core: Core, repo: Repository, row: IssueRow, actor: Actor, *, detail: bool) -> IssueView:
+def view(
+    core: Core, repo: Repository, row: IssueRow, actor: Actor, *, detail: bool, now: datetime | None = None
+) -> IssueView:
+    """The issue as ``actor`` sees it, with its light as of ``now`` (the clock's, by default)."""
     d = core.definitions.get(repo, row.workflow_id)
+    light = light_of(d, row, now or core.clock.now())
     kw: dict[str, Any] = {}
     if detail:
         kw["measures"] = [
@@ -133,8 +152,8 @@ def view(core: Core, repo: Repository, row: IssueRow, actor: Actor, *, detail: b
         severity_label=d.severities.get(row.severity, Text(row.severity, row.severity)),
         state_entered_at=row.state_entered_at,
         next_check_at=row.next_check_at,
-        light=row.light,
-        light_label=light_label(d, row.light),
+        light=light,
+        light_label=light_label(d, light),
         escalation_level=row.escalation_level,
         recurrence_count=row.recurrence_count,
         version=row.version,

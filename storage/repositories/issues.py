@@ -191,13 +191,16 @@ class IssueRepository:
         lights: Iterable[str] | None = None,
         limit: int = 100,
         offset: int = 0,
+        lights_at: datetime | None = None,
     ) -> list[IssueRow]:
         q = _ISSUE_SELECT
         if round_code:
             q = q.where(rounds.c.code == round_code)
         if owner:
             q = q.where(issues.c.owner == owner)
-        q = filtered(q, states=states, categories=categories, lights=lights, unit_prefixes=unit_prefixes)
+        q = filtered(
+            q, states=states, categories=categories, lights=lights, unit_prefixes=unit_prefixes, lights_at=lights_at
+        )
         q = q.order_by(rounds.c.code, issues.c.id).limit(limit).offset(offset)
         return rows_as(IssueRow, self.conn.execute(q))
 
@@ -211,6 +214,7 @@ class IssueRepository:
         sources: Iterable[str] | None = None,
         unit_prefixes: Iterable[str] | None = None,
         chunk: int = 2000,
+        lights_at: datetime | None = None,
     ) -> Iterator[list[IssueRow]]:
         """A round's issues in chunks (keyset on id), so a ledger of 100,000 problems is
         written without holding it all in memory."""
@@ -221,6 +225,7 @@ class IssueRepository:
             lights=lights,
             sources=sources,
             unit_prefixes=unit_prefixes,
+            lights_at=lights_at,
         )
         last = 0
         while True:
