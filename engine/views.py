@@ -263,8 +263,11 @@ def history(core: Core, code: str, actor: Actor) -> list[dict[str, Any]]:
 
 def dossier(core: Core, round_code: str, *, actor: Actor, unit: str | None = None) -> list[dict[str, Any]]:
     """Every problem of a round inside the actor's scope with its measures and long-term
-    mechanisms, in list order: what a rectification report is written from."""
+    mechanisms, in list order: what a rectification report is written from.  Under a past
+    ``as_of`` each problem's state is the one its history gives for that moment."""
     out: list[dict[str, Any]] = []
+    now = core.clock.now()
+    past = core.as_of is not None and core.as_of < core.wall.now()  # a report as of a past day
     with core.read() as conn:
         repo = Repository(conn)
         r, prefixes = in_scope(repo, round_code, actor, unit)
@@ -272,8 +275,14 @@ def dossier(core: Core, round_code: str, *, actor: Actor, unit: str | None = Non
             ids = [i.id for i in chunk]
             measures = repo.records.of_issues("measures", ids)
             mechanisms = repo.records.of_issues("mechanisms", ids)
+            then = repo.stats.states_at(ids, now) if past else {}
             for i in chunk:
+                if past:  # the state the history gives for that day; a problem not yet recorded is left out
+                    if i.id not in then:
+                        continue
+                    i = i._replace(state=then[i.id])
                 d = core.definitions.get(repo, i.workflow_id)
+                light = light_of(d, i, now)
                 source = source_of(i)
                 out.append(
                     {
@@ -291,8 +300,8 @@ def dossier(core: Core, round_code: str, *, actor: Actor, unit: str | None = Non
                         "state": i.state,
                         "state_label": d.label(i.state),
                         "final": d.states[i.state].final if i.state in d.states else False,
-                        "light": i.light,
-                        "light_label": light_label(d, i.light),
+                        "light": light,
+                        "light_label": light_label(d, light),
                         "note": i.description,
                         "confidential": bool(i.confidential),
                         "public_fields": d.public_fields,

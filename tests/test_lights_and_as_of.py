@@ -62,3 +62,23 @@ def test_a_past_day_replayed_agrees_with_today_counted_by_the_database(engine: E
     replayed = engine.stats("R1", actor=cast.office, by="unit", as_of="2026-05-08")
     assert replayed == today
     assert today["extensions"] == 1
+
+
+def test_a_report_as_of_a_past_day_lists_each_problem_as_it_stood(engine: Engine, cast, round_, clock, db_url):
+    reviewed(engine, cast, "P1", "immediate", due="2026-05-31")
+    clock.set("2026-03-20")
+    engine.sign_off("P1", "inspection_office", actor=cast.office)
+    engine.fire("P1", "close", actor=cast.office)  # closed on 03-20
+    started(engine, cast, "P2", "phased", due="2026-12-31")  # recorded on 03-20
+    past = Engine(db_url, clock=clock, as_of="2026-03-15")
+    try:
+        problems = {p["code"]: p for p in past.dossier("R1", actor=cast.office)}
+        stats = past.stats("R1", actor=cast.office)
+    finally:
+        past.db.dispose()
+    assert list(problems) == ["P1"] and problems["P1"]["state"] == "reviewed" and not problems["P1"]["final"]
+    assert stats["closed"] == 0 and stats["total"] == 1
+    assert {p["code"]: p["state"] for p in engine.dossier("R1", actor=cast.office)} == {
+        "P1": "closed",
+        "P2": "in_progress",
+    }

@@ -159,6 +159,24 @@ class StatisticsRepository:
         if issue is not None:
             yield issue[1], mine
 
+    def states_at(self, issue_ids: Sequence[int], until: datetime) -> dict[int, str]:
+        """Each issue's state as its history stood at ``until`` (issues not yet recorded then
+        are left out): the state its last event up to then entered."""
+        out: dict[int, str] = {}
+        for i in range(0, len(issue_ids), 1000):
+            last = (
+                select(events.c.issue_id, func.max(events.c.seq).label("seq"))
+                .where(events.c.issue_id.in_(issue_ids[i : i + 1000]), events.c.at <= until,
+                       events.c.to_state.is_not(None))
+                .group_by(events.c.issue_id)
+                .subquery()
+            )  # fmt: skip
+            q = select(events.c.issue_id, events.c.to_state).join(
+                last, and_(events.c.issue_id == last.c.issue_id, events.c.seq == last.c.seq)
+            )
+            out.update({int(k): str(v) for k, v in self.conn.execute(q)})
+        return out
+
     def extensions(self, scope: Scope, until: datetime | None = None) -> int:
         """Approved deadline changes (延期) of the problems counted."""
         q = (
