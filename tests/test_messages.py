@@ -13,7 +13,7 @@ from storyhelpers import add
 from zhenggai import Engine
 from zhenggai.cli import main
 from zhenggai.engine.actors import Actor
-from zhenggai.engine.definition import builtin_path
+from zhenggai.engine.definition import builtin_path, parse_definition
 from zhenggai.engine.errors import Refused, WorkflowInvalid
 
 
@@ -80,3 +80,6 @@ def test_no_category_is_labelled_like_a_state():
         Engine.validate_workflow(None, old, file="old.yaml")  # type: ignore[arg-type]
     text = e.value.render("zh")
     assert "categories.constrained" in text and "与状态 supervised 同名（挂牌督办）" in text
+    assert (
+        parse_definition(old, "rectification v2").categories["constrained"].zh == "挂牌督办"
+    )  # deployed before: still read

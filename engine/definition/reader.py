@@ -53,6 +53,7 @@ TOP_KEYS = {
 
 
 def load_definition(path: str | Path) -> WorkflowDefinition:
+    """A workflow file, validated as a version about to be deployed (``new``)."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -64,11 +65,15 @@ def load_definition(path: str | Path) -> WorkflowDefinition:
         raise WorkflowInvalid(
             [DefinitionProblem(str(p), 0, "-", Text(f"无法读取文件：{exc}", f"cannot read the file: {exc}"))]
         ) from None
-    return parse_definition(text, str(p))
+    return parse_definition(text, str(p), new=True)
 
 
-def parse_definition(text: str, file: str = "<workflow>") -> WorkflowDefinition:
-    """Parse and validate a workflow; raise :class:`WorkflowInvalid` listing every problem."""
+def parse_definition(text: str, file: str = "<workflow>", *, new: bool = False) -> WorkflowDefinition:
+    """Parse and validate a workflow; raise :class:`WorkflowInvalid` listing every problem.
+
+    ``new`` for a version about to be deployed (a file validated or deployed): it must also meet
+    the rules added since older versions were accepted (no category labelled like a state), which
+    a version already deployed is not held to when it is read back."""
     c = Checker(file)
     try:
         doc = yamlsrc.load(text)
@@ -104,7 +109,8 @@ def parse_definition(text: str, file: str = "<workflow>") -> WorkflowDefinition:
     severities = _labelled_names(c, doc, "severities")
     roles = _roles(c, doc)
     states = _states(c, doc)
-    _distinct_labels(c, doc, categories, states)
+    if new:
+        _distinct_labels(c, doc, categories, states)
 
     initial = scalar(doc.get("initial"))
     if initial is None:
