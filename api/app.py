@@ -18,7 +18,7 @@ from ..engine.errors import ZhenggaiError
 from . import problems
 from .clients import Clients
 from .problems import ERRORS, BodyLimit
-from .routes import issues, rounds, service, sweep, workflows
+from .routes import deadlines, issues, rounds, service, sweep, workflows
 
 if TYPE_CHECKING:
     from ..engine.service import Engine
@@ -44,7 +44,7 @@ def create_app(engine: Engine) -> FastAPI:
     )
     app.add_middleware(BodyLimit)
     problems.install(app)
-    for module in (service, workflows, rounds, issues, sweep):
+    for module in (service, workflows, rounds, issues, deadlines, sweep):
         app.include_router(module.router)
     app.state.clients = Clients(engine)
     app.state.engine = engine

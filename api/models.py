@@ -122,6 +122,22 @@ class CorrectionIn(BaseModel):
     reason: str = Field(max_length=20_000)
     confidential: bool | None = None
     source: str | None = Field(default=None, max_length=64)
+class DeadlineChangeIn(BaseModel):
+    """A deadline change asked for (延期申请)."""
+
+    model_config = ConfigDict(extra="forbid")
+    due_date: date
+    reason: str = Field(min_length=1, max_length=20_000)
+    category: str | None = Field(default=None, max_length=64)
+    measure_dates: dict[int, date] = Field(default_factory=dict, max_length=1000)
+
+
+class DeadlineDecisionIn(BaseModel):
+    """The decision on an issue's pending deadline change."""
+
+    model_config = ConfigDict(extra="forbid")
+    approve: bool
+    comment: str | None = Field(default=None, max_length=20_000)
 
 
 class TransitionIn(BaseModel):
@@ -192,6 +208,8 @@ class Issue(BaseModel):
     evidence: list[dict[str, Any]]
     signoffs: list[dict[str, Any]]
     mechanisms: list[dict[str, Any]]
+    deadline_changes: list[dict[str, Any]] = []
+    extensions: int = 0
     triggers: list[Trigger]
     measures_done: int = Field(0, description="measures done (分期分批 progress)")
     measures_total: int = Field(0, description="measures in all")

@@ -112,7 +112,8 @@ def edit_role(
     candidates = [role] if role is not None else sorted(actor.roles & allowed)
     reasons: list[tuple[str, Text]] = []
     if role is not None and role not in d.roles:
-        reasons.append(("role", Text(f"工作流 {d.name} 没有角色 {role}", f"workflow {d.name} has no role {role}")))
+        known = ", ".join(d.roles)
+        reasons.append(("role", Text(f"未知的角色 {role}（可用：{known}）", f"unknown role {role} (known: {known})")))
     elif role and role not in actor.roles:
         reasons.append(("role", Text(f"{actor.id} 不具有角色 {role}", f"{actor.id} does not hold role {role}")))
     elif role and role not in allowed:
@@ -148,8 +149,8 @@ def edit_role(
             (
                 "role",
                 Text(
-                    f"{actor.id} 不是本问题的{r}（应为 {named or '未指定'}）",
-                    f"{actor.id} is not this issue's {r} (that is {named or 'nobody yet'})",
+                    f"{actor.id} 不是本问题的{d.roles[r].label.zh}（应为 {named or '未指定'}）",
+                    f"{actor.id} is not this issue's {d.roles[r].label.en.lower()} (that is {named or 'nobody yet'})",
                 ),
             )
         )

@@ -42,7 +42,7 @@ def init(core: Core, *, deploy_builtin: bool = True) -> str:
 def validate(source: str | Path, *, file: str | None = None) -> WorkflowDefinition:
     if isinstance(source, Path):
         return load_definition(source)
-    return parse_definition(source, file or "<workflow>")
+    return parse_definition(source, file or "<workflow>", new=True)
 
 
 def deploy(core: Core, source: str | Path, *, actor: Actor, file: str | None = None) -> WorkflowInfo:

@@ -32,13 +32,17 @@ from .inputs import MAX_LONG_TEXT, need_date, need_evidence_uri, need_person, ne
 from .outbox import TODO_CHANNEL, subject_of, todo_notices
 from .results import iso
 
-#: writes the edit's record; returns the event's kind and data
-#: an edit's own writes, given the time its event is dated (its records carry the same)
-Apply = Callable[[Repository, IssueHead, WorkflowDefinition, datetime], tuple[str, dict[str, Any]]]
+#: an edit's own writes, given the time its event is dated (its records carry the same);
+#: returns the event's kind and data, and (for an edit that changes the issue's deadline or
+#: category) the issue's fields as they now are, from which its light and next check follow
+Apply = Callable[
+    [Repository, IssueHead, WorkflowDefinition, datetime],
+    tuple[str, dict[str, Any]] | tuple[str, dict[str, Any], dict[str, Any]],
+]
 
 
 #: the event each edit action writes (what a retried request's first event must be)
-KINDS = {
+KINDS: dict[str, str | tuple[str, ...]] = {
     "add_measure": "measure_added",
     "complete_measure": "measure_done",
     "add_evidence": "evidence_added",
@@ -46,6 +50,8 @@ KINDS = {
     "assign": "assigned",
     "add_mechanism": "mechanism_added",
     "correct_issue": "corrected",
+    "request_extension": "extension_requested",
+    "decide_extension": ("extension_approved", "extension_refused"),
 }
 
 
@@ -108,16 +114,22 @@ def _edit(
                 [("state", d.label(row.state))],
             )
         used_role = edit_role(d, action, actor, row, role=role)
-        kind, data = apply(repo, row, d, now)
+        kind, data, *changed = apply(repo, row, d, now)
+        head = row._replace(**changed[0]) if changed else row
         journal.append(
-            core, repo, d, row, kind, actor, used_role, now, comment=comment, data=data, request_id=request_id
+            core, repo, d, head, kind, actor, used_role, now, comment=comment, data=data, request_id=request_id
         )
         return data
 
 
 def _replayed(prior: RequestEvent, code: str, action: str, actor: Actor) -> dict[str, Any]:
     """What the first attempt of a retried edit wrote — only for the same actor, issue and edit."""
-    if prior.issue_code != code or prior.kind != KINDS[action] or prior.actor_id != actor.id:
+    kinds = KINDS[action]
+    if (
+        prior.issue_code != code
+        or prior.kind not in (kinds if isinstance(kinds, tuple) else (kinds,))
+        or prior.actor_id != actor.id
+    ):
         raise journal.request_reused(prior)
     data: dict[str, Any] = json.loads(prior.data or "{}")
     return data

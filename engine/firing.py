@@ -22,12 +22,12 @@ from .actors import Actor
 from .authz import writable_issue
 from .clock import local_date
 from .core import Core
-from .definition import WorkflowDefinition
+from .definition import TransitionDef, WorkflowDefinition
 from .errors import Refused
 from .facts import GuardContext, IssueFacts, MeasureFacts, RoundFacts, SignoffFacts
 from .inputs import MAX_LONG_TEXT, need_text, optional_text
 from .machine import Outcome, machine_for
-from .outbox import TODO_CHANNEL, subject_of, todo_notices
+from .outbox import ESCALATE_TRIGGER, TODO_CHANNEL, escalation_by_hand, subject_of, todo_notices
 from .results import FireResult
 
 
@@ -117,7 +117,7 @@ def _fire(
         d = core.definitions.get(repo, row.workflow_id)
         outcome, ctx = judge(repo, d, row, trigger, actor, role, comment, now)
         if not outcome.ok:
-            label = outcome.transition.label if outcome.transition else Text(trigger, trigger)
+            label = step_label(d, outcome.transition, trigger)
             raise Refused(
                 Text(f"问题 {code} 不能{label.zh}", f"issue {code} cannot {label.en}"),
                 list(outcome.reasons),
@@ -157,7 +157,19 @@ def _fire(
         )
         if TODO_CHANNEL in core.channels:
             repo.outbox.enqueue(todo_notices(core, d, subject_of(row), row.state, dest, seq, now))
+        if trigger == ESCALATE_TRIGGER:  # by hand: the notices the sweep's escalation would queue
+            repo.outbox.enqueue(escalation_by_hand(core, d, row, seq, now))
         return FireResult(code, trigger, row.state, dest, seq, row.version + 1)
+
+
+def step_label(d: WorkflowDefinition, t: TransitionDef | None, trigger: str) -> Text:
+    """What a refusal calls the step: its label from this state, or from any state it leaves
+    (a step asked of the wrong state), or the trigger as typed, set apart, if none has it."""
+    if t is None:
+        t = next((x for x in d.transitions if x.trigger == trigger), None)
+    if t is not None:
+        return t.label
+    return Text(f"执行 {trigger}", trigger)
 
 
 def judge(

@@ -23,6 +23,7 @@ from .actors import Actor
 from .authz import edit_role, in_scope
 from .catalog import for_new_issue
 from .core import Core
+from .deadlines import period_refusal
 from .definition import WorkflowDefinition
 from .errors import ImportInvalid, InvalidInput
 from .escalation import EscalationFacts
@@ -119,6 +120,9 @@ def add_issue(
                 ),
                 field="due_date",
             )
+        period = period_refusal(d, category, due, r.period_end)
+        if period is not None:
+            raise InvalidInput(period, field="due_date")
         source = need_source(d, source or round_source(d, r))
         role = edit_role(d, "add_issue", actor, None)
         if request_id is not None and _recorded_by(repo, request_id, code, actor):

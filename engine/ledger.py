@@ -26,6 +26,7 @@ from .definition import WorkflowDefinition
 from .errors import Cancelled, InvalidInput
 from .importing import CONTINUED, NO_VALUE
 from .labels import number_in_round, source_of, sources_of
+from .lights import light_of
 from .progress import progress
 from .rounds import in_scope
 
@@ -49,6 +50,7 @@ COLUMNS = [
     ("整改状态", 10),
     ("红黄绿灯", 8),
     ("再犯次数", 8),
+    ("延期次数", 8),
     ("是否公开", 8),
     ("备注", 20),
 ]
@@ -77,10 +79,19 @@ def per_measure(values: list[Any], *, if_none: str = NO_VALUE) -> str:
     return "\n".join(v or NO_VALUE for v in shown)
 
 
-def ledger_row(issue: IssueRow, measures: list[MeasureRow], d: WorkflowDefinition, round_code: str) -> dict[str, Any]:
+def ledger_row(
+    issue: IssueRow,
+    measures: list[MeasureRow],
+    d: WorkflowDefinition,
+    round_code: str,
+    *,
+    light: str | None = None,
+    extensions: int = 0,
+) -> dict[str, Any]:
     """One issue as a ledger row: its measures one a line (a measure's own line breaks go on
     lines that start with an ideographic space), and each one's target, owner, due date and
-    state on the same line of the columns beside."""
+    state on the same line of the columns beside; ``light`` as of the day the ledger is
+    written, ``extensions`` its approved deadline changes."""
     lights = d.light_colours
     sources, source = sources_of(d), source_of(issue)
     done = progress(measures)
@@ -101,11 +112,12 @@ def ledger_row(issue: IssueRow, measures: list[MeasureRow], d: WorkflowDefinitio
         "整改进度": f"完成 {done.fraction}" if done.total else "",
         "下一措施时限": done.next_due,
         "整改状态": d.label(issue.state).zh,
-        "红黄绿灯": lights[issue.light].zh if issue.light in lights else "",
+        "红黄绿灯": lights[light].zh if light in lights else "",
         "再犯次数": issue.recurrence_count,
+        "延期次数": extensions,
         "是否公开": "否" if issue.confidential else "是",
         "备注": issue.description,
-        "_light": issue.light,
+        "_light": light,
     }
 
 
@@ -245,15 +257,25 @@ def export(
         repo = Repository(conn)
         r, prefixes = in_scope(repo, round_code, actor, unit)
 
+        now, want = core.clock.now(), frozenset(lights or ())
+
         def rows() -> Iterator[dict[str, Any]]:
             for chunk in repo.issues.of_round(
-                r.id, states=states, categories=categories, lights=lights, sources=sources, unit_prefixes=prefixes
-            ):
-                measures = repo.records.of_issues("measures", [i.id for i in chunk])
+                r.id, states=states, categories=categories, lights=lights, sources=sources, unit_prefixes=prefixes,
+                lights_at=now,
+            ):  # fmt: skip
+                ids = [i.id for i in chunk]
+                measures, extended = repo.records.of_issues("measures", ids), repo.records.extension_counts(ids)
                 for i in chunk:
                     if should_stop is not None and should_stop():
                         raise Cancelled(Text("导出已中止（请求方已离开）", "the export stopped: its caller went away"))
-                    yield ledger_row(i, measures.get(i.id, []), core.definitions.get(repo, i.workflow_id), round_code)
+                    d = core.definitions.get(repo, i.workflow_id)
+                    light = light_of(d, i, now)  # as of today, not as of the last sweep
+                    if want and light not in want:
+                        continue
+                    yield ledger_row(
+                        i, measures.get(i.id, []), d, round_code, light=light, extensions=extended.get(i.id, 0)
+                    )
 
         # written beside the target and moved over it when complete: a failed export
         # never leaves half a ledger where yesterday's good one was

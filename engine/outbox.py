@@ -183,6 +183,29 @@ def todo_notices(
     return rows
 
 
+#: the transition an ``escalate`` rule of the sweep fires (supervised handling, 挂牌督办)
+ESCALATE_TRIGGER = "escalate"
+
+
+def escalation_by_hand(
+    core: Core, d: WorkflowDefinition, row: IssueHead, seq: int, now: datetime
+) -> list[dict[str, Any]]:
+    """The notices of the sweep's ``escalate`` rule, for the same step taken by hand (the
+    discipline body putting an item under supervision itself): by hand or by the sweep, the
+    same people hear of it.  The rule for the issue's state is preferred, else the first that
+    applies to its category and severity."""
+    rules = [
+        r
+        for r in (d.escalation.rules if d.escalation else ())
+        if r.action == "escalate" and r.applies_to(row.category, row.severity)
+    ]
+    rule = next((r for r in rules if row.state in r.states), rules[0] if rules else None)
+    if rule is None:
+        return []
+    data = {"rule": rule.name, "action": rule.action, "by_hand": True}
+    return rule_notices(core, d, subject_of(row), row.state, rule, data, seq, now)
+
+
 def rule_notices(
     core: Core,
     d: WorkflowDefinition,

@@ -2,11 +2,11 @@
 
 Verification recomputes the hash chain (:mod:`.history`) and hands each event to a
 :class:`Replay`, which works out from the events alone what the issue row and its measures,
-evidence, sign-offs and mechanisms must hold.  :func:`compare_records` then compares the stored
-rows with it, column by column, and names the column that differs: a row changed behind the
+evidence, sign-offs, mechanisms and deadline changes must hold.  :func:`compare_records` then
+compares the stored rows with it, column by column, and names the column that differs: a row changed behind the
 engine is found even where its chain is whole.
 
-:data:`AUDITED` and :data:`NOT_AUDITED` together name every stored column of those five
+:data:`AUDITED` and :data:`NOT_AUDITED` together name every stored column of those six
 tables (a test holds them to the schema, so a column added later must be given its place).
 The few columns not audited are the row's own identity and what the engine derives from the
 audited ones and the calendar: the next check and the traffic light, which the sweep and
@@ -26,7 +26,7 @@ from datetime import date, datetime
 from typing import Any
 
 from ..i18n import Text
-from ..storage.rows import AuditIssueRow, EvidenceRow, IssueRow, MeasureRow, MechanismRow, SignoffRow
+from ..storage.rows import AuditIssueRow, DeadlineChangeRow, EvidenceRow, IssueRow, MeasureRow, MechanismRow, SignoffRow
 from .actors import SYSTEM
 from .history import ChainReport, Event, hashed_at, problem
 
@@ -43,6 +43,10 @@ AUDITED: dict[str, tuple[str, ...]] = {
     "evidence": ("issue_id", "measure_no", "uri", "sha256", "note", "added_by", "added_at"),
     "signoffs": ("issue_id", "role", "actor_id", "state", "stage_seq", "comment", "at"),
     "mechanisms": ("issue_id", "title", "reference", "adopted_on", "added_by", "added_at"),
+    "deadline_changes": (
+        "issue_id", "no", "from_due_date", "due_date", "from_category", "category", "measure_dates", "reason",
+        "requested_by", "requested_at", "status", "decided_by", "decided_at", "decision",
+    ),
 }  # fmt: skip
 
 _ROW_ID = Text("行号，只是存储的标识（记录移到别的问题下会被发现）", "the row's number, storage's identity only (a record moved to another issue is found)")  # fmt: skip
@@ -65,6 +69,7 @@ NOT_AUDITED: dict[str, dict[str, Text]] = {
     "evidence": {"id": _ROW_ID},
     "signoffs": {"id": _ROW_ID},
     "mechanisms": {"id": _ROW_ID},
+    "deadline_changes": {"id": _ROW_ID},
 }
 
 #: the issue's columns the replay states, under the name a finding uses
@@ -111,6 +116,7 @@ class Replay:
     measures: dict[int, dict[str, Any]] = field(default_factory=dict)
     evidence: list[dict[str, Any]] = field(default_factory=list)
     mechanisms: list[dict[str, Any]] = field(default_factory=list)
+    deadline_changes: list[dict[str, Any]] = field(default_factory=list)
 
     def apply(self, r: Event) -> None:
         raw = r.data
@@ -140,6 +146,13 @@ class Replay:
             self._migrated(r, data)
         elif kind in _RECORD_KINDS:
             _RECORD_KINDS[kind](self, r, data, at)
+
+    def episode_at(
+        self, workflow: tuple[str, int], final_states: Callable[[tuple[str, int]], frozenset[str]]
+    ) -> tuple[list[str], str | None, int]:
+        """The rules fired in the episode the events leave, the caution's last deadline, and
+        how many times the issue was reopened."""
+        return _episode(self, workflow, final_states)
 
     def _created(self, r: Event, data: dict[str, Any], at: str) -> None:
         self.fields = {k: data.get(k) for k in ("title", "category", "severity", "unit", "owner", "lead", "due_date")}
@@ -221,8 +234,28 @@ def _mechanism_added(rp: Replay, r: Event, data: dict[str, Any], at: str) -> Non
     )  # fmt: skip
 
 
+def _extension_requested(rp: Replay, r: Event, data: dict[str, Any], at: str) -> None:
+    rp.deadline_changes.append(
+        {"no": data.get("no"), "from_due_date": data.get("from_due_date"), "due_date": data.get("due_date"),
+         "from_category": data.get("from_category"), "category": data.get("category"),
+         "measure_dates": data.get("measure_dates"), "reason": r.comment or "", "requested_by": r.actor_id,
+         "requested_at": at, "status": "pending", "decided_by": None, "decided_at": None, "decision": ""}
+    )  # fmt: skip
+
+
+def _extension_decided(rp: Replay, r: Event, data: dict[str, Any], at: str, status: str) -> None:
+    for c in rp.deadline_changes:
+        if c["no"] == data.get("no"):
+            c.update(status=status, decided_by=r.actor_id, decided_at=at, decision=r.comment or "")
+
+
+def _extension_refused(rp: Replay, r: Event, data: dict[str, Any], at: str) -> None:
+    _extension_decided(rp, r, data, at, "refused")
+
+
 def _extension_approved(rp: Replay, r: Event, data: dict[str, Any], at: str) -> None:
     """A deadline change (延期申请): the deadline, the category, measures' dates."""
+    _extension_decided(rp, r, data, at, "approved")
     for key in ("due_date", "category"):
         if isinstance(data.get(key), dict):
             rp.fields[key] = data[key].get("to")
@@ -241,7 +274,9 @@ _RECORD_KINDS: dict[str, Callable[[Replay, Event, dict[str, Any], str], None]] =
     "measure_done": _measure_done,
     "evidence_added": _evidence_added,
     "mechanism_added": _mechanism_added,
+    "extension_requested": _extension_requested,
     "extension_approved": _extension_approved,
+    "extension_refused": _extension_refused,
 }
 
 
@@ -257,6 +292,7 @@ def compare_records(
     measures: Iterable[MeasureRow],
     evidence: Iterable[EvidenceRow],
     mechanisms: Iterable[MechanismRow],
+    deadline_changes: Iterable[DeadlineChangeRow] = (),
     digest: str | None = None,
     moves_of: Callable[[tuple[str, int]], Mapping[tuple[str, str], tuple[str, frozenset[str]]]] | None = None,
 ) -> None:
@@ -295,6 +331,7 @@ def compare_records(
     _compare_rows(rep, "签字确认", "sign-offs", replay.signoffs, list(signoffs))
     _compare_rows(rep, "佐证材料", "evidence", replay.evidence, list(evidence))
     _compare_rows(rep, "长效机制", "mechanisms", replay.mechanisms, list(mechanisms))
+    _compare_rows(rep, "延期申请", "deadline changes", replay.deadline_changes, list(deadline_changes))
 
 
 def _differs(rep: ChainReport, zh_what: str, en_what: str, name: str, have: Any, want: Any) -> None:

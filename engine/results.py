@@ -63,6 +63,9 @@ class IssueView:
     evidence: list[dict[str, Any]] = field(default_factory=list)
     signoffs: list[dict[str, Any]] = field(default_factory=list)
     mechanisms: list[dict[str, Any]] = field(default_factory=list)
+    #: deadline changes (延期申请) asked and decided, and how many were approved
+    deadline_changes: list[dict[str, Any]] = field(default_factory=list)
+    extensions: int = 0
     triggers: list[TriggerOption] = field(default_factory=list)
     #: how far its measures are (分期分批): done of all, and the earliest due of those not done
     measures_done: int = 0

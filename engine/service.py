@@ -26,6 +26,7 @@ from ..storage.backup import BackupInfo
 from . import (
     catalog,
     corrections,
+    deadlines,
     edits,
     firing,
     intake,
@@ -462,6 +463,63 @@ class Engine(Core):
             expected_version=expected_version,
             request_id=request_id,
         )
+
+    # --- deadline changes (延期申请) ----------------------------------------------------------
+
+    def request_extension(
+        self,
+        code: str,
+        due_date: date | str,
+        *,
+        reason: str,
+        actor: Actor,
+        category: str | None = None,
+        measure_dates: Mapping[int | str, date | str] | None = None,
+        expected_version: int | None = None,
+        request_id: str | None = None,
+    ) -> int:
+        """Ask for a later deadline (the workflow's ``request_extension`` role, the owner), with
+        a reason; ``category`` recategorises the item in the same change (an immediate item
+        cannot otherwise go past the concentrated period), ``measure_dates`` moves measures'
+        dates with it.  Refused with every rule the new date breaks; returns the request's number."""
+        return deadlines.request(
+            self,
+            code,
+            actor=actor,
+            due_date=due_date,
+            reason=reason,
+            category=category,
+            measure_dates=measure_dates,
+            expected_version=expected_version,
+            request_id=request_id,
+        )
+
+    def decide_extension(
+        self,
+        code: str,
+        *,
+        approve: bool,
+        actor: Actor,
+        comment: str | None = None,
+        expected_version: int | None = None,
+        request_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Approve or refuse (with its reason) the issue's pending deadline change (the
+        workflow's ``decide_extension`` role); an approval moves the deadline, category and
+        measures' dates it asked for, checked again against the rules."""
+        return deadlines.decide(
+            self,
+            code,
+            actor=actor,
+            approve=approve,
+            comment=comment,
+            expected_version=expected_version,
+            request_id=request_id,
+        )
+
+    def deadline_changes(self, code: str, actor: Actor) -> list[dict[str, Any]]:
+        """An issue's deadline changes, asked and decided, in order."""
+        return deadlines.changes(self, code, actor)
 
     # --- firing triggers ----------------------------------------------------------------
 

@@ -100,6 +100,7 @@ def verify(core: Core, code: str, actor: Actor) -> ChainReport:
             measures=repo.records.measures(row.id),
             evidence=repo.records.evidence(row.id),
             mechanisms=repo.records.mechanisms(row.id),
+            deadline_changes=repo.records.deadline_changes(row.id),
             digest=d.digest if d else None,
             moves_of=versions.moves,
         )
@@ -153,6 +154,7 @@ def audit(core: Core, actor: Actor | None = None, *, issue_chunk: int = 1000, ev
                     measures=records["measures"].get(row.id, ()),
                     evidence=records["evidence"].get(row.id, ()),
                     mechanisms=records["mechanisms"].get(row.id, ()),
+                    deadline_changes=records["deadline_changes"].get(row.id, ()),
                     digest=d.digest if d else None,
                     moves_of=versions.moves,
                 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,12 +17,15 @@ from .actors import Actor
 from .authz import scope_prefixes, visible_issue
 from .clock import local_date
 from .core import Core
+from .deadlines import APPROVED
+from .deadlines import as_dict as deadline_change
 from .definition import WorkflowDefinition
 from .errors import InvalidInput
 from .explain import Explanation, explain_transition, not_here
 from .facts import GuardContext
 from .firing import issue_facts
 from .labels import light_label, number_in_round, source_of, sources_of
+from .lights import light_of, wanted
 from .machine import machine_for
 from .progress import progress
 from .results import IssueView, TriggerOption, iso
@@ -51,20 +55,35 @@ def issues(
             Text("limit 应为 1-10000，offset 不能为负", "limit must be 1-10000 and offset not negative"),
             field="limit",
         )
+    now = core.clock.now()
+    want = wanted(lights)
     with core.read() as conn:
         repo = Repository(conn)
-        rows = repo.issues.page(
-            round_code=round_code,
-            states=states,
-            categories=categories,
-            owner=owner,
-            lights=lights,
-            unit_prefixes=scope_prefixes(actor),
-            limit=limit,
-            offset=offset,
-        )
-        measures = repo.records.of_issues("measures", [r.id for r in rows])
-        return [view(core, repo, r, actor, detail=False, measures=measures.get(r.id, [])) for r in rows]
+
+        def page(at: int, n: int) -> list[IssueRow]:
+            return repo.issues.page(
+                round_code=round_code, states=states, categories=categories, owner=owner, lights=lights,
+                unit_prefixes=scope_prefixes(actor), limit=n, offset=at, lights_at=now,
+            )  # fmt: skip
+
+        def views(rows: list[IssueRow]) -> list[IssueView]:
+            measures = repo.records.of_issues("measures", [r.id for r in rows])
+            return [view(core, repo, r, actor, detail=False, now=now, measures=measures.get(r.id, [])) for r in rows]
+
+        if want is None:
+            return views(page(offset, limit))
+        # by the light of today: the database narrows, each candidate's light is worked out
+        out: list[IssueView] = []
+        skip, at = offset, 0
+        while len(out) < limit and (rows := page(at, 1000)):
+            at += len(rows)
+            for v in views(rows):
+                if v.light in want and len(out) < limit:
+                    if skip:
+                        skip -= 1
+                    else:
+                        out.append(v)
+        return out
 
 
 def view(
@@ -74,11 +93,14 @@ def view(
     actor: Actor,
     *,
     detail: bool,
+    now: datetime | None = None,
     measures: Sequence[MeasureRow] | None = None,
 ) -> IssueView:
-    """One issue as callers see it; ``measures`` (read already, for a list) give its progress
-    without detail, which reads them itself."""
+    """The issue as ``actor`` sees it, with its light as of ``now`` (the clock's, by default);
+    ``measures`` (read already, for a list) give its progress without detail, which reads
+    them itself."""
     d = core.definitions.get(repo, row.workflow_id)
+    light = light_of(d, row, now or core.clock.now())
     kw: dict[str, Any] = {}
     if detail or measures is None:
         measures = repo.records.measures(row.id)
@@ -124,6 +146,8 @@ def view(
             {"title": m.title, "reference": m.reference, "adopted_on": iso(m.adopted_on), "added_by": m.added_by}
             for m in repo.records.mechanisms(row.id)
         ]
+        kw["deadline_changes"] = [deadline_change(c) for c in repo.records.deadline_changes(row.id)]
+        kw["extensions"] = sum(c["status"] == APPROVED for c in kw["deadline_changes"])
         kw["triggers"] = options(core, repo, row, d, actor)
     source = source_of(row)
     return IssueView(
@@ -145,8 +169,8 @@ def view(
         severity_label=d.severities.get(row.severity, Text(row.severity, row.severity)),
         state_entered_at=row.state_entered_at,
         next_check_at=row.next_check_at,
-        light=row.light,
-        light_label=light_label(d, row.light),
+        light=light,
+        light_label=light_label(d, light),
         escalation_level=row.escalation_level,
         recurrence_count=row.recurrence_count,
         version=row.version,
@@ -256,8 +280,11 @@ def history(core: Core, code: str, actor: Actor) -> list[dict[str, Any]]:
 
 def dossier(core: Core, round_code: str, *, actor: Actor, unit: str | None = None) -> list[dict[str, Any]]:
     """Every problem of a round inside the actor's scope with its measures and long-term
-    mechanisms, in list order: what a rectification report is written from."""
+    mechanisms, in list order: what a rectification report is written from.  Under a past
+    ``as_of`` each problem's state is the one its history gives for that moment."""
     out: list[dict[str, Any]] = []
+    now = core.clock.now()
+    past = core.as_of is not None and core.as_of < core.wall.now()  # a report as of a past day
     with core.read() as conn:
         repo = Repository(conn)
         r, prefixes = in_scope(repo, round_code, actor, unit)
@@ -265,8 +292,14 @@ def dossier(core: Core, round_code: str, *, actor: Actor, unit: str | None = Non
             ids = [i.id for i in chunk]
             measures = repo.records.of_issues("measures", ids)
             mechanisms = repo.records.of_issues("mechanisms", ids)
+            then = repo.stats.states_at(ids, now) if past else {}
             for i in chunk:
+                if past:  # the state the history gives for that day; a problem not yet recorded is left out
+                    if i.id not in then:
+                        continue
+                    i = i._replace(state=then[i.id])
                 d = core.definitions.get(repo, i.workflow_id)
+                light = light_of(d, i, now)
                 source = source_of(i)
                 out.append(
                     {
@@ -284,8 +317,8 @@ def dossier(core: Core, round_code: str, *, actor: Actor, unit: str | None = Non
                         "state": i.state,
                         "state_label": d.label(i.state),
                         "final": d.states[i.state].final if i.state in d.states else False,
-                        "light": i.light,
-                        "light_label": light_label(d, i.light),
+                        "light": light,
+                        "light_label": light_label(d, light),
                         "note": i.description,
                         "confidential": bool(i.confidential),
                         "public_fields": d.public_fields,

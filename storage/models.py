@@ -205,6 +205,30 @@ class Mechanism(Base):
     added_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class DeadlineChange(Base):
+    """A deadline change (延期申请): asked by the owner with a reason and a new date, approved or
+    refused by the role the workflow's ``decide_extension`` names; ``no`` counts within the issue."""
+
+    __tablename__ = "deadline_changes"
+    __table_args__ = (UniqueConstraint("issue_id", "no"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id"))
+    no: Mapped[int] = mapped_column(Integer)
+    from_due_date: Mapped[date | None] = mapped_column(Date)
+    due_date: Mapped[date] = mapped_column(Date)
+    from_category: Mapped[str] = mapped_column(String(32))
+    category: Mapped[str] = mapped_column(String(32))  # the same as from_category unless recategorised
+    measure_dates: Mapped[str] = mapped_column(Text, default="{}")  # JSON: measure no -> its new due date
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(128))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))  # pending, approved, refused
+    decided_by: Mapped[str | None] = mapped_column(String(128))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision: Mapped[str] = mapped_column(Text, default="")  # the decider's comment
+
+
 class Event(Base):
     """One action on one issue; append-only, ``hash`` chains it to the one before."""
 
@@ -341,6 +365,7 @@ measures: Table = Measure.__table__  # type: ignore[assignment]
 evidence: Table = Evidence.__table__  # type: ignore[assignment]
 signoffs: Table = Signoff.__table__  # type: ignore[assignment]
 mechanisms: Table = Mechanism.__table__  # type: ignore[assignment]
+deadline_changes: Table = DeadlineChange.__table__  # type: ignore[assignment]
 events: Table = Event.__table__  # type: ignore[assignment]
 escalations: Table = Escalation.__table__  # type: ignore[assignment]
 outbox: Table = Outbox.__table__  # type: ignore[assignment]

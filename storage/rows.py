@@ -232,6 +232,24 @@ class MechanismRow(NamedTuple):
     added_at: datetime
 
 
+class DeadlineChangeRow(NamedTuple):
+    id: int
+    issue_id: int
+    no: int
+    from_due_date: date | None
+    due_date: date
+    from_category: str
+    category: str
+    measure_dates: str
+    reason: str
+    requested_by: str
+    requested_at: datetime
+    status: str
+    decided_by: str | None
+    decided_at: datetime | None
+    decision: str
+
+
 class AuditIssueRow(NamedTuple):
     """Every stored column of an issue: what the whole-database audit compares with its history."""
 

@@ -2,7 +2,7 @@
 
 An issue is taken through a full life — described, planned with a measure, signed off with a
 comment, started, its measure done, evidence with a note, a mechanism, its lead changed, then
-cautioned, supervised and raised a level by the sweep.  Then each audited column of the issue,
+cautioned, supervised and raised a level by the sweep, and its deadline changed (延期申请).  Then each audited column of the issue,
 its measures, evidence, sign-offs and mechanisms is changed behind the engine, one at a time:
 ``verify`` and ``audit verify`` must name it, and once it is put back the issue verifies again.
 The columns documented as not audited are changed too, and verify stays quiet about them, as
@@ -21,7 +21,7 @@ from zhenggai import Engine
 from zhenggai.engine.replay import AUDITED, NOT_AUDITED
 from zhenggai.storage.models import Base
 
-TABLES = ("issues", "measures", "evidence", "signoffs", "mechanisms")
+TABLES = ("issues", "measures", "evidence", "signoffs", "mechanisms", "deadline_changes")
 P1 = "(SELECT id FROM issues WHERE code = 'P1')"
 P3 = "(SELECT id FROM issues WHERE code = 'P3')"  # with no records of its own
 WHEN = "'2026-01-05 08:00:00.000000'"
@@ -82,6 +82,20 @@ CHANGES: list[tuple[str, str, str, str]] = [
     ("mechanisms", "adopted_on", "'2026-01-01'", "mechanisms row 1's adopted_on is"),
     ("mechanisms", "added_by", "'someone'", "mechanisms row 1's added_by is"),
     ("mechanisms", "added_at", WHEN, "mechanisms row 1's added_at is"),
+    ("deadline_changes", "issue_id", P3, "deadline changes rows in the history are gone"),
+    ("deadline_changes", "no", "7", "deadline changes row 1's no is"),
+    ("deadline_changes", "from_due_date", "'2026-01-01'", "deadline changes row 1's from_due_date is"),
+    ("deadline_changes", "due_date", "'2026-12-31'", "deadline changes row 1's due_date is"),
+    ("deadline_changes", "from_category", "'immediate'", "deadline changes row 1's from_category is"),
+    ("deadline_changes", "category", "'immediate'", "deadline changes row 1's category is"),
+    ("deadline_changes", "measure_dates", '\'{"1": "2026-01-01"}\'', "deadline changes row 1's measure_dates is"),
+    ("deadline_changes", "reason", "'别的理由'", "deadline changes row 1's reason is"),
+    ("deadline_changes", "requested_by", "'someone'", "deadline changes row 1's requested_by is"),
+    ("deadline_changes", "requested_at", WHEN, "deadline changes row 1's requested_at is"),
+    ("deadline_changes", "status", "'pending'", "deadline changes row 1's status is"),
+    ("deadline_changes", "decided_by", "'someone'", "deadline changes row 1's decided_by is"),
+    ("deadline_changes", "decided_at", WHEN, "deadline changes row 1's decided_at is"),
+    ("deadline_changes", "decision", "'别的意见'", "deadline changes row 1's decision is"),
 ]
 
 
@@ -118,6 +132,8 @@ def lived(engine: Engine, cast, round_) -> Engine:
     assert {("P1", "caution"), ("P1", "supervise"), ("P1", "accountability")} <= set(fired)
     view = engine.issue("P1", engine_actor())
     assert view.state == "supervised" and view.escalation_level == 1
+    engine.request_extension("P1", "2026-11-30", reason="资金到位需时", actor=cast.owner)  # 延期申请, approved
+    engine.decide_extension("P1", approve=True, comment="同意延期", actor=cast.office)
     return engine
 
 

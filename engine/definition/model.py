@@ -36,6 +36,8 @@ EDIT_ACTIONS = frozenset(
         "add_mechanism",
         "assign",
         "correct_issue",
+        "request_extension",
+        "decide_extension",
     }
 )
 
@@ -48,7 +50,8 @@ class DefinitionProblem:
     reason: Text
 
     def render(self, lang: str | None = None) -> str:
-        return f"{self.file}:{self.line}: {self.key}: {self.reason.render(lang)}"
+        where = f"{self.file}:{self.line}:" if self.key in ("", "-") else f"{self.file}:{self.line}: {self.key}:"
+        return f"{where} {self.reason.render(lang)}"
 
     def to_dict(self) -> dict[str, Any]:
         return {"file": self.file, "line": self.line, "key": self.key, "reason": self.reason.to_dict()}

@@ -54,6 +54,7 @@ TOP_KEYS = {
 
 
 def load_definition(path: str | Path) -> WorkflowDefinition:
+    """A workflow file, validated as a version about to be deployed (``new``)."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -65,11 +66,15 @@ def load_definition(path: str | Path) -> WorkflowDefinition:
         raise WorkflowInvalid(
             [DefinitionProblem(str(p), 0, "-", Text(f"无法读取文件：{exc}", f"cannot read the file: {exc}"))]
         ) from None
-    return parse_definition(text, str(p))
+    return parse_definition(text, str(p), new=True)
 
 
-def parse_definition(text: str, file: str = "<workflow>") -> WorkflowDefinition:
-    """Parse and validate a workflow; raise :class:`WorkflowInvalid` listing every problem."""
+def parse_definition(text: str, file: str = "<workflow>", *, new: bool = False) -> WorkflowDefinition:
+    """Parse and validate a workflow; raise :class:`WorkflowInvalid` listing every problem.
+
+    ``new`` for a version about to be deployed (a file validated or deployed): it must also meet
+    the rules added since older versions were accepted (no category labelled like a state), which
+    a version already deployed is not held to when it is read back."""
     c = Checker(file)
     try:
         doc = yamlsrc.load(text)
@@ -105,6 +110,8 @@ def parse_definition(text: str, file: str = "<workflow>") -> WorkflowDefinition:
     severities = _labelled_names(c, doc, "severities")
     roles = _roles(c, doc)
     states = _states(c, doc)
+    if new:
+        _distinct_labels(c, doc, categories, states)
 
     initial = scalar(doc.get("initial"))
     if initial is None:
@@ -209,6 +216,21 @@ def _labelled_names(c: Checker, doc: LDict, key: str, required: bool = True) -> 
     if m is not None and not out:
         c.err(m.line, key, f"{key} 不能为空", f"{key} must not be empty")
     return out
+
+
+def _distinct_labels(c: Checker, doc: LDict, categories: dict[str, Text], states: dict[str, StateDef]) -> None:
+    """No category is labelled like a state: a list printing "[挂牌督办] … 挂牌督办" says nothing."""
+    m = doc.get("categories")
+    for name, label in categories.items():
+        for s in states.values():
+            same = [x for x, y in ((label.zh, s.label.zh), (label.en, s.label.en)) if x.casefold() == y.casefold()]
+            if same:
+                c.err(
+                    m.line_of(name) if isinstance(m, LDict) else doc.line_of("categories"),
+                    f"categories.{name}",
+                    f"问题类别 {name} 与状态 {s.name} 同名（{same[0]}）：请用不同的名称",
+                    f"category {name} has the same label as state {s.name} ({same[0]}): give it another",
+                )
 
 
 def _roles(c: Checker, doc: LDict) -> dict[str, RoleDef]:

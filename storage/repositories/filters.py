@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_
@@ -42,15 +43,21 @@ def filtered(
     lights: Iterable[str] | None = None,
     sources: Iterable[str] | None = None,
     unit_prefixes: Iterable[str] | None = None,
+    lights_at: datetime | None = None,
 ) -> Any:
-    """``q`` narrowed to these values; ``unit_prefixes`` None means everywhere."""
+    """``q`` narrowed to these values; ``unit_prefixes`` None means everywhere.  With
+    ``lights_at``, ``lights`` keeps the issues whose stored light is one of them *or* whose next
+    check is due by then (their light may have changed since it was stored): the caller keeps
+    those whose light at that moment is one asked for."""
     for column, wanted in (
         (issues.c.state, states),
         (issues.c.category, categories),
-        (issues.c.light, lights),
     ):
         if wanted:
             q = q.where(column.in_(list(wanted)))
+    if lights:
+        stored = issues.c.light.in_(list(lights))
+        q = q.where(stored if lights_at is None else or_(stored, issues.c.next_check_at <= lights_at))
     if sources:  # a problem stored before sources existed comes from its round's source
         wanted = list(sources)
         q = q.where(or_(issues.c.source.in_(wanted), and_(issues.c.source == "", rounds.c.source.in_(wanted))))

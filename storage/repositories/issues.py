@@ -184,6 +184,11 @@ class IssueRepository:
         """Disclosure and source only (an audited correction); the head update checks the version."""
         values = {k: v for k, v in (("source", source), ("confidential", confidential)) if v is not None}
         self.conn.execute(update(issues).where(issues.c.id == issue_id).values(**values))
+    def set_deadline(self, issue_id: int, values: Mapping[str, Any]) -> None:
+        """A changed deadline (延期): ``due_date``, and with it ``category`` and ``final_deadline``
+        when they change; the version check is done by the event's head update."""
+        allowed = {k: v for k, v in values.items() if k in ("due_date", "category", "final_deadline")}
+        self.conn.execute(update(issues).where(issues.c.id == issue_id).values(**allowed))
 
     def set_schedule(self, issue_id: int, light: str | None, next_check_at: datetime | None) -> None:
         """Derived fields only (no event, no version bump): what time passing changes."""
@@ -202,13 +207,16 @@ class IssueRepository:
         lights: Iterable[str] | None = None,
         limit: int = 100,
         offset: int = 0,
+        lights_at: datetime | None = None,
     ) -> list[IssueRow]:
         q = _ISSUE_SELECT
         if round_code:
             q = q.where(rounds.c.code == round_code)
         if owner:
             q = q.where(issues.c.owner == owner)
-        q = filtered(q, states=states, categories=categories, lights=lights, unit_prefixes=unit_prefixes)
+        q = filtered(
+            q, states=states, categories=categories, lights=lights, unit_prefixes=unit_prefixes, lights_at=lights_at
+        )
         q = q.order_by(rounds.c.code, issues.c.id).limit(limit).offset(offset)
         return rows_as(IssueRow, self.conn.execute(q))
 
@@ -222,6 +230,7 @@ class IssueRepository:
         sources: Iterable[str] | None = None,
         unit_prefixes: Iterable[str] | None = None,
         chunk: int = 2000,
+        lights_at: datetime | None = None,
     ) -> Iterator[list[IssueRow]]:
         """A round's issues in chunks (keyset on id), so a ledger of 100,000 problems is
         written without holding it all in memory."""
@@ -232,6 +241,7 @@ class IssueRepository:
             lights=lights,
             sources=sources,
             unit_prefixes=unit_prefixes,
+            lights_at=lights_at,
         )
         last = 0
         while True:

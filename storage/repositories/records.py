@@ -1,4 +1,5 @@
-"""The records an issue carries besides its head: measures, evidence, sign-offs, mechanisms."""
+"""The records an issue carries besides its head: measures, evidence, sign-offs, mechanisms,
+deadline changes."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, and_, bindparam, case, func, insert, select, update
 
-from ..models import evidence, issues, measures, mechanisms, signoffs
+from ..models import deadline_changes, evidence, issues, measures, mechanisms, signoffs
 from ..prepared import Prepared
-from ..rows import EvidenceRow, MeasureRow, MechanismRow, SignoffRow, row_as, rows_as
+from ..rows import DeadlineChangeRow, EvidenceRow, MeasureRow, MechanismRow, SignoffRow, row_as, rows_as
 from .filters import within_units
 
 #: each kind of record: its table, its row type, and the order it is listed in
@@ -19,6 +20,7 @@ KINDS: dict[str, tuple[Table, type[Any], str]] = {
     "evidence": (evidence, EvidenceRow, "id"),
     "signoffs": (signoffs, SignoffRow, "id"),
     "mechanisms": (mechanisms, MechanismRow, "id"),
+    "deadline_changes": (deadline_changes, DeadlineChangeRow, "no"),
 }
 
 
@@ -167,6 +169,43 @@ class RecordRepository:
             added_at=added_at,
         )
         self.conn.execute(insert(mechanisms), values)
+
+    # --- deadline changes (延期申请) ------------------------------------------------------------
+
+    def deadline_changes(self, issue_id: int) -> list[DeadlineChangeRow]:
+        return _OF_ISSUE["deadline_changes"].all(self.conn, {"p_id": issue_id})
+
+    def insert_deadline_change(self, values: dict[str, Any]) -> None:
+        self.conn.execute(insert(deadline_changes), values)
+
+    def decide_deadline_change(
+        self, issue_id: int, no: int, *, status: str, by: str, at: datetime, decision: str
+    ) -> None:
+        self.conn.execute(
+            update(deadline_changes)
+            .where(and_(deadline_changes.c.issue_id == issue_id, deadline_changes.c.no == no))
+            .values(status=status, decided_by=by, decided_at=at, decision=decision)
+        )
+
+    def extension_counts(self, issue_ids: Sequence[int]) -> dict[int, int]:
+        """How many deadline changes were approved for each of these issues (counted by the
+        database, a thousand ids at a time); issues with none are left out."""
+        out: dict[int, int] = {}
+        for i in range(0, len(issue_ids), 1000):
+            q = (
+                select(deadline_changes.c.issue_id, func.count())
+                .where(
+                    deadline_changes.c.issue_id.in_(issue_ids[i : i + 1000]), deadline_changes.c.status == "approved"
+                )
+                .group_by(deadline_changes.c.issue_id)
+            )
+            out.update({int(k): int(n) for k, n in self.conn.execute(q)})
+        return out
+
+    def set_measure_due(self, issue_id: int, no: int, due: date) -> None:
+        self.conn.execute(
+            update(measures).where(and_(measures.c.issue_id == issue_id, measures.c.no == no)).values(due_date=due)
+        )
 
     # --- many issues at once ----------------------------------------------------------------
 
