@@ -48,6 +48,7 @@ def outline(d: WorkflowDefinition) -> dict[str, dict[str, dict[str, Any]]]:
             "initial": {"state": d.initial},
             "calendar": {"name": esc.calendar if esc else None},
             "disclosure": {"public": sorted(d.public_fields)},
+            "default_category": {"category": d.default_category},
         },
         "states": {
             s.name: {

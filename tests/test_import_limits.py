@@ -170,6 +170,15 @@ BOMBS = {
         },
         "more than 16384 cells",
     ),
+    "a row of 100,000 cells under a namespace prefix": (
+        {
+            "xl/worksheets/sheet1.xml": b'<?xml version="1.0" encoding="UTF-8"?><x:worksheet xmlns:x="http://schemas.'
+            b'openxmlformats.org/spreadsheetml/2006/main"><x:sheetData><x:row>'
+            + b'<x:c t="n"><x:v>1</x:v></x:c>' * 100_000
+            + b"</x:row></x:sheetData></x:worksheet>"
+        },
+        "more than 16384 cells",
+    ),
 }
 
 
