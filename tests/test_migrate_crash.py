@@ -38,7 +38,7 @@ def _build(db_url: str, tmp_path: Path) -> Path:
             w.writerow([i, f"问题{i}", "限期整改", "措施", "zhao", "财务处", "li", "2026-09-30"])
     eng.import_issues("R1", src, actor=OFFICE)
     v3 = tmp_path / "v3.yaml"
-    text = builtin_path("rectification").read_text(encoding="utf-8").replace("version: 2", "version: 3")
+    text = builtin_path("rectification").read_text(encoding="utf-8").replace("version: 3", "version: 4")
     v3.write_text(text.replace("identified", "recorded"), encoding="utf-8")
     eng.deploy_workflow(v3, actor=ADMIN)
     eng.db.dispose()
@@ -46,7 +46,7 @@ def _build(db_url: str, tmp_path: Path) -> Path:
 
 
 def _migrate(db_url: str) -> subprocess.Popen[str]:
-    args = ["workflow", "migrate", "rectification", "--from", "2", "--to", "3", "--map", "identified=recorded"]
+    args = ["workflow", "migrate", "rectification", "--from", "3", "--to", "4", "--map", "identified=recorded"]
     return subprocess.Popen(
         [sys.executable, "-m", "zhenggai.cli", "--db", db_url, *args],
         stdout=subprocess.PIPE,
