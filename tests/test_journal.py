@@ -44,17 +44,9 @@ def test_an_append_writes_the_event_and_the_head_together_and_returns_the_new_he
         repo = Repository(conn)
         d = engine.definitions.get(repo, before.workflow_id)
         after = journal.append(
-            engine,
-            repo,
-            d,
-            before,
-            "escalation_remind",
-            cast.office,
-            "inspection_office",
-            now,
+            engine, repo, d, before, "escalation_remind", cast.office, "inspection_office", now,
             issue_values={"stage_fired": "x", "escalation_level": 0, "final_deadline": None},
-            data={"rule": "x"},
-            activity=False,
+            data={"rule": "x"}, activity=False,
         )
     stored = _head(engine, "P1")
     assert after == stored  # what the write returns is what a read back would give
