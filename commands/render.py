@@ -311,6 +311,12 @@ def issue_card(v: IssueView, actor_id: str, lang: str) -> str:
     if v.mechanisms:
         lines.append("\n" + t("长效机制", "long-term mechanisms"))
         lines += [f"  {m['title']} {m['reference']}" for m in v.mechanisms]
+    if v.deadline_changes:
+        lines.append("\n" + t(f"延期申请（已批准 {v.extensions} 次）", f"deadline changes ({v.extensions} approved)"))
+        lines += [
+            f"  {c['no']}. {c['from_due_date']} → {c['due_date']}  {c['status']}  {c['reason']}"
+            for c in v.deadline_changes
+        ]
     lines.append("\n" + t(f"下一步（以 {actor_id} 的身份）", f"next steps (as {actor_id})"))
     for tr in v.triggers:
         req = t(f"（需填写：{','.join(tr.requires)}）", f" (requires: {','.join(tr.requires)})") if tr.requires else ""
@@ -407,6 +413,7 @@ def stats(st: Mapping[str, Any], round_code: str, by: str | None, lang: str) -> 
         [t("挂牌督办", "supervised"), st["supervised"]],
         [t("提级办理", "raised a level"), st["raised_a_level"]],
         [t("再犯次数", "recurrences"), st["recurrences"]],
+        [t("延期次数", "deadline extensions"), st.get("extensions", 0)],
         [t("平均销号天数", "average days to close"), st.get("average_days_to_close", "-")],
         [t("整改措施进度", "measures"), _stats_progress(st).render(lang)],
         [t("红黄绿灯", "lights"), ", ".join(f"{k}:{v}" for k, v in st["lights"].items()) or "-"],

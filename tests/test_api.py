@@ -391,7 +391,7 @@ def test_an_owner_asks_why_a_problem_cannot_start_and_an_audit_finding_joins_the
     (start,) = r.json()["triggers"]
     assert start["available"] is False
     assert [c["rule"] for c in start["checks"] if not c["ok"]] == ["signed_off: unit_lead"]
-    assert r.json()["workflow"] == {"name": "rectification", "version": 2, "newest_version": 2, "deprecated": False}
+    assert r.json()["workflow"] == {"name": "rectification", "version": 3, "newest_version": 3, "deprecated": False}
     assert as_(opened, "sun", ["owner"], ["省局/稽查局"]).get("/issues/P1/explain").status_code == 403
     assert owner.get("/issues/P1/explain?trigger=Bad-Trigger").status_code == 422
 

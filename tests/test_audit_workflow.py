@@ -164,34 +164,34 @@ def test_cli_diff_migrate_deprecate_and_explain(db_url: str, tmp_path: Path) -> 
     v3 = tmp_path / "v3.yaml"
     from zhenggai.engine.definition import builtin_path
 
-    text = builtin_path("rectification").read_text(encoding="utf-8").replace("version: 2", "version: 3")
+    text = builtin_path("rectification").read_text(encoding="utf-8").replace("version: 3", "version: 4")
     v3.write_text(text.replace("identified", "recorded"), encoding="utf-8")
 
-    r = cli("--json", "workflow", "diff", "rectification@2", str(v3))
+    r = cli("--json", "workflow", "diff", "rectification@3", str(v3))
     assert r.exit_code == 0, r.output
     changes = {(c["section"], c["name"], c["change"]) for c in json.loads(r.output)["changes"]}
     assert {("states", "identified", "removed"), ("states", "recorded", "added")} <= changes
-    assert cli("workflow", "diff", "rectification@2", "nowhere.yaml").exit_code == 2
+    assert cli("workflow", "diff", "rectification@3", "nowhere.yaml").exit_code == 2
 
     assert cli("workflow", "deploy", str(v3)).exit_code == 0
-    r = cli("workflow", "migrate", "rectification", "--from", "2", "--to", "3")
+    r = cli("workflow", "migrate", "rectification", "--from", "3", "--to", "4")
     assert r.exit_code == 3 and "--map identified=NEW" in r.output
-    r = cli("workflow", "migrate", "rectification", "--from", "2", "--to", "3", "--map", "identified=recorded",
+    r = cli("workflow", "migrate", "rectification", "--from", "3", "--to", "4", "--map", "identified=recorded",
             "--dry-run")  # fmt: skip
     assert r.exit_code == 0 and "would move 2 issues" in r.output
-    r = cli("--json", "workflow", "migrate", "rectification", "--from", "2", "--to", "3",
+    r = cli("--json", "workflow", "migrate", "rectification", "--from", "3", "--to", "4",
             "--map", "identified=recorded", "--where", "state=identified")  # fmt: skip
     assert json.loads(r.output)["total"] == 2
-    r = cli("workflow", "migrate", "rectification", "--from", "2", "--to", "3", "--where", "nonsense")
+    r = cli("workflow", "migrate", "rectification", "--from", "3", "--to", "4", "--where", "nonsense")
     assert r.exit_code == 2
-    r = cli("workflow", "deprecate", "rectification", "2")
+    r = cli("workflow", "deprecate", "rectification", "3")
     assert r.exit_code == 0 and "deprecated" in r.output
     assert "deprecated" in cli("workflow", "list").output
 
     r = cli("--json", "explain", "P1", "plan", "--as", "li", "--role", "owner")
     assert r.exit_code == 0, r.output
     data = json.loads(r.output)
-    assert data["workflow"]["version"] == 3 and data["state"] == "recorded"
+    assert data["workflow"]["version"] == 4 and data["state"] == "recorded"
     assert [c["rule"] for c in data["triggers"][0]["checks"] if not c["ok"]] == ["has_measures"]
     r = cli("explain", "P1", "plan", "--as", "li", "--role", "owner")
     assert "✗ has_measures" in r.output
@@ -294,7 +294,7 @@ def test_explain_and_fire_agree_on_every_step_of_a_walk(engine: Engine, cast, ro
             for step in steps:
                 with contextlib.suppress(ZhenggaiError):  # not possible at this point of the story
                     step(code)
-            d = engine.workflow("rectification", 2)
+            d = engine.workflow("rectification", 3)
             for actor in acting:
                 for trigger in d.triggers():
                     ex = engine.explain(code, trigger, actor=actor)
@@ -335,7 +335,7 @@ def test_a_host_guard_refuses_a_fire_with_its_own_words(engine: Engine, cast, ro
             return None
         return Text("预算尚未经财务部门确认", "the finance office has not approved the budget")
 
-    text = builtin_path("rectification").read_text(encoding="utf-8").replace("version: 2", "version: 3")
+    text = builtin_path("rectification").read_text(encoding="utf-8").replace("version: 3", "version: 4")
     text = text.replace(
         "      - signed_off: unit_lead\n", "      - signed_off: unit_lead\n      - finance_approved\n", 1
     )

@@ -133,16 +133,16 @@ def test_workflow_deploy_versions_and_show(cli, tmp_path: Path):
     path = tmp_path / "wf.yaml"
     path.write_text(src.replace("sla: {working_days: 10}}", "sla: {working_days: 15}}", 1), encoding="utf-8")
     r = cli("workflow", "deploy", str(path))
-    assert r.exit_code == 2 and "set version to 3" in r.output
-    path.write_text(path.read_text(encoding="utf-8").replace("version: 2", "version: 3", 1), encoding="utf-8")
+    assert r.exit_code == 2 and "set version to 4" in r.output
+    path.write_text(path.read_text(encoding="utf-8").replace("version: 3", "version: 4", 1), encoding="utf-8")
     assert cli("workflow", "deploy", str(path)).exit_code == 0
     assert "already deployed" in cli("workflow", "deploy", str(path)).output
     listed = json.loads(cli("workflow", "list", "--json").output)
-    assert [(w["name"], w["version"]) for w in listed] == [("audit", 1), ("rectification", 2), ("rectification", 3)]
+    assert [(w["name"], w["version"]) for w in listed] == [("audit", 2), ("rectification", 3), ("rectification", 4)]
     mer = cli("workflow", "show", "--format", "mermaid")
     assert mer.output.startswith("stateDiagram-v2") and "reviewed --> closed: Close" in mer.output
-    shown = json.loads(cli("workflow", "show", "rectification", "--version", "2", "--json").output)
-    assert shown["version"] == 2 and shown["states"]["identified"]["sla"] == {"working_days": 10}
+    shown = json.loads(cli("workflow", "show", "rectification", "--version", "3", "--json").output)
+    assert shown["version"] == 3 and shown["states"]["identified"]["sla"] == {"working_days": 10}
 
 
 def test_demo_tells_the_story(tmp_path: Path):

@@ -60,8 +60,8 @@ HOSTILE_YAML = {
     "a duplicate key": SHIPPED.replace("name: rectification\n", "name: rectification\nname: other\n", 1),
     "a transition to a state that is not there": SHIPPED.replace("dest: closed", "dest: nowhere", 1),
     "a date that does not exist": "name: 2026-02-30\n",
-    "an integer of 5,000 digits": SHIPPED.replace("version: 2", "version: " + "9" * 5_000, 1),
-    "a version no column holds": SHIPPED.replace("version: 2", "version: 99999999999999999999", 1),
+    "an integer of 5,000 digits": SHIPPED.replace("version: 3", "version: " + "9" * 5_000, 1),
+    "a version no column holds": SHIPPED.replace("version: 3", "version: 99999999999999999999", 1),
     "a NUL character": "name: rect\x00ification\n",
     "a lone surrogate": "name: \ud800\n",
     "a python object tag": "name: !!python/object/apply:os.system ['true']\n",
@@ -73,7 +73,7 @@ HOSTILE_YAML = {
 
 def test_the_shipped_workflow_is_what_the_hostile_ones_are_cut_from():
     assert parse_definition(SHIPPED).name == "rectification"
-    for needle in ("name: rectification\n", "dest: closed", "version: 2", "  systemic:"):
+    for needle in ("name: rectification\n", "dest: closed", "version: 3", "  systemic:"):
         assert needle in SHIPPED  # else a case below would test the shipped file, not a hostile one
 
 
@@ -132,7 +132,7 @@ def test_a_refused_deploy_leaves_the_deployed_workflows_as_they_were(engine: Eng
 
 def test_a_workflow_at_the_highest_version_deploys_on_every_database(engine: Engine):
     """The bound the validator sets is one the storage can hold."""
-    info = engine.deploy_workflow(SHIPPED.replace("version: 2", "version: 1000000", 1), actor=ADMIN)
+    info = engine.deploy_workflow(SHIPPED.replace("version: 3", "version: 1000000", 1), actor=ADMIN)
     assert info.version == 1_000_000 and engine.workflow("rectification").version == 1_000_000
 
 

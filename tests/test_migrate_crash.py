@@ -38,7 +38,7 @@ def _build(db_url: str, tmp_path: Path) -> Path:
             w.writerow([i, f"问题{i}", "限期整改", "措施", "zhao", "财务处", "li", "2026-09-30"])
     eng.import_issues("R1", src, actor=OFFICE)
     v3 = tmp_path / "v3.yaml"
-    text = builtin_path("rectification").read_text(encoding="utf-8").replace("version: 2", "version: 3")
+    text = builtin_path("rectification").read_text(encoding="utf-8").replace("version: 3", "version: 4")
     v3.write_text(text.replace("identified", "recorded"), encoding="utf-8")
     eng.deploy_workflow(v3, actor=ADMIN)
     eng.db.dispose()
@@ -46,7 +46,7 @@ def _build(db_url: str, tmp_path: Path) -> Path:
 
 
 def _migrate(db_url: str) -> subprocess.Popen[str]:
-    args = ["workflow", "migrate", "rectification", "--from", "2", "--to", "3", "--map", "identified=recorded"]
+    args = ["workflow", "migrate", "rectification", "--from", "3", "--to", "4", "--map", "identified=recorded"]
     return subprocess.Popen(
         [sys.executable, "-m", "zhenggai.cli", "--db", db_url, *args],
         stdout=subprocess.PIPE,
@@ -105,7 +105,7 @@ def test_a_migration_killed_mid_transaction_moves_nothing_and_a_rerun_moves_each
         assert time.monotonic() < deadline
         time.sleep(0.05)
     eng = Engine(db_url)
-    assert _on_version(eng, 2) == N  # nothing was half-moved
+    assert _on_version(eng, 3) == N  # nothing was half-moved
     for i in (1, N // 2, N):
         hist = eng.history(f"R1-{i}", ADMIN)
         assert [e["kind"] for e in hist] == ["created"]
@@ -114,7 +114,7 @@ def test_a_migration_killed_mid_transaction_moves_nothing_and_a_rerun_moves_each
     rerun = _migrate(db_url)
     _, err = rerun.communicate(timeout=120)
     assert rerun.returncode == 0, err
-    assert _on_version(eng, 3) == N
+    assert _on_version(eng, 4) == N
     for i in (1, N // 2, N):
         kinds = [e["kind"] for e in eng.history(f"R1-{i}", ADMIN)]
         assert kinds == ["created", "migrated"]

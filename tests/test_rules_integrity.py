@@ -59,7 +59,7 @@ def test_a_workflow_whose_text_was_changed_behind_the_engine_is_not_used(db_url:
     with pytest.raises(HistoryTampered):  # nor is an issue shown under rules that cannot be trusted
         fresh.issue("P1", cast.office)
     report = fresh.audit_verify()
-    assert not report.ok and report.bad_workflows == ["rectification v2"]
+    assert not report.ok and report.bad_workflows == ["rectification v3"]
     assert any("does not match its digest" in p["reason"]["en"] for p in report.to_dict()["problems"])
     assert "does not match its digest" in fresh.verify("P1", cast.office).problems[0][1].en
     fresh.db.dispose()
@@ -79,7 +79,7 @@ def test_a_step_the_rules_never_allowed_is_found_even_in_a_whole_chain(db_url: s
     rep = checker.verify("P1", cast.office)
     assert not rep.ok
     [(seq, why)] = rep.problems
-    assert seq == 2 and "close (identified → closed, role owner) is not a step rectification v2 allows" in why.en
+    assert seq == 2 and "close (identified → closed, role owner) is not a step rectification v3 allows" in why.en
     audit = checker.audit_verify()
     assert not audit.ok and audit.bad[0].issue == "P1" and not audit.bad_workflows
     for e in (engine, forger, checker):
@@ -117,5 +117,5 @@ def test_a_backup_whose_rules_were_edited_is_refused_by_restore(tmp_path: Path, 
     r = CliRunner().invoke(main, ["--db", str(path), "--json", "restore", str(backup), "--force"])
     out = json.loads(r.output)
     assert r.exit_code == 2 and "history does not verify" in out["error"]["message"]["en"]
-    assert "workflow rectification v2" in out["error"]["message"]["en"]
+    assert "workflow rectification v3" in out["error"]["message"]["en"]
     assert Engine(f"sqlite:///{path}").audit_verify().ok  # the live database is as it was

@@ -23,6 +23,7 @@ def test_the_scheduler_sweeps_delivers_and_stops_cleanly_on_sigterm(db_url: str,
     eng.open_round("R1", title="t", org="省局", feedback_date="2026-06-01", actor=cast.office)
     for i in range(5):
         started(eng, cast, f"P{i}", "phased", due="2026-09-30")  # long overdue by the real clock
+    today = Engine(db_url)
     exe = Path(sys.executable).with_name("zhenggai")
     proc = subprocess.Popen(
         [str(exe), "--db", db_url, "scheduler", "run", "--interval", "0.5", "--deliver-every", "0.5", "--every-day"],
@@ -38,7 +39,8 @@ def test_the_scheduler_sweeps_delivers_and_stops_cleanly_on_sigterm(db_url: str,
             if (
                 notices
                 and all(n["status"] == "delivered" for n in notices)
-                and all(eng.issue(f"P{i}", cast.office).light == "red" for i in range(5))
+                # a light is the light of the day it is read: read on the scheduler's (real) clock
+                and all(today.issue(f"P{i}", cast.office).light == "red" for i in range(5))
                 and all(
                     any(e["data"].get("rule") == "caution" for e in eng.history(f"P{i}", cast.office)) for i in range(5)
                 )
@@ -52,6 +54,7 @@ def test_the_scheduler_sweeps_delivers_and_stops_cleanly_on_sigterm(db_url: str,
     finally:
         if proc.poll() is None:
             proc.kill()
+        today.db.dispose()
     assert proc.returncode == 0, output
     assert "rules fired" in output and "scheduler stopped" in output
     for i in range(5):

@@ -19,7 +19,7 @@ def v3_source() -> str:
     """Version 3: self-checked is renamed awaiting_review, and a state of checking by the
     inspection office before closing is added."""
     text = builtin_path("rectification").read_text(encoding="utf-8")
-    text = text.replace("version: 2", "version: 3").replace("self_checked", "awaiting_review")
+    text = text.replace("version: 3", "version: 4").replace("self_checked", "awaiting_review")
     return text
 
 
@@ -30,15 +30,15 @@ def history_kinds(engine: Engine, code: str) -> list[str]:
 def test_a_new_version_leaves_running_issues_on_theirs(engine: Engine, cast, round_) -> None:
     planned(engine, cast, "P1")
     info = engine.deploy_workflow(v3_source(), actor=ADMIN)
-    assert (info.name, info.version, info.created) == ("rectification", 3, True)
-    assert engine.issue("P1", ADMIN).workflow_version == 2
-    # the round was opened on version 2: its new problems follow it until it is deprecated
+    assert (info.name, info.version, info.created) == ("rectification", 4, True)
+    assert engine.issue("P1", ADMIN).workflow_version == 3
+    # the round was opened on version 3: its new problems follow it until it is deprecated
     add(engine, cast, "P2")
-    assert engine.issue("P2", ADMIN).workflow_version == 2
+    assert engine.issue("P2", ADMIN).workflow_version == 3
 
 
 def test_diff_names_the_renamed_state_and_every_rule_that_mentions_it(engine: Engine) -> None:
-    old = engine.workflow("rectification", 2)
+    old = engine.workflow("rectification", 3)
     new = parse_definition(v3_source())
     changes = {(c.section, c.name, c.change) for c in diff(old, new)}
     assert ("states", "self_checked", "removed") in changes
@@ -58,11 +58,11 @@ def test_migration_refused_without_a_place_for_every_state_and_nothing_moves(eng
     engine.deploy_workflow(v3_source(), actor=ADMIN)
     before = {c: engine.issue(c, ADMIN).version for c in ("P1", "P2")}
     with pytest.raises(Refused) as err:
-        engine.migrate_workflow("rectification", 2, 3, actor=ADMIN)
+        engine.migrate_workflow("rectification", 3, 4, actor=ADMIN)
     reasons = [t.en for _, t in err.value.reasons]
     assert any("self_checked" in r and "--map self_checked=NEW" in r and "P1" in r for r in reasons)
     assert {c: engine.issue(c, ADMIN).version for c in ("P1", "P2")} == before
-    assert engine.issue("P2", ADMIN).workflow_version == 2  # all or nothing: P2 had a place, but stayed
+    assert engine.issue("P2", ADMIN).workflow_version == 3  # all or nothing: P2 had a place, but stayed
 
 
 def test_migration_moves_every_running_issue_with_an_event_and_keeps_its_sign_offs(
@@ -74,30 +74,30 @@ def test_migration_moves_every_running_issue_with_an_event_and_keeps_its_sign_of
     engine.deploy_workflow(v3_source(), actor=ADMIN)
     entered = engine.issue("P1", ADMIN).state_entered_at
     dry = engine.migrate_workflow(
-        "rectification", 2, 3, actor=ADMIN, mapping=["self_checked=awaiting_review"], dry_run=True
+        "rectification", 3, 4, actor=ADMIN, mapping=["self_checked=awaiting_review"], dry_run=True
     )
-    assert dry.total == 2 and engine.issue("P1", ADMIN).workflow_version == 2
-    rep = engine.migrate_workflow("rectification", 2, 3, actor=ADMIN, mapping=["self_checked=awaiting_review"])
+    assert dry.total == 2 and engine.issue("P1", ADMIN).workflow_version == 3
+    rep = engine.migrate_workflow("rectification", 3, 4, actor=ADMIN, mapping=["self_checked=awaiting_review"])
     assert rep.to_dict()["moves"] == [
         {"from": "planned", "to": "planned", "count": 1},
         {"from": "self_checked", "to": "awaiting_review", "count": 1},
     ]
     p1, p2 = engine.issue("P1", ADMIN), engine.issue("P2", ADMIN)
-    assert (p1.workflow_version, p1.state) == (3, "awaiting_review")
+    assert (p1.workflow_version, p1.state) == (4, "awaiting_review")
     assert p1.state_entered_at == entered  # the time in the state runs on through the migration
-    assert (p2.workflow_version, p2.state) == (3, "planned")
+    assert (p2.workflow_version, p2.state) == (4, "planned")
     assert history_kinds(engine, "P1")[-1] == "migrated"
     last = engine.history("P1", ADMIN)[-1]
     assert (last["from"], last["to"]) == ("self_checked", "awaiting_review")
     for code in ("P1", "P2"):
         assert engine.verify(code, ADMIN).ok
     assert engine.audit_verify(ADMIN).ok  # and the whole database, migrated events included
-    # the stage goes on: the lead's sign-off given under version 2 still lets the owner start
+    # the stage goes on: the lead's sign-off given under version 3 still lets the owner start
     engine.fire("P2", "start", actor=cast.owner)
     engine.fire("P1", "review", actor=cast.reviewer)
     assert engine.issue("P1", ADMIN).state == "reviewed"
-    # a rerun finds nothing left on version 2 and moves nothing twice
-    again = engine.migrate_workflow("rectification", 2, 3, actor=ADMIN, mapping=["self_checked=awaiting_review"])
+    # a rerun finds nothing left on version 3 and moves nothing twice
+    again = engine.migrate_workflow("rectification", 3, 4, actor=ADMIN, mapping=["self_checked=awaiting_review"])
     assert again.total == 0
     assert history_kinds(engine, "P2").count("migrated") == 1
 
@@ -109,20 +109,20 @@ def test_closed_issues_stay_on_their_version(engine: Engine, cast, round_) -> No
     engine.sign_off("P1", "inspection_office", actor=cast.office)
     engine.fire("P1", "close", actor=cast.office)
     engine.deploy_workflow(v3_source(), actor=ADMIN)
-    assert engine.migrate_workflow("rectification", 2, 3, actor=ADMIN).total == 0
-    assert engine.issue("P1", ADMIN).workflow_version == 2
+    assert engine.migrate_workflow("rectification", 3, 4, actor=ADMIN).total == 0
+    assert engine.issue("P1", ADMIN).workflow_version == 3
 
 
 def test_migration_narrowed_by_where(engine: Engine, cast, round_) -> None:
     planned(engine, cast, "P1")
     add(engine, cast, "P2", unit="省局/稽查局")
     engine.deploy_workflow(v3_source(), actor=ADMIN)
-    rep = engine.migrate_workflow("rectification", 2, 3, actor=ADMIN, where={"unit": "省局/稽查局"})
+    rep = engine.migrate_workflow("rectification", 3, 4, actor=ADMIN, where={"unit": "省局/稽查局"})
     assert rep.total == 1
-    assert engine.issue("P1", ADMIN).workflow_version == 2
-    assert engine.issue("P2", ADMIN).workflow_version == 3
+    assert engine.issue("P1", ADMIN).workflow_version == 3
+    assert engine.issue("P2", ADMIN).workflow_version == 4
     with pytest.raises(InvalidInput) as err:
-        engine.migrate_workflow("rectification", 2, 3, actor=ADMIN, where={"owner": "li"})
+        engine.migrate_workflow("rectification", 3, 4, actor=ADMIN, where={"owner": "li"})
     assert err.value.details["field"] == "where"
 
 
@@ -135,18 +135,18 @@ def test_migration_refuses_unknown_targets_final_states_and_lost_categories(engi
     )
     engine.deploy_workflow(text, actor=ADMIN)
     with pytest.raises(Refused) as err:
-        engine.migrate_workflow("rectification", 2, 3, actor=ADMIN)
+        engine.migrate_workflow("rectification", 3, 4, actor=ADMIN)
     assert any(rule == "category" and "systemic" in t.en for rule, t in err.value.reasons)
     with pytest.raises(Refused) as err:
-        engine.migrate_workflow("rectification", 2, 3, actor=ADMIN, mapping={"planned": "closed"})
+        engine.migrate_workflow("rectification", 3, 4, actor=ADMIN, mapping={"planned": "closed"})
     assert any("final" in t.en for _, t in err.value.reasons)
     with pytest.raises(Refused) as err:
-        engine.migrate_workflow("rectification", 2, 3, actor=ADMIN, mapping={"planned": "nowhere"})
+        engine.migrate_workflow("rectification", 3, 4, actor=ADMIN, mapping={"planned": "nowhere"})
     assert any("nowhere" in t.en for _, t in err.value.reasons)
     with pytest.raises(InvalidInput):
-        engine.migrate_workflow("rectification", 2, 3, actor=ADMIN, mapping=["planned"])
+        engine.migrate_workflow("rectification", 3, 4, actor=ADMIN, mapping=["planned"])
     after = engine.issue("P1", ADMIN)
-    assert (after.workflow_version, after.version) == (2, before.version)
+    assert (after.workflow_version, after.version) == (3, before.version)
     assert engine.history("P1", ADMIN) == history  # not an event more
 
 
@@ -162,51 +162,51 @@ def test_migration_refuses_severities_and_sources_the_new_version_lacks(engine: 
     text = text.replace("signed_off: {role: secretary, when: {severity: serious}}", "signed_off: secretary")
     engine.deploy_workflow(text, actor=ADMIN)
     with pytest.raises(Refused) as err:
-        engine.migrate_workflow("rectification", 2, 3, actor=ADMIN)
+        engine.migrate_workflow("rectification", 3, 4, actor=ADMIN)
     rules = {rule: t.en for rule, t in err.value.reasons}
     assert "serious" in rules["severity"] and "P1" in rules["severity"]
     assert "ideology" in rules["source"] and "P2" in rules["source"]
-    assert {engine.issue(c, ADMIN).workflow_version for c in ("P1", "P2")} == {2}
+    assert {engine.issue(c, ADMIN).workflow_version for c in ("P1", "P2")} == {3}
 
 
 def test_only_an_administrator_migrates_or_deprecates(engine: Engine, cast, round_) -> None:
     engine.deploy_workflow(v3_source(), actor=ADMIN)
     with pytest.raises(Refused):
-        engine.migrate_workflow("rectification", 2, 3, actor=cast.office)
+        engine.migrate_workflow("rectification", 3, 4, actor=cast.office)
     with pytest.raises(Refused):
-        engine.deprecate_workflow("rectification", 2, actor=cast.office)
+        engine.deprecate_workflow("rectification", 3, actor=cast.office)
     with pytest.raises(NotFound):
-        engine.migrate_workflow("rectification", 2, 9, actor=ADMIN)
+        engine.migrate_workflow("rectification", 3, 10, actor=ADMIN)
     with pytest.raises(InvalidInput):
-        engine.migrate_workflow("rectification", 0, 3, actor=ADMIN)
+        engine.migrate_workflow("rectification", 0, 4, actor=ADMIN)
 
 
 def test_a_deprecated_version_takes_no_new_rounds_or_issues(engine: Engine, cast, round_) -> None:
     add(engine, cast, "P1")
     engine.deploy_workflow(v3_source(), actor=ADMIN)
-    info = engine.deprecate_workflow("rectification", 2, actor=ADMIN)
+    info = engine.deprecate_workflow("rectification", 3, actor=ADMIN)
     assert info.deprecated
-    assert engine.workflow_usage("rectification", 2) == {"issues": 1, "running": 1, "rounds": 1}
-    add(engine, cast, "P2")  # the round's version is deprecated: the new problem follows version 3
-    assert engine.issue("P2", ADMIN).workflow_version == 3
-    assert engine.issue("P1", ADMIN).workflow_version == 2  # and the running one keeps version 2
+    assert engine.workflow_usage("rectification", 3) == {"issues": 1, "running": 1, "rounds": 1}
+    add(engine, cast, "P2")  # the round's version is deprecated: the new problem follows version 4
+    assert engine.issue("P2", ADMIN).workflow_version == 4
+    assert engine.issue("P1", ADMIN).workflow_version == 3  # and the running one keeps version 3
     r2 = engine.open_round("R2", title="第二轮", org="省局", feedback_date="2026-03-10", actor=cast.office)
-    assert r2["workflow_version"] == 3
+    assert r2["workflow_version"] == 4
     with pytest.raises(InvalidInput):  # nothing may move onto a deprecated version
-        engine.migrate_workflow("rectification", 3, 2, actor=ADMIN)
+        engine.migrate_workflow("rectification", 4, 3, actor=ADMIN)
     with pytest.raises(Refused) as err:  # the last usable version: all new work would stop
-        engine.deprecate_workflow("rectification", 3, actor=ADMIN)
+        engine.deprecate_workflow("rectification", 4, actor=ADMIN)
     assert "only usable version" in err.value.text.en
-    engine.deprecate_workflow("rectification", 3, actor=ADMIN, force=True)
+    engine.deprecate_workflow("rectification", 4, actor=ADMIN, force=True)
     with pytest.raises(NotFound) as err:
         engine.open_round("R3", title="第三轮", org="省局", feedback_date="2026-03-10", actor=cast.office)
     assert "deprecated" in err.value.text.en
-    engine.deprecate_workflow("rectification", 2, actor=ADMIN, deprecated=False)
+    engine.deprecate_workflow("rectification", 3, actor=ADMIN, deprecated=False)
     assert (
         engine.open_round("R3", title="第三轮", org="省局", feedback_date="2026-03-10", actor=cast.office)[
             "workflow_version"
         ]
-        == 2
+        == 3
     )
 
 
@@ -214,11 +214,11 @@ def test_migrated_issue_is_explained_on_its_new_version(engine: Engine, cast, ro
     started(engine, cast, "P1")
     engine.deploy_workflow(v3_source(), actor=ADMIN)
     ex = engine.explain("P1", actor=cast.owner)
-    assert ex.version == 2 and ex.newest_version == 3
+    assert ex.version == 3 and ex.newest_version == 4
     assert any("workflow migrate" in n.en for n in ex.notes)
-    engine.migrate_workflow("rectification", 2, 3, actor=ADMIN)
+    engine.migrate_workflow("rectification", 3, 4, actor=ADMIN)
     ex = engine.explain("P1", "submit_self_check", actor=cast.owner)
-    assert ex.version == 3 and not ex.notes
+    assert ex.version == 4 and not ex.notes
     (t,) = ex.triggers
     assert t.dest == "awaiting_review"
 
@@ -249,10 +249,10 @@ def test_an_issue_added_while_the_migration_counts_is_checked_too(engine: Engine
     try:
         if engine.db.url.startswith("postgresql"):
             with pytest.raises(ConcurrentUpdate):
-                engine.migrate_workflow("rectification", 2, 3, actor=ADMIN)
-            assert {engine.issue(c, ADMIN).workflow_version for c in ("P1", "P2")} == {2}
-        rep = engine.migrate_workflow("rectification", 2, 3, actor=ADMIN, where={"category": "phased"})
-        assert rep.total == 1 and engine.issue("P1", ADMIN).workflow_version == 3
+                engine.migrate_workflow("rectification", 3, 4, actor=ADMIN)
+            assert {engine.issue(c, ADMIN).workflow_version for c in ("P1", "P2")} == {3}
+        rep = engine.migrate_workflow("rectification", 3, 4, actor=ADMIN, where={"category": "phased"})
+        assert rep.total == 1 and engine.issue("P1", ADMIN).workflow_version == 4
     finally:
         other.db.dispose()
 
@@ -264,25 +264,25 @@ def test_where_takes_several_rounds_and_the_overlap_of_unit_and_scope(engine: En
                      due_date="2026-05-31", actor=cast.office)  # fmt: skip
     add(engine, cast, "P3", unit="省局/稽查局")
     engine.deploy_workflow(v3_source(), actor=ADMIN)
-    rep = engine.migrate_workflow("rectification", 2, 3, actor=ADMIN, where={"round": ["NOPE", "R2"]}, dry_run=True)
+    rep = engine.migrate_workflow("rectification", 3, 4, actor=ADMIN, where={"round": ["NOPE", "R2"]}, dry_run=True)
     assert rep.total == 1
     finance_admin = Actor("admin2", frozenset({"admin"}), ("省局/财务处",))
-    rep = engine.migrate_workflow("rectification", 2, 3, actor=finance_admin, where={"unit": "省局"}, dry_run=True)
+    rep = engine.migrate_workflow("rectification", 3, 4, actor=finance_admin, where={"unit": "省局"}, dry_run=True)
     assert rep.total == 2  # 省局 asked, 财务处 allowed: the two 财务处 problems
     with pytest.raises(Forbidden):
-        engine.migrate_workflow("rectification", 2, 3, actor=finance_admin, where={"unit": "省局/稽查局"})
+        engine.migrate_workflow("rectification", 3, 4, actor=finance_admin, where={"unit": "省局/稽查局"})
     with pytest.raises(InvalidInput):
-        engine.migrate_workflow("rectification", 2, 3, actor=ADMIN, where={"state": []})
-    rep = engine.migrate_workflow("rectification", 2, 3, actor=finance_admin)
-    assert rep.total == 2 and engine.issue("P3", ADMIN).workflow_version == 2
+        engine.migrate_workflow("rectification", 3, 4, actor=ADMIN, where={"state": []})
+    rep = engine.migrate_workflow("rectification", 3, 4, actor=finance_admin)
+    assert rep.total == 2 and engine.issue("P3", ADMIN).workflow_version == 3
 
 
 def test_explain_never_points_to_a_deprecated_version(engine: Engine, cast, round_) -> None:
     add(engine, cast, "P1")
     engine.deploy_workflow(v3_source(), actor=ADMIN)
-    engine.deprecate_workflow("rectification", 3, actor=ADMIN)
+    engine.deprecate_workflow("rectification", 4, actor=ADMIN)
     ex = engine.explain("P1", actor=cast.owner)
-    assert ex.newest_version == 2 and not ex.notes
+    assert ex.newest_version == 3 and not ex.notes
 
 
 def test_a_problem_reopened_then_migrated_onto_renamed_states_still_verifies(engine: Engine, cast, round_) -> None:
@@ -293,8 +293,8 @@ def test_a_problem_reopened_then_migrated_onto_renamed_states_still_verifies(eng
     engine.fire("P1", "close", actor=cast.office)
     engine.fire("P1", "reopen", actor=cast.office, comment="回头看发现反弹")
     engine.deploy_workflow(v3_source().replace("closed", "done"), actor=ADMIN)
-    assert engine.migrate_workflow("rectification", 2, 3, actor=ADMIN).total == 1
-    # the reopening happened under version 2, where closed was final: it still counts as one
+    assert engine.migrate_workflow("rectification", 3, 4, actor=ADMIN).total == 1
+    # the reopening happened under version 3, where closed was final: it still counts as one
     assert engine.issue("P1", ADMIN).recurrence_count == 1
     assert engine.verify("P1", ADMIN).ok
     assert engine.audit_verify(ADMIN).ok
@@ -309,7 +309,7 @@ def test_a_problem_moved_to_another_workflow_behind_the_engine_is_found(engine: 
         conn.execute(text("UPDATE issues SET workflow_id = :w WHERE code = 'P1'"), {"w": audit_id})
     for rep in (engine.verify("P1", ADMIN), engine.audit_verify(ADMIN).bad[0]):
         assert not rep.ok
-        assert any("history puts it on rectification v2" in t.en for _, t in rep.problems)
+        assert any("history puts it on rectification v3" in t.en for _, t in rep.problems)
 
 
 def test_two_administrators_deprecating_the_last_two_versions_at_once_leave_one(engine: Engine, monkeypatch) -> None:
@@ -343,7 +343,7 @@ def test_two_administrators_deprecating_the_last_two_versions_at_once_leave_one(
         finally:
             other.db.dispose()
 
-    threads = [threading.Thread(target=deprecate, args=(v,)) for v in (2, 3)]
+    threads = [threading.Thread(target=deprecate, args=(v,)) for v in (3, 4)]
     for t in threads:
         t.start()
     for t in threads:

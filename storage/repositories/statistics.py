@@ -131,33 +131,31 @@ class StatisticsRepository:
         ).one()
         return [int(c) - int(x) + int(r) for c, x, r in zip(created, closed, reopened, strict=True)]
 
-    def history(self, scope: Scope, until: datetime, chunk: int = 5000) -> Iterator[tuple[int, list[EventRow]]]:
+    def history(self, scope: Scope, until: datetime, chunk: int = 500) -> Iterator[tuple[int, list[EventRow]]]:
         """Each counted problem's events up to ``until``, one problem at a time (with its
-        workflow), read a chunk of events at a time: a past day is replayed from the history
-        without holding the round's history in memory."""
-        base = (
-            select(issues.c.workflow_id, *(events.c[f] for f in EventRow._fields))
-            .select_from(events.join(issues, issues.c.id == events.c.issue_id))
-            .where(*_where(scope), events.c.at <= until)
-        )
-        after = (0, 0)
-        issue: tuple[int, int] | None = None
-        mine: list[EventRow] = []
-        while True:
-            keyset = or_(events.c.issue_id > after[0], and_(events.c.issue_id == after[0], events.c.seq > after[1]))
-            rows = self.conn.execute(base.where(keyset).order_by(events.c.issue_id, events.c.seq).limit(chunk)).all()
-            for w, *fields in rows:
+        workflow), read ``chunk`` problems at a time along the events' (issue, seq) index: a
+        past day is replayed from the history without holding the round's history in memory."""
+        ids = [
+            int(i) for i in self.conn.execute(select(issues.c.id).where(*_where(scope)).order_by(issues.c.id)).scalars()
+        ]
+        for n in range(0, len(ids), chunk):
+            q = (
+                select(issues.c.workflow_id, *(events.c[f] for f in EventRow._fields))
+                .select_from(events.join(issues, issues.c.id == events.c.issue_id))
+                .where(events.c.issue_id.in_(ids[n : n + chunk]), events.c.at <= until)
+                .order_by(events.c.issue_id, events.c.seq)
+            )
+            issue: tuple[int, int] | None = None
+            mine: list[EventRow] = []
+            for w, *fields in self.conn.execute(q):
                 ev = EventRow._make(fields)
                 if issue is not None and ev.issue_id != issue[0]:
                     yield issue[1], mine
                     mine = []
                 issue = (ev.issue_id, w)
                 mine.append(ev)
-            if len(rows) < chunk:
-                break
-            after = (rows[-1].issue_id, rows[-1].seq)
-        if issue is not None:
-            yield issue[1], mine
+            if issue is not None:
+                yield issue[1], mine
 
     def states_at(self, issue_ids: Sequence[int], until: datetime) -> dict[int, str]:
         """Each issue's state as its history stood at ``until`` (issues not yet recorded then
