@@ -23,16 +23,34 @@ from typing import Any
 
 from ..i18n import Text
 from ..storage.backup import BackupInfo
-from . import catalog, edits, firing, intake, ledger, migrate, outbox, recovery, rounds, statistics, sweep, verification
+from . import (
+    catalog,
+    diagram,
+    edits,
+    firing,
+    intake,
+    ledger,
+    listing,
+    migrate,
+    outbox,
+    recovery,
+    rounds,
+    statistics,
+    sweep,
+    verification,
+)
+from . import diff as diff_
 from . import views as views_
 from .actors import Actor
 from .clock import DEFAULT_TZ
 from .core import Core
 from .definition import WorkflowDefinition
+from .diff import Change
 from .errors import WorkflowInvalid
 from .explain import Explanation
 from .history import AuditReport, ChainReport
 from .inputs import add_months
+from .listing import IssuePage
 from .migration import MigrationReport
 from .results import DeliveryReport, FireResult, ImportReport, IssueView, SweepReport, WorkflowInfo
 
@@ -278,6 +296,43 @@ class Engine(Core):
             limit=limit,
             offset=offset,
         )
+
+    def issue_page(
+        self,
+        actor: Actor,
+        *,
+        round_code: str | None = None,
+        states: Iterable[str] | None = None,
+        categories: Iterable[str] | None = None,
+        lights: Iterable[str] | None = None,
+        sources: Iterable[str] | None = None,
+        unit: str | None = None,
+        owner: str | None = None,
+        after: int = 0,
+        limit: int = 50,
+    ) -> IssuePage:
+        """A page of issues inside the actor's scope after the cursor ``after`` (keyset: as
+        fast on the thousandth page as on the first); ``next_after`` is the next page's cursor."""
+        return listing.page(
+            self, actor, round_code=round_code, states=states, categories=categories, lights=lights,
+            sources=sources, unit=unit, owner=owner, after=after, limit=limit,
+        )  # fmt: skip
+
+    def todo(self, actor: Actor, *, limit: int = 200) -> list[IssueView]:
+        """The issues on which ``actor`` has a step available now, by light then deadline."""
+        return listing.todo(self, actor, limit=limit)
+
+    def workflow_diagram(self, name: str, version: int | None = None, *, lang: str = "zh") -> str:
+        """The mermaid state diagram of a deployed workflow version."""
+        return diagram.mermaid(self.workflow(name, version), lang)
+
+    def workflow_outline(self, name: str, version: int | None = None) -> dict[str, Any]:
+        """A deployed version's states, roles, transitions with their guards, and ladder."""
+        return diagram.describe(self.workflow(name, version))
+
+    def workflow_diff(self, name: str, a: int, b: int) -> list[Change]:
+        """What changed from version ``a`` to version ``b`` of a workflow."""
+        return diff_.diff(self.workflow(name, a), self.workflow(name, b))
 
     # --- edits that are not transitions -------------------------------------------------
 

@@ -195,6 +195,34 @@ class IssueRepository:
         q = q.order_by(rounds.c.code, issues.c.id).limit(limit).offset(offset)
         return rows_as(IssueRow, self.conn.execute(q))
 
+    def keyset(
+        self,
+        *,
+        round_code: str | None = None,
+        states: Iterable[str] | None = None,
+        categories: Iterable[str] | None = None,
+        lights: Iterable[str] | None = None,
+        sources: Iterable[str] | None = None,
+        unit_prefixes: Iterable[str] | None = None,
+        unit: str | None = None,
+        owner: str | None = None,
+        after_id: int = 0,
+        limit: int = 50,
+    ) -> list[IssueRow]:
+        """A page of issues after ``after_id`` in id order: one index range per page, however
+        deep, and no count of everything (the console's list and its export)."""
+        q = _ISSUE_SELECT
+        if round_code:
+            q = q.where(rounds.c.code == round_code)
+        if owner:
+            q = q.where(issues.c.owner == owner)
+        q = filtered(q, states=states, categories=categories, lights=lights, sources=sources,
+                     unit_prefixes=unit_prefixes)  # fmt: skip
+        if unit:
+            q = filtered(q, unit_prefixes=[unit])
+        q = q.where(issues.c.id > after_id).order_by(issues.c.id).limit(limit)
+        return rows_as(IssueRow, self.conn.execute(q))
+
     def of_round(
         self,
         round_id: int,

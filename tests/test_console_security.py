@@ -1,0 +1,170 @@
+"""The console's security over HTTP: tickets, sessions, CSRF, scope, uploads, headers."""
+
+from __future__ import annotations
+
+import time
+
+import requests
+from consolehelpers import csrf_of, ledger, signed_in, ticket_for, ui_files, version_of  # noqa: F401
+from serverhelpers import Live, live  # noqa: F401
+
+LI = ("li", ["owner"], ["省局/财务处"])
+
+
+def test_a_ticket_signs_in_once_and_the_session_cookie_is_httponly_and_samesite(ledger: Live) -> None:
+    t = ticket_for(ledger, *LI)
+    s = requests.Session()
+    r = s.get(f"{ledger.base}/ui/login", params={"ticket": t}, allow_redirects=False)
+    assert r.status_code == 303
+    cookie = r.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/ui" in cookie
+    assert "P1" in s.get(f"{ledger.base}/ui/issues").text
+    again = requests.get(f"{ledger.base}/ui/login", params={"ticket": t}, allow_redirects=False)
+    assert again.status_code == 401
+    assert "已被使用过" in again.text
+
+
+def test_an_expired_a_forged_and_a_too_long_lived_ticket_are_refused(ledger: Live) -> None:
+    expired = ticket_for(ledger, *LI, lifetime=-1)
+    forged = ticket_for(ledger, *LI)[:-4] + "0000"
+    long = ticket_for(ledger, *LI, lifetime=600)
+    for t, words in ((expired, "已过期"), (forged, "签名不正确"), (long, "超过 2 分钟"), ("v1.garbage", "格式")):
+        r = requests.get(f"{ledger.base}/ui/login", params={"ticket": t}, allow_redirects=False)
+        assert r.status_code == 401, t
+        assert words in r.text
+        assert "zhenggai_session" not in r.headers.get("set-cookie", "")
+
+
+def test_a_ticket_cannot_name_more_than_the_clients_grant(ledger: Live) -> None:
+    from zhenggai.api.clients import Clients
+    from zhenggai.web.tickets import make_ticket
+
+    _, secret = Clients(ledger.engine).add("oa-unit", roles=["owner"], scopes=["省局/财务处"], by="root")
+    wider = make_ticket(secret, "oa-unit", user="li", roles=["owner"], scope=["省局"])
+    r = requests.get(f"{ledger.base}/ui/login", params={"ticket": wider}, allow_redirects=False)
+    assert r.status_code == 403
+    office = make_ticket(secret, "oa-unit", user="li", roles=["inspection_office"], scope=["省局/财务处"])
+    assert requests.get(f"{ledger.base}/ui/login", params={"ticket": office}, allow_redirects=False).status_code == 403
+
+
+def test_revoking_the_client_ends_its_sessions(ledger: Live) -> None:
+    from zhenggai.api.clients import Clients
+
+    s = signed_in(ledger, *LI)
+    assert s.get(f"{ledger.base}/ui/issues").status_code == 200
+    Clients(ledger.engine).revoke("oa")
+    r = s.get(f"{ledger.base}/ui/issues")
+    assert r.status_code == 401
+    assert "重新进入" in r.text
+
+
+def test_signing_out_ends_the_session(ledger: Live) -> None:
+    s = signed_in(ledger, *LI)
+    token = csrf_of(s.get(f"{ledger.base}/ui/").text)
+    assert s.post(f"{ledger.base}/ui/logout", data={"csrf": token}).status_code == 200
+    assert s.get(f"{ledger.base}/ui/issues").status_code == 401
+
+
+def test_a_form_posted_without_its_csrf_token_is_refused_and_changes_nothing(ledger: Live) -> None:
+    s = signed_in(ledger, *LI)
+    page = s.get(f"{ledger.base}/ui/issues/P1").text
+    for data in ({"text": "措施", "target": "100%"}, {"text": "措施", "target": "100%", "csrf": "forged-token"}):
+        r = s.post(f"{ledger.base}/ui/issues/P1/measures", data=data, allow_redirects=False)
+        assert r.status_code == 403
+        assert "CSRF" in r.text
+    assert "尚无措施" in s.get(f"{ledger.base}/ui/issues/P1").text
+    r = s.post(f"{ledger.base}/ui/issues/P1/measures",
+               data={"text": "措施", "target": "100%", "csrf": csrf_of(page), "version": version_of(page)},
+               allow_redirects=False)  # fmt: skip
+    assert r.status_code == 303
+
+
+def test_a_unit_user_never_reaches_another_units_issue(ledger: Live) -> None:
+    sun = signed_in(ledger, "sun", ["owner"], ["省局/稽查局"])
+    li = signed_in(ledger, *LI)
+    page = li.get(f"{ledger.base}/ui/issues/P1").text
+    r = li.post(f"{ledger.base}/ui/issues/P1/evidence",
+                data={"csrf": csrf_of(page), "version": version_of(page), "note": "凭证"},
+                files={"file": ("voucher.pdf", b"%PDF-1.4 evidence of P1", "application/pdf")}, allow_redirects=False)  # fmt: skip
+    assert r.status_code == 303, r.text
+    sha = __import__("hashlib").sha256(b"%PDF-1.4 evidence of P1").hexdigest()
+    assert li.get(f"{ledger.base}/ui/issues/P1/files/{sha}").status_code == 200
+    # by URL, list, export, chart, download
+    by_url = sun.get(f"{ledger.base}/ui/issues/P1")
+    assert by_url.status_code in (403, 404) and "问题P1" not in by_url.text
+    assert "P1" not in sun.get(f"{ledger.base}/ui/issues").text
+    assert "P1" not in sun.get(f"{ledger.base}/ui/issues?unit=省局/财务处").text
+    assert "P1" not in sun.get(f"{ledger.base}/ui/issues/export.csv").text
+    assert "P2" in sun.get(f"{ledger.base}/ui/issues/export.csv").text
+    dash = sun.get(f"{ledger.base}/ui/?round=R1").text
+    assert "财务处" not in dash and 'id="total">1<' in dash
+    download = sun.get(f"{ledger.base}/ui/issues/P1/files/{sha}")
+    assert download.status_code in (403, 404) and download.content != b"%PDF-1.4 evidence of P1"
+    token = csrf_of(sun.get(f"{ledger.base}/ui/").text)
+    r = sun.post(f"{ledger.base}/ui/issues/P1/measures", data={"text": "x", "csrf": token}, allow_redirects=False)
+    assert r.status_code in (403, 404)
+    assert ledger.engine.issue("P1", __import__("zhenggai").Actor("wang", frozenset({"inspection_office"}))).measures == []
+
+
+def test_uploaded_html_or_svg_is_refused_and_a_kept_file_is_only_ever_a_download(ledger: Live) -> None:
+    li = signed_in(ledger, *LI)
+    page = li.get(f"{ledger.base}/ui/issues/P1").text
+    form = {"csrf": csrf_of(page), "version": version_of(page)}
+    for name, body in (("x.html", b"<script>alert(1)</script>"), ("x.svg", b"<svg onload='alert(1)'/>")):
+        r = li.post(f"{ledger.base}/ui/issues/P1/evidence", data=form, files={"file": (name, body, "text/html")})
+        assert r.status_code == 422
+        assert "不接受该类型" in r.text
+    # content that is HTML under an allowed name is still only served as a download
+    body = b"<html><script>alert(1)</script></html>"
+    r = li.post(f"{ledger.base}/ui/issues/P1/evidence", data=form, files={"file": ("x.txt", body, "text/html")},
+                allow_redirects=False)  # fmt: skip
+    assert r.status_code == 303
+    sha = __import__("hashlib").sha256(body).hexdigest()
+    got = li.get(f"{ledger.base}/ui/issues/P1/files/{sha}")
+    assert got.content == body
+    assert got.headers["content-type"] == "application/octet-stream"
+    assert got.headers["content-disposition"].startswith("attachment")
+    assert got.headers["x-content-type-options"] == "nosniff"
+    assert "sandbox" in got.headers["content-security-policy"]
+
+
+def test_an_upload_over_the_size_limit_is_refused(ledger: Live) -> None:
+    li = signed_in(ledger, *LI)
+    page = li.get(f"{ledger.base}/ui/issues/P1").text
+    big = b"0" * (ledger.engine and 21 << 20)
+    r = li.post(f"{ledger.base}/ui/issues/P1/evidence", data={"csrf": csrf_of(page)},
+                files={"file": ("big.pdf", big, "application/pdf")})  # fmt: skip
+    assert r.status_code == 413
+
+
+def test_every_page_carries_a_csp_without_inline_script_and_the_configured_frame_ancestors(ledger: Live) -> None:
+    s = signed_in(ledger, "wang", ["inspection_office", "admin"], ["*"])
+    for path in ("/ui/", "/ui/issues", "/ui/issues/P1", "/ui/todo", "/ui/workflows", "/ui/workflows/rectification/2"):
+        r = s.get(f"{ledger.base}{path}")
+        assert r.status_code == 200, (path, r.text[:500])
+        csp = r.headers["content-security-policy"]
+        script = next(p for p in csp.split(";") if p.strip().startswith("script-src"))
+        assert script.strip() == "script-src 'self'"
+        assert "frame-ancestors 'self'" in csp
+        assert "<script>" not in r.text and "onclick" not in r.text
+        assert "http://" not in r.text.replace(ledger.base, "") and "https://" not in r.text
+
+
+def test_frame_ancestors_name_the_oa_origin_configured(monkeypatch) -> None:
+    from zhenggai.web.settings import UiSettings
+
+    monkeypatch.setenv("ZHENGGAI_UI_FRAME_ANCESTORS", "'self' https://oa.example.gov.cn")
+    assert "frame-ancestors 'self' https://oa.example.gov.cn" in UiSettings.from_env().csp()
+    monkeypatch.setenv("ZHENGGAI_UI_FRAME_ANCESTORS", "javascript:alert(1)")
+    import pytest
+
+    from zhenggai.engine.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="FRAME_ANCESTORS"):
+        UiSettings.from_env()
+
+
+def test_the_ticket_expires_by_the_clock_not_by_use(ledger: Live) -> None:
+    t = ticket_for(ledger, *LI, lifetime=1)
+    time.sleep(1.5)
+    assert requests.get(f"{ledger.base}/ui/login", params={"ticket": t}, allow_redirects=False).status_code == 401

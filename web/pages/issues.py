@@ -1,0 +1,111 @@
+"""问题清单: the issues in the viewer's scope, filtered, paged by keyset, and exported as filtered."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response, StreamingResponse
+
+from ...engine.actors import Actor
+from ...engine.service import Engine
+from ..context import Viewer, viewer
+from ..render import label, page
+
+router = APIRouter()
+
+COLUMNS = (
+    ("code", "编号", "Code"),
+    ("round", "轮次", "Round"),
+    ("title", "问题", "Problem"),
+    ("unit", "责任单位", "Unit"),
+    ("owner", "责任人", "Owner"),
+    ("category_label", "类别", "Category"),
+    ("state_label", "状态", "State"),
+    ("light_label", "亮灯", "Light"),
+    ("due_date", "整改时限", "Due"),
+)
+
+
+@dataclass(frozen=True)
+class Filters:
+    round: str
+    unit: str
+    state: str
+    category: str
+    light: str
+    owner: str
+    source: str
+
+    def engine_args(self) -> dict[str, Any]:
+        return {
+            "round_code": self.round or None,
+            "unit": self.unit or None,
+            "owner": self.owner or None,
+            "states": [self.state] if self.state else None,
+            "categories": [self.category] if self.category else None,
+            "lights": [self.light] if self.light else None,
+            "sources": [self.source] if self.source else None,
+        }
+
+    def query(self) -> str:
+        from urllib.parse import urlencode
+
+        return urlencode({k: v for k, v in self.__dict__.items() if v})
+
+
+def filters(
+    round: str = Query(default="", max_length=64),
+    unit: str = Query(default="", max_length=256),
+    state: str = Query(default="", max_length=64),
+    category: str = Query(default="", max_length=64),
+    light: str = Query(default="", max_length=16),
+    owner: str = Query(default="", max_length=128),
+    source: str = Query(default="", max_length=64),
+) -> Filters:
+    return Filters(round, unit, state, category, light, owner, source)
+
+
+@router.get("/issues")
+def listing(
+    after: int = Query(default=0, ge=0),
+    limit: int = Query(default=50, ge=1, le=200),
+    f: Filters = Depends(filters),
+    v: Viewer = Depends(viewer),
+) -> Response:
+    result = v.engine.issue_page(v.actor, after=after, limit=limit, **f.engine_args())
+    rounds = v.engine.rounds(v.actor)
+    return page(v, "issues.html", page_=result, f=f, rounds=rounds, after=after, limit=limit)
+
+
+def _rows(engine: Engine, actor: Actor, f: Filters, lang: str) -> Iterator[str]:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    buf.write("\ufeff")  # Excel opens UTF-8 CSV as such only with its byte-order mark
+    w.writerow([zh if lang == "zh" else en for _, zh, en in COLUMNS])
+    after = 0
+    while True:
+        result = engine.issue_page(actor, after=after, limit=1000, **f.engine_args())
+        for item in result.items:
+            d = item.__dict__
+            w.writerow([label(d.get(k), lang) for k, _, _ in COLUMNS])
+        yield buf.getvalue()
+        buf.seek(0)
+        buf.truncate()
+        if result.next_after is None:
+            return
+        after = result.next_after
+
+
+@router.get("/issues/export.csv")
+def export(f: Filters = Depends(filters), v: Viewer = Depends(viewer)) -> Response:
+    """Exactly what the list shows under these filters, every page of it."""
+    return StreamingResponse(
+        _rows(v.engine, v.actor, f, v.lang),
+        media_type="text/csv; charset=utf-8",
+        headers={**v.headers(), "Content-Disposition": 'attachment; filename="issues.csv"'},
+    )
