@@ -19,11 +19,23 @@ def ui() -> None:
 
 
 @ui.command("link")
-@click.option("--client", "client_name", default="console", show_default=True,
-              help="The client whose grant the ticket is checked against / 接入系统")  # fmt: skip
-@click.option("--base", default="http://127.0.0.1:8000", show_default=True, help="Where zhenggai serve listens / 服务地址")
-@click.option("--seconds", default=60, show_default=True, type=click.IntRange(5, 120),
-              help="How long the link is good for (at most 120) / 有效秒数")  # fmt: skip
+@click.option(
+    "--client",
+    "client_name",
+    default="console",
+    show_default=True,
+    help="The client whose grant the ticket is checked against / 接入系统",
+)
+@click.option(
+    "--base", default="http://127.0.0.1:8000", show_default=True, help="Where zhenggai serve listens / 服务地址"
+)
+@click.option(
+    "--seconds",
+    default=60,
+    show_default=True,
+    type=click.IntRange(5, 120),
+    help="How long the link is good for (at most 120) / 有效秒数",
+)
 @actor_options()
 @pass_ctx
 def ui_link(c: Ctx, client_name: str, base: str, seconds: int, actor: Actor) -> None:

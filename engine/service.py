@@ -314,9 +314,18 @@ class Engine(Core):
         """A page of issues inside the actor's scope after the cursor ``after`` (keyset: as
         fast on the thousandth page as on the first); ``next_after`` is the next page's cursor."""
         return listing.page(
-            self, actor, round_code=round_code, states=states, categories=categories, lights=lights,
-            sources=sources, unit=unit, owner=owner, after=after, limit=limit,
-        )  # fmt: skip
+            self,
+            actor,
+            round_code=round_code,
+            states=states,
+            categories=categories,
+            lights=lights,
+            sources=sources,
+            unit=unit,
+            owner=owner,
+            after=after,
+            limit=limit,
+        )
 
     def todo(self, actor: Actor, *, limit: int = 200) -> list[IssueView]:
         """The issues on which ``actor`` has a step available now, by light then deadline."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 import requests
-from consolehelpers import csrf_of, ledger, signed_in, ticket_for, ui_files, version_of  # noqa: F401
-from serverhelpers import Live, live  # noqa: F401
+from consolehelpers import csrf_of, signed_in, ticket_for, version_of
+from serverhelpers import Live
 
 LI = ("li", ["owner"], ["省局/财务处"])
 
@@ -73,9 +73,11 @@ def test_a_form_posted_without_its_csrf_token_is_refused_and_changes_nothing(led
         assert r.status_code == 403
         assert "CSRF" in r.text
     assert "尚无措施" in s.get(f"{ledger.base}/ui/issues/P1").text
-    r = s.post(f"{ledger.base}/ui/issues/P1/measures",
-               data={"text": "措施", "target": "100%", "csrf": csrf_of(page), "version": version_of(page)},
-               allow_redirects=False)  # fmt: skip
+    r = s.post(
+        f"{ledger.base}/ui/issues/P1/measures",
+        data={"text": "措施", "target": "100%", "csrf": csrf_of(page), "version": version_of(page)},
+        allow_redirects=False,
+    )
     assert r.status_code == 303
 
 
@@ -83,9 +85,12 @@ def test_a_unit_user_never_reaches_another_units_issue(ledger: Live) -> None:
     sun = signed_in(ledger, "sun", ["owner"], ["省局/稽查局"])
     li = signed_in(ledger, *LI)
     page = li.get(f"{ledger.base}/ui/issues/P1").text
-    r = li.post(f"{ledger.base}/ui/issues/P1/evidence",
-                data={"csrf": csrf_of(page), "version": version_of(page), "note": "凭证"},
-                files={"file": ("voucher.pdf", b"%PDF-1.4 evidence of P1", "application/pdf")}, allow_redirects=False)  # fmt: skip
+    r = li.post(
+        f"{ledger.base}/ui/issues/P1/evidence",
+        data={"csrf": csrf_of(page), "version": version_of(page), "note": "凭证"},
+        files={"file": ("voucher.pdf", b"%PDF-1.4 evidence of P1", "application/pdf")},
+        allow_redirects=False,
+    )
     assert r.status_code == 303, r.text
     sha = __import__("hashlib").sha256(b"%PDF-1.4 evidence of P1").hexdigest()
     assert li.get(f"{ledger.base}/ui/issues/P1/files/{sha}").status_code == 200
@@ -103,7 +108,9 @@ def test_a_unit_user_never_reaches_another_units_issue(ledger: Live) -> None:
     token = csrf_of(sun.get(f"{ledger.base}/ui/").text)
     r = sun.post(f"{ledger.base}/ui/issues/P1/measures", data={"text": "x", "csrf": token}, allow_redirects=False)
     assert r.status_code in (403, 404)
-    assert ledger.engine.issue("P1", __import__("zhenggai").Actor("wang", frozenset({"inspection_office"}))).measures == []
+    assert (
+        ledger.engine.issue("P1", __import__("zhenggai").Actor("wang", frozenset({"inspection_office"}))).measures == []
+    )
 
 
 def test_uploaded_html_or_svg_is_refused_and_a_kept_file_is_only_ever_a_download(ledger: Live) -> None:
@@ -116,8 +123,12 @@ def test_uploaded_html_or_svg_is_refused_and_a_kept_file_is_only_ever_a_download
         assert "不接受该类型" in r.text
     # content that is HTML under an allowed name is still only served as a download
     body = b"<html><script>alert(1)</script></html>"
-    r = li.post(f"{ledger.base}/ui/issues/P1/evidence", data=form, files={"file": ("x.txt", body, "text/html")},
-                allow_redirects=False)  # fmt: skip
+    r = li.post(
+        f"{ledger.base}/ui/issues/P1/evidence",
+        data=form,
+        files={"file": ("x.txt", body, "text/html")},
+        allow_redirects=False,
+    )
     assert r.status_code == 303
     sha = __import__("hashlib").sha256(body).hexdigest()
     got = li.get(f"{ledger.base}/ui/issues/P1/files/{sha}")
@@ -132,8 +143,11 @@ def test_an_upload_over_the_size_limit_is_refused(ledger: Live) -> None:
     li = signed_in(ledger, *LI)
     page = li.get(f"{ledger.base}/ui/issues/P1").text
     big = b"0" * (ledger.engine and 21 << 20)
-    r = li.post(f"{ledger.base}/ui/issues/P1/evidence", data={"csrf": csrf_of(page)},
-                files={"file": ("big.pdf", big, "application/pdf")})  # fmt: skip
+    r = li.post(
+        f"{ledger.base}/ui/issues/P1/evidence",
+        data={"csrf": csrf_of(page)},
+        files={"file": ("big.pdf", big, "application/pdf")},
+    )
     assert r.status_code == 413
 
 

@@ -41,7 +41,12 @@ class Viewer:
     @property
     def actor(self) -> Actor:
         if self.session is None:
-            raise SignedOut(Text("未登录或会话已结束：请从 OA 系统重新进入", "not signed in, or the session ended: open the console from the OA system again"))
+            raise SignedOut(
+                Text(
+                    "未登录或会话已结束：请从 OA 系统重新进入",
+                    "not signed in, or the session ended: open the console from the OA system again",
+                )
+            )
         return self.session.actor
 
     def headers(self) -> dict[str, str]:
@@ -57,7 +62,10 @@ class Viewer:
         want = self.session.csrf if self.session else ""
         if not (token and want and hmac.compare_digest(token.encode(), want.encode())):
             raise Forbidden(
-                Text("表单令牌（CSRF）缺失或不符：请刷新页面后重试", "the form's token (CSRF) is missing or wrong: reload the page and retry"),
+                Text(
+                    "表单令牌（CSRF）缺失或不符：请刷新页面后重试",
+                    "the form's token (CSRF) is missing or wrong: reload the page and retry",
+                ),
                 reason="csrf",
             )
 
@@ -72,4 +80,6 @@ async def viewer(request: Request) -> Viewer:
     token = request.cookies.get(sessions.COOKIE)
     session = await run_in_threadpool(sessions.load, state.engine, token) if token else None
     lang = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE) or "zh"
-    return Viewer(state.engine, state.clients, state.settings, session, "en" if lang == "en" else "zh", request.url.path)
+    return Viewer(
+        state.engine, state.clients, state.settings, session, "en" if lang == "en" else "zh", request.url.path
+    )

@@ -66,8 +66,13 @@ def load(engine: Engine, token: str | None) -> Session | None:
         return None
     now = engine.clock.now()
     q = (
-        select(ui_sessions.c.token_hash, ui_sessions.c.client, ui_sessions.c.actor, ui_sessions.c.csrf,
-               ui_sessions.c.expires_at)  # fmt: skip
+        select(
+            ui_sessions.c.token_hash,
+            ui_sessions.c.client,
+            ui_sessions.c.actor,
+            ui_sessions.c.csrf,
+            ui_sessions.c.expires_at,
+        )
         .join(
             api_clients,
             and_(api_clients.c.name == ui_sessions.c.client, api_clients.c.generation == ui_sessions.c.generation),
@@ -91,5 +96,7 @@ def load(engine: Engine, token: str | None) -> Session | None:
 def end(engine: Engine, session: Session) -> None:
     with engine.transaction(write=True) as conn:
         conn.execute(
-            update(ui_sessions).where(ui_sessions.c.token_hash == session.token_hash).values(ended_at=engine.clock.now())
+            update(ui_sessions)
+            .where(ui_sessions.c.token_hash == session.token_hash)
+            .values(ended_at=engine.clock.now())
         )

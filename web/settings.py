@@ -12,8 +12,9 @@ from ..engine.errors import InvalidInput
 from ..i18n import Text
 
 #: evidence types the console accepts by default: documents, sheets, images, archives, OFD
-DEFAULT_TYPES = frozenset({"pdf", "ofd", "doc", "docx", "xls", "xlsx", "wps", "et", "txt", "csv", "png", "jpg",
-                           "jpeg", "zip", "rar", "7z"})  # fmt: skip
+DEFAULT_TYPES = frozenset(
+    {"pdf", "ofd", "doc", "docx", "xls", "xlsx", "wps", "et", "txt", "csv", "png", "jpg", "jpeg", "zip", "rar", "7z"}
+)
 ANCESTOR_RE = re.compile(r"^('self'|'none'|https?://[A-Za-z0-9.\-]+(:\d+)?|\*\.[A-Za-z0-9.\-]+)$")
 
 
@@ -49,15 +50,19 @@ class UiSettings:
             hours = float(env.get("ZHENGGAI_UI_SESSION_HOURS", "8"))
         except ValueError:
             raise InvalidInput(
-                Text("ZHENGGAI_UI_MAX_UPLOAD_MB 与 ZHENGGAI_UI_SESSION_HOURS 应为数字",
-                     "ZHENGGAI_UI_MAX_UPLOAD_MB and ZHENGGAI_UI_SESSION_HOURS are numbers"),  # fmt: skip
+                Text(
+                    "ZHENGGAI_UI_MAX_UPLOAD_MB 与 ZHENGGAI_UI_SESSION_HOURS 应为数字",
+                    "ZHENGGAI_UI_MAX_UPLOAD_MB and ZHENGGAI_UI_SESSION_HOURS are numbers",
+                ),
                 field="ZHENGGAI_UI_MAX_UPLOAD_MB",
             ) from None
         types = env.get("ZHENGGAI_UI_TYPES")
         return cls(
             files_dir=Path(env.get("ZHENGGAI_UI_FILES", "zhenggai-files")),
             max_upload=int(mb * (1 << 20)),
-            allowed_types=frozenset(t.strip().lower().lstrip(".") for t in types.split(",")) if types else DEFAULT_TYPES,
+            allowed_types=frozenset(t.strip().lower().lstrip(".") for t in types.split(","))
+            if types
+            else DEFAULT_TYPES,
             frame_ancestors=ancestors,
             session_life=timedelta(hours=hours),
             secure_cookie=env.get("ZHENGGAI_UI_SECURE_COOKIE", "") == "1",

@@ -216,8 +216,9 @@ class IssueRepository:
             q = q.where(rounds.c.code == round_code)
         if owner:
             q = q.where(issues.c.owner == owner)
-        q = filtered(q, states=states, categories=categories, lights=lights, sources=sources,
-                     unit_prefixes=unit_prefixes)  # fmt: skip
+        q = filtered(
+            q, states=states, categories=categories, lights=lights, sources=sources, unit_prefixes=unit_prefixes
+        )
         if unit:
             q = filtered(q, unit_prefixes=[unit])
         q = q.where(issues.c.id > after_id).order_by(issues.c.id).limit(limit)

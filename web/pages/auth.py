@@ -24,8 +24,9 @@ def _samesite(v: Viewer) -> str:
 async def login(ticket: str = Query(default="", max_length=13000), v: Viewer = Depends(viewer)) -> Response:
     """``/ui/login?ticket=…``: the OA system's ticket starts a session (once)."""
     client, actor = await run_in_threadpool(check_ticket, v.clients, ticket)
-    token, _ = await run_in_threadpool(sessions.start, v.engine, client.name, client.generation, actor,
-                                       v.settings.session_life)  # fmt: skip
+    token, _ = await run_in_threadpool(
+        sessions.start, v.engine, client.name, client.generation, actor, v.settings.session_life
+    )
     out = RedirectResponse("/ui/", status_code=303, headers=v.headers())
     out.set_cookie(
         sessions.COOKIE,

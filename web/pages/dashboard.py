@@ -43,5 +43,13 @@ def dashboard(
             "burn_down": stats["burn_down"],
             "lang": v.lang,
         }
-    return page(v, "dashboard.html", rounds=rounds, code=code, stats=stats, charts=charts,
-                ranked=_ranked(stats) if stats else [], as_of=as_of or "")  # fmt: skip
+    return page(
+        v,
+        "dashboard.html",
+        rounds=rounds,
+        code=code,
+        stats=stats,
+        charts=charts,
+        ranked=_ranked(stats) if stats else [],
+        as_of=as_of or "",
+    )

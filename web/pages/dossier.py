@@ -26,8 +26,17 @@ def dossier_page(v: Viewer, code: str, error: ZhenggaiError | None = None, statu
     history = v.engine.history(code, actor)
     chain = v.engine.verify(code, actor)
     explanation = v.engine.explain(code, actor=actor).to_dict()
-    return page(v, "dossier.html", status, issue=issue, history=history, chain=chain, explanation=explanation,
-                error=error, stored=files.STORED_RE)  # fmt: skip
+    return page(
+        v,
+        "dossier.html",
+        status,
+        issue=issue,
+        history=history,
+        chain=chain,
+        explanation=explanation,
+        error=error,
+        stored=files.STORED_RE,
+    )
 
 
 @router.get("/issues/{code}")
@@ -62,10 +71,20 @@ def add_measure(
     csrf: str = Form(default=""),
     v: Viewer = Depends(viewer),
 ) -> Response:
-    return _act(v, code, csrf, lambda: v.engine.add_measure(
-        code, text, owner=owner or None, due_date=due_date or None, target=target or None, actor=v.actor,
-        expected_version=_version(version),
-    ))  # fmt: skip
+    return _act(
+        v,
+        code,
+        csrf,
+        lambda: v.engine.add_measure(
+            code,
+            text,
+            owner=owner or None,
+            due_date=due_date or None,
+            target=target or None,
+            actor=v.actor,
+            expected_version=_version(version),
+        ),
+    )
 
 
 @router.post("/issues/{code}/measures/{no}/done")
@@ -77,9 +96,14 @@ def complete_measure(
     csrf: str = Form(default=""),
     v: Viewer = Depends(viewer),
 ) -> Response:
-    return _act(v, code, csrf, lambda: v.engine.complete_measure(
-        code, no, comment=comment or None, actor=v.actor, expected_version=_version(version)
-    ))  # fmt: skip
+    return _act(
+        v,
+        code,
+        csrf,
+        lambda: v.engine.complete_measure(
+            code, no, comment=comment or None, actor=v.actor, expected_version=_version(version)
+        ),
+    )
 
 
 @router.post("/issues/{code}/evidence")
@@ -101,9 +125,15 @@ def add_evidence(
         ext = files.extension(file.filename, v.settings)
         data = file.file.read(v.settings.max_upload + 1)
         uri, sha = files.store(data, ext, v.settings)
-        v.engine.add_evidence(code, uri, sha, note=note or file.filename, actor=v.actor,
-                              measure_no=int(measure_no) if measure_no.isdigit() else None,
-                              expected_version=_version(version))  # fmt: skip
+        v.engine.add_evidence(
+            code,
+            uri,
+            sha,
+            note=note or file.filename,
+            actor=v.actor,
+            measure_no=int(measure_no) if measure_no.isdigit() else None,
+            expected_version=_version(version),
+        )
 
     return _act(v, code, csrf, run)
 
@@ -117,9 +147,14 @@ def sign_off(
     csrf: str = Form(default=""),
     v: Viewer = Depends(viewer),
 ) -> Response:
-    return _act(v, code, csrf, lambda: v.engine.sign_off(
-        code, role, comment=comment or None, actor=v.actor, expected_version=_version(version)
-    ))  # fmt: skip
+    return _act(
+        v,
+        code,
+        csrf,
+        lambda: v.engine.sign_off(
+            code, role, comment=comment or None, actor=v.actor, expected_version=_version(version)
+        ),
+    )
 
 
 @router.post("/issues/{code}/fire")
@@ -131,13 +166,20 @@ def fire(
     csrf: str = Form(default=""),
     v: Viewer = Depends(viewer),
 ) -> Response:
-    return _act(v, code, csrf, lambda: v.engine.fire(
-        code, trigger, comment=comment or None, actor=v.actor, expected_version=_version(version)
-    ))  # fmt: skip
+    return _act(
+        v,
+        code,
+        csrf,
+        lambda: v.engine.fire(
+            code, trigger, comment=comment or None, actor=v.actor, expected_version=_version(version)
+        ),
+    )
 
 
 @router.get("/issues/{code}/files/{sha}")
-def download(code: str = Code, sha: str = PathParam(pattern=r"^[0-9a-f]{64}$"), v: Viewer = Depends(viewer)) -> Response:
+def download(
+    code: str = Code, sha: str = PathParam(pattern=r"^[0-9a-f]{64}$"), v: Viewer = Depends(viewer)
+) -> Response:
     """A kept evidence file, through the issue's scope check, only ever as a download."""
     issue = v.engine.issue(code, v.actor)
     for e in issue.evidence or []:

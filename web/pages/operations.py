@@ -16,7 +16,9 @@ router = APIRouter()
 def _operator(v: Viewer) -> None:
     v.actor  # noqa: B018
     if not v.is_operator():
-        raise Forbidden(Text("仅运维人员（system 或 admin，范围 *）可查看", "operators only (system or admin over every unit)"))
+        raise Forbidden(
+            Text("仅运维人员（system 或 admin，范围 *）可查看", "operators only (system or admin over every unit)")
+        )
 
 
 @router.get("/ops")

@@ -23,9 +23,11 @@ def workflows(v: Viewer = Depends(viewer)) -> Response:
 
 @router.get("/workflows/{name}/diff")
 def diff(
-    name: str = Name, a: int = Query(ge=1, le=1_000_000), b: int = Query(ge=1, le=1_000_000),
+    name: str = Name,
+    a: int = Query(ge=1, le=1_000_000),
+    b: int = Query(ge=1, le=1_000_000),
     v: Viewer = Depends(viewer),
-) -> Response:  # fmt: skip
+) -> Response:
     v.actor  # noqa: B018
     changes = v.engine.workflow_diff(name, a, b)
     return page(v, "diff.html", name=name, a=a, b=b, changes=[(c.to_dict(), c.render(v.lang)) for c in changes])
@@ -41,13 +43,21 @@ def workflow(name: str = Name, version: int = PathParam(ge=1, le=1_000_000), v: 
 
 
 @router.post("/workflows/check")
-def check(source: str = Form(default="", max_length=500_000), csrf: str = Form(default=""),
-          v: Viewer = Depends(viewer)) -> Response:  # fmt: skip
+def check(
+    source: str = Form(default="", max_length=500_000), csrf: str = Form(default=""), v: Viewer = Depends(viewer)
+) -> Response:
     """The YAML as the deploy would read it: every error with its line, or what it defines."""
     v.check_csrf(csrf)
     try:
         d = v.engine.validate_workflow(source, file="workflow.yaml")
     except WorkflowInvalid as exc:
-        return page(v, "workflows.html", 422, items=v.engine.workflows(), problems=[p.to_dict() for p in exc.problems],
-                    checked=None, source=source)  # fmt: skip
+        return page(
+            v,
+            "workflows.html",
+            422,
+            items=v.engine.workflows(),
+            problems=[p.to_dict() for p in exc.problems],
+            checked=None,
+            source=source,
+        )
     return page(v, "workflows.html", items=v.engine.workflows(), problems=[], checked=d, source=source)
