@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from ..context import Viewer, viewer
-from ..render import page
+from ..render import label, page
 
 router = APIRouter()
 
@@ -31,9 +31,13 @@ def dashboard(
     stats = v.engine.stats(code, actor=actor, by="unit", as_of=as_of or None) if code else None
     charts = None
     if stats is not None:
+        r = next(x for x in rounds if x["code"] == code)
+        states = v.engine.workflow_outline(r["workflow"], r["workflow_version"])["states"]
         units = list(stats["by"]["groups"])
         charts = {
-            "states": stats["by_state"],
+            "states": {
+                label(states[k]["label"], v.lang) if k in states else k: n for k, n in stats["by_state"].items()
+            },
             "lights": {
                 "units": units,
                 "red": [stats["by"]["groups"][u]["lights"].get("red", 0) for u in units],
