@@ -91,7 +91,7 @@ def test_the_office_sees_the_red_count_and_the_item_is_carried_to_closed(person,
     assert "清退凭证" in li.locator("#evidence").inner_text()
     with li.expect_download() as dl:
         li.click("#evidence a")
-    assert open(dl.value.path(), "rb").read() == b"%PDF-1.4 refund voucher"
+    assert dl.value.path().read_bytes() == b"%PDF-1.4 refund voucher"
     fire(li, "submit_self_check", "已全部清退")
     assert li.locator("#state").inner_text() == "已自查"
 
@@ -153,7 +153,7 @@ def test_the_workflow_is_drawn_and_a_yaml_with_errors_shows_each_with_its_line(p
     assert "挂牌督办" in admin.inner_text("main")
     shot(admin, f"07-workflow-{kind(ledger)}")
     admin.goto(f"{ledger.base}/ui/workflows")
-    admin.fill('#check-form textarea', "name: broken\nversion: 1\nstates:\n  a: {zh: 甲, en: A}\ninitial: b\n")
+    admin.fill("#check-form textarea", "name: broken\nversion: 1\nstates:\n  a: {zh: 甲, en: A}\ninitial: b\n")
     admin.click("#check-form button")
     errors = admin.locator("#check-errors").inner_text()
     assert "行" in errors
