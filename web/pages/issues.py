@@ -78,8 +78,7 @@ def listing(
     v: Viewer = Depends(viewer),
 ) -> Response:
     result = v.engine.issue_page(v.actor, after=after, limit=limit, **f.engine_args())
-    rounds = v.engine.rounds(v.actor)
-    return page(v, "issues.html", page_=result, f=f, rounds=rounds, after=after, limit=limit)
+    return page(v, "issues.html", page_=result, f=f, after=after, limit=limit)
 
 
 def _rows(engine: Engine, actor: Actor, f: Filters, lang: str) -> Iterator[str]:
