@@ -11,6 +11,15 @@ from serverhelpers import Live
 LI = ("li", ["owner"], ["省局/财务处"])
 
 
+def _xlsx_codes(content: bytes) -> list[str]:
+    import io
+
+    import openpyxl
+
+    ws = openpyxl.load_workbook(io.BytesIO(content), read_only=True).active
+    return [row[0] for row in ws.iter_rows(min_row=2, values_only=True)]
+
+
 def test_a_ticket_signs_in_once_and_the_session_cookie_is_httponly_and_samesite(ledger: Live) -> None:
     t = ticket_for(ledger, *LI)
     s = requests.Session()
@@ -101,6 +110,8 @@ def test_a_unit_user_never_reaches_another_units_issue(ledger: Live) -> None:
     assert "P1" not in sun.get(f"{ledger.base}/ui/issues?unit=省局/财务处").text
     assert "P1" not in sun.get(f"{ledger.base}/ui/issues/export.csv").text
     assert "P2" in sun.get(f"{ledger.base}/ui/issues/export.csv").text
+    assert _xlsx_codes(sun.get(f"{ledger.base}/ui/issues/export.xlsx").content) == ["P2"]
+    assert _xlsx_codes(li.get(f"{ledger.base}/ui/issues/export.xlsx").content) == ["P1", "P3"]
     dash = sun.get(f"{ledger.base}/ui/?round=R1").text
     assert "财务处" not in dash and 'id="total">1<' in dash
     download = sun.get(f"{ledger.base}/ui/issues/P1/files/{sha}")
@@ -182,3 +193,13 @@ def test_the_ticket_expires_by_the_clock_not_by_use(ledger: Live) -> None:
     t = ticket_for(ledger, *LI, lifetime=1)
     time.sleep(1.5)
     assert requests.get(f"{ledger.base}/ui/login", params={"ticket": t}, allow_redirects=False).status_code == 401
+
+
+def test_the_export_is_exactly_what_is_filtered_every_page_of_it(ledger: Live) -> None:
+    office = signed_in(ledger, "wang", ["inspection_office"], ["*"])
+    listed = office.get(f"{ledger.base}/ui/issues?limit=1&unit=省局/财务处")
+    assert "P1" in listed.text and "P3" not in listed.text and 'id="next"' in listed.text  # one a page
+    csv_text = office.get(f"{ledger.base}/ui/issues/export.csv?unit=省局/财务处").text
+    assert [line.split(",")[0] for line in csv_text.strip().splitlines()[1:]] == ["P1", "P3"]
+    red = office.get(f"{ledger.base}/ui/issues/export.xlsx?light=red").content
+    assert _xlsx_codes(red) == ["P3"]

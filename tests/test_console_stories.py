@@ -169,3 +169,17 @@ def test_the_console_reads_in_english_and_on_a_phone(person, ledger: Live) -> No
     office.goto(f"{ledger.base}/ui/issues")
     shot(office, f"09-phone-en-{kind(ledger)}")
     assert office.evaluate("document.documentElement.scrollWidth") <= 420
+
+
+def test_filtering_the_list_updates_it_in_place_and_the_address_keeps_the_filter(person, ledger: Live) -> None:
+    office = person("wang", ["inspection_office"], ["*"])
+    office.goto(f"{ledger.base}/ui/issues")
+    office.evaluate("window.stillHere = true")
+    office.select_option('#filters select[name="light"]', "red")
+    office.click("#filters button")
+    office.wait_for_url("**light=red**")
+    assert office.locator("#issues a:text-is('P1')").count() == 0
+    assert office.locator("#issues a:text-is('P3')").count() == 1
+    assert office.evaluate("window.stillHere") is True  # htmx swapped the table, no page load
+    assert "light=red" in office.get_attribute("#export", "href")
+    shot(office, f"10-list-filtered-{kind(ledger)}")

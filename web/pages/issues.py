@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import FileResponse, Response, StreamingResponse
+from starlette.background import BackgroundTask
 
 from ...engine.actors import Actor
 from ...engine.service import Engine
@@ -17,6 +20,7 @@ from ..context import Viewer, viewer
 from ..render import label, page
 
 router = APIRouter()
+FORMULA = ("=", "+", "-", "@")  # a cell a spreadsheet would run as a formula is kept as text
 
 COLUMNS = (
     ("code", "编号", "Code"),
@@ -81,30 +85,59 @@ def listing(
     return page(v, "issues.html", page_=result, f=f, after=after, limit=limit)
 
 
-def _rows(engine: Engine, actor: Actor, f: Filters, lang: str) -> Iterator[str]:
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    buf.write("\ufeff")  # Excel opens UTF-8 CSV as such only with its byte-order mark
-    w.writerow([zh if lang == "zh" else en for _, zh, en in COLUMNS])
+def _cells(engine: Engine, actor: Actor, f: Filters, lang: str) -> Iterator[list[str]]:
+    """The header, then every issue under the filters, a page of the keyset at a time."""
+    yield [zh if lang == "zh" else en for _, zh, en in COLUMNS]
     after = 0
     while True:
         result = engine.issue_page(actor, after=after, limit=1000, **f.engine_args())
         for item in result.items:
             d = item.__dict__
-            w.writerow([label(d.get(k), lang) for k, _, _ in COLUMNS])
-        yield buf.getvalue()
-        buf.seek(0)
-        buf.truncate()
+            yield [label(d.get(k), lang) for k, _, _ in COLUMNS]
         if result.next_after is None:
             return
         after = result.next_after
 
 
+def _csv(cells: Iterator[list[str]]) -> Iterator[str]:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    buf.write("\ufeff")  # Excel opens UTF-8 CSV as such only with its byte-order mark
+    for n, row in enumerate(cells, 1):
+        w.writerow(["'" + c if c[:1] in FORMULA else c for c in row])
+        if n % 1000 == 0:
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
+    yield buf.getvalue()
+
+
 @router.get("/issues/export.csv")
-def export(f: Filters = Depends(filters), v: Viewer = Depends(viewer)) -> Response:
+def export_csv(f: Filters = Depends(filters), v: Viewer = Depends(viewer)) -> Response:
     """Exactly what the list shows under these filters, every page of it."""
     return StreamingResponse(
-        _rows(v.engine, v.actor, f, v.lang),
+        _csv(_cells(v.engine, v.actor, f, v.lang)),
         media_type="text/csv; charset=utf-8",
         headers={**v.headers(), "Content-Disposition": 'attachment; filename="issues.csv"'},
+    )
+
+
+@router.get("/issues/export.xlsx")
+def export_xlsx(f: Filters = Depends(filters), v: Viewer = Depends(viewer)) -> Response:
+    """The same rows as a workbook (streamed to a temporary file, then sent and removed)."""
+    import xlsxwriter
+
+    fd, name = tempfile.mkstemp(suffix=".xlsx")
+    os.close(fd)
+    wb = xlsxwriter.Workbook(name, {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
+    ws = wb.add_worksheet("问题清单")
+    for r, row in enumerate(_cells(v.engine, v.actor, f, v.lang)):
+        ws.write_row(r, 0, row)
+    wb.close()
+    return FileResponse(
+        name,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        filename="issues.xlsx",
+        headers=v.headers(),
+        background=BackgroundTask(os.unlink, name),
     )
