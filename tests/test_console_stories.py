@@ -183,3 +183,14 @@ def test_filtering_the_list_updates_it_in_place_and_the_address_keeps_the_filter
     assert office.evaluate("window.stillHere") is True  # htmx swapped the table, no page load
     assert "light=red" in office.get_attribute("#export", "href")
     shot(office, f"10-list-filtered-{kind(ledger)}")
+    office.select_option('#filters select[name="light"]', "")
+    office.fill('#filters input[name="round"]', "R1")
+    office.goto(f"{ledger.base}/ui/issues?limit=1")
+    office.evaluate("window.stillHere = true")
+    office.click("#next")
+    office.wait_for_url("**after=**")
+    assert office.locator("#issues a:text-is('P2')").count() == 1
+    assert office.evaluate("window.stillHere") is True  # the next page came in place too
+    office.click("#issues a:text-is('P2')")
+    office.wait_for_url("**/ui/issues/P2")
+    assert office.locator("#state").inner_text() == "已识别"
