@@ -203,3 +203,54 @@ def test_the_export_is_exactly_what_is_filtered_every_page_of_it(ledger: Live) -
     assert [line.split(",")[0] for line in csv_text.strip().splitlines()[1:]] == ["P1", "P3"]
     red = office.get(f"{ledger.base}/ui/issues/export.xlsx?light=red").content
     assert _xlsx_codes(red) == ["P3"]
+
+
+def _readme_block(after: str, lang: str) -> str:
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    block = re.search(re.escape(after) + r"\n\n```" + lang + r"\n(.*?)```", readme, re.S)
+    assert block, f"the README's {lang} ticket example"
+    return block.group(1)
+
+
+def test_the_readmes_ticket_examples_sign_in(ledger: Live) -> None:
+    """The README's Python and shell ticket makers, run as written: the server signs them in."""
+    import shutil
+    import subprocess
+
+    scope: dict = {}
+    exec(_readme_block("In Python:", "python"), scope)
+    link = scope["console_link"](ledger.base, "oa", ledger.secret, "wang", ["inspection_office"], ["省局"])
+    s = requests.Session()
+    assert s.get(link, allow_redirects=False).status_code == 303
+    assert s.get(link, allow_redirects=False).status_code == 401  # once
+    assert "督办看板" in s.get(f"{ledger.base}/ui/").text
+    assert shutil.which("openssl"), "openssl is needed for the README's shell example"
+    script = _readme_block("and in a shell, for the console:", "sh")
+    script = script.replace("CLIENT=oa-tax SECRET=…", f"CLIENT=oa SECRET={ledger.secret}")
+    script = script.replace("http://127.0.0.1:8000", ledger.base).replace("省税务局", "省局")
+    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    s = requests.Session()
+    assert s.get(done.stdout.strip(), allow_redirects=False).status_code == 303
+    assert "wang" in s.get(f"{ledger.base}/ui/").text
+
+
+def test_an_administrator_without_an_oa_prints_a_link_that_signs_in_once(ledger: Live, db_url: str) -> None:
+    from click.testing import CliRunner
+
+    from zhenggai.cli import main
+
+    args = ["--db", db_url, "ui", "link", "--client", "oa", "--base", ledger.base, "--as", "root", "--role", "admin"]
+    r = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    link = r.output.strip()
+    s = requests.Session()
+    assert s.get(link, allow_redirects=False).status_code == 303
+    assert "root" in s.get(f"{ledger.base}/ui/workflows").text
+    missing = CliRunner().invoke(
+        main, ["--db", db_url, "ui", "link", "--client", "nobody", "--as", "root", "--role", "admin"]
+    )
+    assert missing.exit_code == 2 and "zhenggai client add nobody" in missing.output
