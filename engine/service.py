@@ -339,6 +339,12 @@ class Engine(Core):
         """A deployed version's states, roles, transitions with their guards, and ladder."""
         return diagram.describe(self.workflow(name, version))
 
+    def guard_docs(self) -> dict[str, str]:
+        """Each registered guard's name and what it checks, in words."""
+        from .guards import describe_guards
+
+        return {g["name"]: " ".join(g["doc"].split()) for g in describe_guards()}
+
     def workflow_diff(self, name: str, a: int, b: int) -> list[Change]:
         """What changed from version ``a`` to version ``b`` of a workflow."""
         return diff_.diff(self.workflow(name, a), self.workflow(name, b))

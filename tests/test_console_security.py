@@ -254,3 +254,36 @@ def test_an_administrator_without_an_oa_prints_a_link_that_signs_in_once(ledger:
         main, ["--db", db_url, "ui", "link", "--client", "nobody", "--as", "root", "--role", "admin"]
     )
     assert missing.exit_code == 2 and "zhenggai client add nobody" in missing.output
+
+
+def test_an_administrator_sees_the_diff_and_a_migrations_dry_run_that_moves_nothing(ledger: Live) -> None:
+    import re
+    from pathlib import Path
+
+    from zhenggai import Actor
+
+    admin = Actor("root", frozenset({"admin"}))
+    source = (Path(__file__).resolve().parent.parent / "workflows" / "rectification.yaml").read_text(encoding="utf-8")
+    source = re.sub(r"(?m)^version: \d+", "version: 3", source).replace("已识别", "已认定", 1)
+    ledger.engine.deploy_workflow(source, actor=admin)
+    s = signed_in(ledger, "root", ["admin"], ["*"])
+    page = s.get(f"{ledger.base}/ui/workflows/rectification/diff?a=2&b=3").text
+    assert "已认定" in page
+    r = s.post(f"{ledger.base}/ui/workflows/rectification/dry-run", data={"a": 2, "b": 3, "csrf": csrf_of(page)})
+    assert r.status_code == 200
+    assert "将迁移 3 个问题" in r.text
+    office = Actor("wang", frozenset({"inspection_office"}))
+    assert ledger.engine.issue("P1", office).workflow_version == 2  # a dry run: nothing moved
+    refused = s.post(
+        f"{ledger.base}/ui/workflows/rectification/dry-run",
+        data={"a": 2, "b": 3, "mapping": "identified=nowhere", "csrf": csrf_of(page)},
+    )
+    assert refused.status_code >= 400 and 'class="refusal"' in refused.text
+    owner = signed_in(ledger, *LI)
+    r = owner.post(
+        f"{ledger.base}/ui/workflows/rectification/dry-run",
+        data={"a": 2, "b": 3, "csrf": csrf_of(owner.get(f"{ledger.base}/ui/").text)},
+    )
+    assert r.status_code in (403, 409) and "admin" in r.text  # the engine's own refusal, on the page
+    shown = s.get(f"{ledger.base}/ui/workflows/rectification/2").text
+    assert "four_eyes" in shown and "neither the issue" in shown  # each guard in words

@@ -32,6 +32,21 @@ _env.filters["data"] = _data
 _env.filters["pct"] = _pct
 
 
+#: what each kind of history event is called on a page
+EVENT_KINDS = {
+    "created": Text("登记", "created"),
+    "transition": Text("流转", "moved"),
+    "measure_added": Text("添加措施", "measure added"),
+    "measure_done": Text("措施完成", "measure done"),
+    "evidence_added": Text("上传佐证", "evidence added"),
+    "signed_off": Text("签字确认", "signed off"),
+    "mechanism_added": Text("建立长效机制", "mechanism added"),
+    "assigned": Text("调整责任人", "reassigned"),
+    "escalation": Text("预警督办", "escalation"),
+    "migrated": Text("迁移工作流版本", "migrated"),
+}
+
+
 def label(value: Any, lang: str) -> str:
     """A bilingual label (a Text, or its dict) in the viewer's language."""
     if isinstance(value, Text):
@@ -41,13 +56,19 @@ def label(value: Any, lang: str) -> str:
     return "" if value is None else str(value)
 
 
-def page(viewer: Viewer, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+def page(viewer: Viewer, template: str, status: int = 200, **ctx: Any) -> HTMLResponse:
     lang = viewer.lang
 
     def t(zh: str, en: str) -> str:
         return en if lang == "en" else zh
 
-    html = _env.get_template(name).render(
-        v=viewer, lang=lang, t=t, L=lambda x: label(x, lang), csrf=viewer.session.csrf if viewer.session else "", **ctx
+    html = _env.get_template(template).render(
+        v=viewer,
+        lang=lang,
+        t=t,
+        kinds=EVENT_KINDS,
+        L=lambda x: label(x, lang),
+        csrf=viewer.session.csrf if viewer.session else "",
+        **ctx,
     )
     return HTMLResponse(html, status_code=status, headers=viewer.headers())
