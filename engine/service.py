@@ -555,6 +555,10 @@ class Engine(Core):
     def outbox(self, *, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         return outbox.listing(self, status=status, limit=limit)
 
+    def recent_escalations(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The escalations the latest sweeps applied (issue, rule, action, when), newest first."""
+        return outbox.recent_escalations(self, limit)
+
     def retry_dead(self, ids: list[int] | None = None) -> int:
         """Put dead notices back in the queue (all of them, or these ids)."""
         return outbox.retry_dead(self, ids)

@@ -287,3 +287,25 @@ def test_an_administrator_sees_the_diff_and_a_migrations_dry_run_that_moves_noth
     assert r.status_code in (403, 409) and "admin" in r.text  # the engine's own refusal, on the page
     shown = s.get(f"{ledger.base}/ui/workflows/rectification/2").text
     assert "four_eyes" in shown and "neither the issue" in shown  # each guard in words
+
+
+def test_operations_show_the_last_sweeps_and_verify_the_audit_for_operators_only(ledger: Live) -> None:
+    from zhenggai import Actor
+
+    li = Actor("li", frozenset({"owner"}), ("省局/财务处",))
+    ledger.engine.add_measure("P3", "清退", owner="li", due_date="2026-05-29", target="100%", actor=li)
+    ledger.engine.fire("P3", "plan", actor=li)
+    report = ledger.engine.sweep()
+    assert report.fired, "the overdue P3 is escalated"
+    ops = signed_in(ledger, "ops", ["system"], ["*"])
+    page = ops.get(f"{ledger.base}/ui/ops")
+    assert page.status_code == 200
+    sweeps = page.text.split('id="sweeps"')[1].split("</table>")[0]
+    assert "P3" in sweeps and "P1" not in sweeps
+    verified = ops.post(f"{ledger.base}/ui/ops/verify", data={"csrf": csrf_of(page.text)})
+    assert verified.status_code == 200 and 'id="audit" class="ok"' in verified.text
+    assert ops.post(f"{ledger.base}/ui/ops/verify", data={}).status_code == 403  # no token
+    unit = signed_in(ledger, "zhao", ["unit_lead"], ["省局"])
+    assert unit.get(f"{ledger.base}/ui/ops").status_code == 403
+    office = signed_in(ledger, "wang", ["admin"], ["省局"])  # an administrator of one body only
+    assert office.get(f"{ledger.base}/ui/ops").status_code == 403

@@ -26,7 +26,7 @@ def operations(v: Viewer = Depends(viewer)) -> Response:
     _operator(v)
     pending = v.engine.outbox(status="pending", limit=100)
     dead = v.engine.outbox(status="dead", limit=100)
-    return page(v, "ops.html", pending=pending, dead=dead, audit=None)
+    return page(v, "ops.html", pending=pending, dead=dead, audit=None, sweeps=v.engine.recent_escalations())
 
 
 @router.post("/ops/retry")
@@ -44,4 +44,4 @@ def verify(csrf: str = Form(default=""), v: Viewer = Depends(viewer)) -> Respons
     report = v.engine.audit_verify(v.actor)
     pending = v.engine.outbox(status="pending", limit=100)
     dead = v.engine.outbox(status="dead", limit=100)
-    return page(v, "ops.html", pending=pending, dead=dead, audit=report)
+    return page(v, "ops.html", pending=pending, dead=dead, audit=report, sweeps=v.engine.recent_escalations())
