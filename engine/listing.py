@@ -20,25 +20,25 @@ TODO_SCAN = 5000  # issues read at most to find a to-do (the newest first are no
 
 
 @dataclass(frozen=True)
+class IssueFilter:
+    """Which issues a list shows (each None: any)."""
+
+    round_code: str | None = None
+    states: Iterable[str] | None = None
+    categories: Iterable[str] | None = None
+    lights: Iterable[str] | None = None
+    sources: Iterable[str] | None = None
+    unit: str | None = None
+    owner: str | None = None
+
+
+@dataclass(frozen=True)
 class IssuePage:
     items: list[IssueView]
     next_after: int | None  # the cursor of the next page, None on the last
 
 
-def page(
-    core: Core,
-    actor: Actor,
-    *,
-    round_code: str | None = None,
-    states: Iterable[str] | None = None,
-    categories: Iterable[str] | None = None,
-    lights: Iterable[str] | None = None,
-    sources: Iterable[str] | None = None,
-    unit: str | None = None,
-    owner: str | None = None,
-    after: int = 0,
-    limit: int = 50,
-) -> IssuePage:
+def page(core: Core, actor: Actor, where: IssueFilter, *, after: int = 0, limit: int = 50) -> IssuePage:
     if not 1 <= limit <= 1000 or after < 0:
         raise InvalidInput(
             Text("limit 应为 1-1000，after 不能为负", "limit must be 1-1000 and after not negative"), field="limit"
@@ -46,14 +46,14 @@ def page(
     with core.read() as conn:
         repo = Repository(conn)
         rows = repo.issues.keyset(
-            round_code=round_code or None,
-            states=states,
-            categories=categories,
-            lights=lights,
-            sources=sources,
+            round_code=where.round_code or None,
+            states=where.states,
+            categories=where.categories,
+            lights=where.lights,
+            sources=where.sources,
             unit_prefixes=scope_prefixes(actor),
-            unit=unit or None,
-            owner=owner or None,
+            unit=where.unit or None,
+            owner=where.owner or None,
             after_id=after,
             limit=limit + 1,
         )

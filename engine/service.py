@@ -50,7 +50,7 @@ from .errors import WorkflowInvalid
 from .explain import Explanation
 from .history import AuditReport, ChainReport
 from .inputs import add_months
-from .listing import IssuePage
+from .listing import IssueFilter, IssuePage
 from .migration import MigrationReport
 from .results import DeliveryReport, FireResult, ImportReport, IssueView, SweepReport, WorkflowInfo
 
@@ -298,34 +298,11 @@ class Engine(Core):
         )
 
     def issue_page(
-        self,
-        actor: Actor,
-        *,
-        round_code: str | None = None,
-        states: Iterable[str] | None = None,
-        categories: Iterable[str] | None = None,
-        lights: Iterable[str] | None = None,
-        sources: Iterable[str] | None = None,
-        unit: str | None = None,
-        owner: str | None = None,
-        after: int = 0,
-        limit: int = 50,
+        self, actor: Actor, where: IssueFilter | None = None, *, after: int = 0, limit: int = 50
     ) -> IssuePage:
-        """A page of issues inside the actor's scope after the cursor ``after`` (keyset: as
-        fast on the thousandth page as on the first); ``next_after`` is the next page's cursor."""
-        return listing.page(
-            self,
-            actor,
-            round_code=round_code,
-            states=states,
-            categories=categories,
-            lights=lights,
-            sources=sources,
-            unit=unit,
-            owner=owner,
-            after=after,
-            limit=limit,
-        )
+        """A page of issues inside the actor's scope matching ``where``, after the cursor ``after``
+        (keyset: as fast on the thousandth page as on the first; ``next_after`` goes on)."""
+        return listing.page(self, actor, where or IssueFilter(), after=after, limit=limit)
 
     def todo(self, actor: Actor, *, limit: int = 200) -> list[IssueView]:
         """The issues on which ``actor`` has a step available now, by light then deadline."""
@@ -341,9 +318,7 @@ class Engine(Core):
 
     def guard_docs(self) -> dict[str, str]:
         """Each registered guard's name and what it checks, in words."""
-        from .guards import describe_guards
-
-        return {g["name"]: " ".join(g["doc"].split()) for g in describe_guards()}
+        return diagram.guard_docs()
 
     def workflow_diff(self, name: str, a: int, b: int) -> list[Change]:
         """What changed from version ``a`` to version ``b`` of a workflow."""

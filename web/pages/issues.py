@@ -8,13 +8,13 @@ import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 
 from ...engine.actors import Actor
+from ...engine.listing import IssueFilter
 from ...engine.service import Engine
 from ..context import Viewer, viewer
 from ..render import label, page
@@ -45,16 +45,16 @@ class Filters:
     owner: str
     source: str
 
-    def engine_args(self) -> dict[str, Any]:
-        return {
-            "round_code": self.round or None,
-            "unit": self.unit or None,
-            "owner": self.owner or None,
-            "states": [self.state] if self.state else None,
-            "categories": [self.category] if self.category else None,
-            "lights": [self.light] if self.light else None,
-            "sources": [self.source] if self.source else None,
-        }
+    def where(self) -> IssueFilter:
+        return IssueFilter(
+            round_code=self.round or None,
+            unit=self.unit or None,
+            owner=self.owner or None,
+            states=[self.state] if self.state else None,
+            categories=[self.category] if self.category else None,
+            lights=[self.light] if self.light else None,
+            sources=[self.source] if self.source else None,
+        )
 
     def query(self) -> str:
         from urllib.parse import urlencode
@@ -81,7 +81,7 @@ def listing(
     f: Filters = Depends(filters),
     v: Viewer = Depends(viewer),
 ) -> Response:
-    result = v.engine.issue_page(v.actor, after=after, limit=limit, **f.engine_args())
+    result = v.engine.issue_page(v.actor, f.where(), after=after, limit=limit)
     return page(v, "issues.html", page_=result, f=f, after=after, limit=limit)
 
 
@@ -90,7 +90,7 @@ def _cells(engine: Engine, actor: Actor, f: Filters, lang: str) -> Iterator[list
     yield [zh if lang == "zh" else en for _, zh, en in COLUMNS]
     after = 0
     while True:
-        result = engine.issue_page(actor, after=after, limit=1000, **f.engine_args())
+        result = engine.issue_page(actor, f.where(), after=after, limit=1000)
         for item in result.items:
             d = item.__dict__
             yield [label(d.get(k), lang) for k, _, _ in COLUMNS]
