@@ -40,7 +40,15 @@ def stats(
             Text("--by 只能是 unit、category、source 或 state", "--by must be unit, category, source or state"),
             field="by",
         )
-    now = to_utc(as_of) if as_of is not None else core.clock.now()
+    try:
+        now = to_utc(as_of) if as_of is not None else core.clock.now()
+    except (ValueError, TypeError):
+        raise InvalidInput(
+            Text(
+                f"截至日期应为 YYYY-MM-DD 或 ISO 时间：{as_of!r}", f"as of must be YYYY-MM-DD or an ISO time: {as_of!r}"
+            ),
+            field="as_of",
+        ) from None
     with core.read() as conn:
         repo = Repository(conn)
         r = need_round(repo, round_code)

@@ -309,3 +309,13 @@ def test_operations_show_the_last_sweeps_and_verify_the_audit_for_operators_only
     assert unit.get(f"{ledger.base}/ui/ops").status_code == 403
     office = signed_in(ledger, "wang", ["admin"], ["省局"])  # an administrator of one body only
     assert office.get(f"{ledger.base}/ui/ops").status_code == 403
+
+
+def test_the_dashboard_as_of_a_past_date_shows_that_days_numbers(ledger: Live) -> None:
+    office = signed_in(ledger, "wang", ["inspection_office"], ["*"])
+    today = office.get(f"{ledger.base}/ui/?round=R1").text
+    assert 'id="total">3<' in today and 'id="red-count">1<' in today
+    before = office.get(f"{ledger.base}/ui/?round=R1&as_of=2026-03-15").text  # before any problem was entered
+    assert 'id="total">0<' in before and "2026-03-15" in before
+    bad = office.get(f"{ledger.base}/ui/?round=R1&as_of=someday")
+    assert bad.status_code == 422 and 'class="refusal"' in bad.text

@@ -194,3 +194,29 @@ def test_filtering_the_list_updates_it_in_place_and_the_address_keeps_the_filter
     office.click("#issues a:text-is('P2')")
     office.wait_for_url("**/ui/issues/P2")
     assert office.locator("#state").inner_text() == "已识别"
+
+
+def test_the_dashboard_and_the_dossier_print_on_a4_without_the_navigation(person, ledger: Live, tmp_path) -> None:
+    import shutil
+    import subprocess
+
+    office = person("wang", ["inspection_office"], ["*"])
+    office.wait_for_selector('body[data-charts="drawn"]')
+    texts = []
+    for name, url in (("dashboard", "/ui/?round=R1"), ("dossier", "/ui/issues/P3")):
+        office.goto(f"{ledger.base}{url}")
+        if name == "dashboard":
+            office.wait_for_selector('body[data-charts="drawn"]')
+        pdf = tmp_path / f"{name}.pdf"
+        office.emulate_media(media="print")
+        office.pdf(path=str(pdf), format="A4", print_background=True)
+        office.emulate_media(media="screen")
+        assert pdf.read_bytes().startswith(b"%PDF")
+        if shutil.which("pdftotext"):
+            texts.append(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout)
+    if texts:
+        dashboard, dossier = texts
+        assert "督办看板" in dashboard and "单位排名" in dashboard
+        assert "问题P3" in dossier and "哈希链校验通过" in dossier
+        for printed in texts:
+            assert "退出" not in printed and "我的待办" not in printed  # no navigation, no forms' buttons
