@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 import requests
 from consolehelpers import csrf_of, signed_in, ticket_for, version_of
 from serverhelpers import Live
@@ -319,3 +320,21 @@ def test_the_dashboard_as_of_a_past_date_shows_that_days_numbers(ledger: Live) -
     assert 'id="total">0<' in before and "2026-03-15" in before
     bad = office.get(f"{ledger.base}/ui/?round=R1&as_of=someday")
     assert bad.status_code == 422 and 'class="refusal"' in bad.text
+
+
+@pytest.fixture
+def framed(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The console configured for an OA's iframe over HTTPS (set before the server starts)."""
+    monkeypatch.setenv("ZHENGGAI_UI_FRAME_ANCESTORS", "'self' https://oa.example.gov.cn")
+    monkeypatch.setenv("ZHENGGAI_UI_SECURE_COOKIE", "1")
+    return "https://oa.example.gov.cn"
+
+
+def test_inside_the_oas_iframe_the_cookie_is_samesite_none_and_secure_and_the_oa_may_frame(
+    framed: str, ledger: Live
+) -> None:
+    r = requests.get(f"{ledger.base}/ui/login", params={"ticket": ticket_for(ledger, *LI)}, allow_redirects=False)
+    assert r.status_code == 303
+    cookie = r.headers["set-cookie"]
+    assert "SameSite=none" in cookie and "Secure" in cookie and "HttpOnly" in cookie
+    assert f"frame-ancestors 'self' {framed}" in r.headers["content-security-policy"]
