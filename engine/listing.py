@@ -3,8 +3,10 @@ person's to-do — the issues on which this actor has a step available now."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 
 from ..i18n import Text
 from ..storage.repository import Repository
@@ -35,14 +37,32 @@ class IssueFilter:
 @dataclass(frozen=True)
 class IssuePage:
     items: list[IssueView]
-    next_after: int | None  # the cursor of the next page, None on the last
+    next_after: str | None  # the cursor of the next page, None on the last
 
 
-def page(core: Core, actor: Actor, where: IssueFilter, *, after: int = 0, limit: int = 50) -> IssuePage:
-    if not 1 <= limit <= 1000 or after < 0:
-        raise InvalidInput(
-            Text("limit 应为 1-1000，after 不能为负", "limit must be 1-1000 and after not negative"), field="limit"
-        )
+SORTS = ("id", "due")  # as entered; by deadline (none last)
+_CURSOR = re.compile(r"^(?:(\d{4}-\d{2}-\d{2}|-)\.)?(\d{1,18})$")
+
+
+def _cursor(after: str, sort: str) -> tuple[date | None, int]:
+    m = _CURSOR.match(after or "0")
+    if m is None or (sort == "id") != (m.group(1) is None):
+        raise InvalidInput(Text(f"翻页位置无效：{after!r}", f"not a page cursor: {after!r}"), field="after")
+    try:
+        due = date.fromisoformat(m.group(1)) if m.group(1) not in (None, "-") else None
+    except ValueError:
+        raise InvalidInput(Text(f"翻页位置无效：{after!r}", f"not a page cursor: {after!r}"), field="after") from None
+    return due, int(m.group(2))
+
+
+def page(
+    core: Core, actor: Actor, where: IssueFilter, *, after: str = "", limit: int = 50, sort: str = "id"
+) -> IssuePage:
+    if not 1 <= limit <= 1000:
+        raise InvalidInput(Text("limit 应为 1-1000", "limit must be 1-1000"), field="limit")
+    if sort not in SORTS:
+        raise InvalidInput(Text("排序只能是 id 或 due", "sort must be id or due"), field="sort")
+    due, after_id = _cursor(after, sort) if after else (None, 0)
     with core.read() as conn:
         repo = Repository(conn)
         rows = repo.issues.keyset(
@@ -54,13 +74,19 @@ def page(core: Core, actor: Actor, where: IssueFilter, *, after: int = 0, limit:
             unit_prefixes=scope_prefixes(actor),
             unit=where.unit or None,
             owner=where.owner or None,
-            after_id=after,
+            after_id=after_id,
+            after_due=due,
+            by_due=sort == "due",
             limit=limit + 1,
         )
         more = len(rows) > limit
         rows = rows[:limit]
         items = [view(core, repo, r, actor, detail=False) for r in rows]
-    return IssuePage(items, rows[-1].id if more and rows else None)
+    if not (more and rows):
+        return IssuePage(items, None)
+    last = rows[-1]
+    cursor = str(last.id) if sort == "id" else f"{last.due_date.isoformat() if last.due_date else '-'}.{last.id}"
+    return IssuePage(items, cursor)
 
 
 def todo(core: Core, actor: Actor, *, limit: int = 200) -> list[IssueView]:

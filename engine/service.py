@@ -298,11 +298,12 @@ class Engine(Core):
         )
 
     def issue_page(
-        self, actor: Actor, where: IssueFilter | None = None, *, after: int = 0, limit: int = 50
+        self, actor: Actor, where: IssueFilter | None = None, *, after: str = "", limit: int = 50, sort: str = "id"
     ) -> IssuePage:
-        """A page of issues inside the actor's scope matching ``where``, after the cursor ``after``
-        (keyset: as fast on the thousandth page as on the first; ``next_after`` goes on)."""
-        return listing.page(self, actor, where or IssueFilter(), after=after, limit=limit)
+        """A page of issues inside the actor's scope matching ``where``, in ``sort`` order (``id``
+        or ``due``) after the cursor ``after`` (keyset: as fast on the thousandth page as on the
+        first; ``next_after`` is the next page's cursor)."""
+        return listing.page(self, actor, where or IssueFilter(), after=after, limit=limit, sort=sort)
 
     def todo(self, actor: Actor, *, limit: int = 200) -> list[IssueView]:
         """The issues on which ``actor`` has a step available now, by light then deadline."""

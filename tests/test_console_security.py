@@ -338,3 +338,21 @@ def test_inside_the_oas_iframe_the_cookie_is_samesite_none_and_secure_and_the_oa
     cookie = r.headers["set-cookie"]
     assert "SameSite=none" in cookie and "Secure" in cookie and "HttpOnly" in cookie
     assert f"frame-ancestors 'self' {framed}" in r.headers["content-security-policy"]
+
+
+def test_the_list_sorted_by_deadline_pages_through_every_issue_once(ledger: Live) -> None:
+    import re
+
+    office = signed_in(ledger, "wang", ["inspection_office"], ["*"])
+    seen, url = [], f"{ledger.base}/ui/issues?sort=due&limit=1"
+    while url:
+        html = office.get(url).text
+        seen += re.findall(r'<td><a href="/ui/issues/(P\d)">', html)
+        nxt = re.search(r'id="next" href="([^"]+)"', html)
+        url = f"{ledger.base}{nxt.group(1).replace('&amp;', '&')}" if nxt else ""
+    assert seen == ["P3", "P1", "P2"]  # the earliest deadline first, then as entered
+    exported = office.get(f"{ledger.base}/ui/issues/export.csv?sort=due").text.strip().splitlines()[1:]
+    assert [line.split(",")[0] for line in exported] == ["P3", "P1", "P2"]
+    for bad in ("sort=due&after=7", "after=2026-01-01.3", "sort=sideways"):
+        r = office.get(f"{ledger.base}/ui/issues?{bad}")
+        assert r.status_code == 422 and 'class="refusal"' in r.text, bad

@@ -44,6 +44,7 @@ class Filters:
     light: str
     owner: str
     source: str
+    sort: str
 
     def where(self) -> IssueFilter:
         return IssueFilter(
@@ -70,27 +71,28 @@ def filters(
     light: str = Query(default="", max_length=16),
     owner: str = Query(default="", max_length=128),
     source: str = Query(default="", max_length=64),
+    sort: str = Query(default="", max_length=8),
 ) -> Filters:
-    return Filters(round, unit, state, category, light, owner, source)
+    return Filters(round, unit, state, category, light, owner, source, sort)
 
 
 @router.get("/issues")
 def listing(
-    after: int = Query(default=0, ge=0),
+    after: str = Query(default="", max_length=40),
     limit: int = Query(default=50, ge=1, le=200),
     f: Filters = Depends(filters),
     v: Viewer = Depends(viewer),
 ) -> Response:
-    result = v.engine.issue_page(v.actor, f.where(), after=after, limit=limit)
+    result = v.engine.issue_page(v.actor, f.where(), after=after, limit=limit, sort=f.sort or "id")
     return page(v, "issues.html", page_=result, f=f, after=after, limit=limit)
 
 
 def _cells(engine: Engine, actor: Actor, f: Filters, lang: str) -> Iterator[list[str]]:
     """The header, then every issue under the filters, a page of the keyset at a time."""
     yield [zh if lang == "zh" else en for _, zh, en in COLUMNS]
-    after = 0
+    after = ""
     while True:
-        result = engine.issue_page(actor, f.where(), after=after, limit=1000)
+        result = engine.issue_page(actor, f.where(), after=after, limit=1000, sort=f.sort or "id")
         for item in result.items:
             d = item.__dict__
             yield [label(d.get(k), lang) for k, _, _ in COLUMNS]
