@@ -132,6 +132,10 @@ def test_an_edit_made_from_a_stale_page_is_refused_on_the_page_and_loses_nothing
     shot(other, f"05-stale-refused-{kind(ledger)}")
     measures = other.locator("#measures").inner_text()
     assert "第一条措施" in measures and "第二条措施" not in measures
+    # what was typed is still in the form, ready to be sent again against the version now shown
+    assert other.locator('#measure-form textarea[name="text"]').input_value() == "第二条措施"
+    other.click("#measure-form button")
+    assert "第二条措施" in other.locator("#measures").inner_text()
 
 
 def test_a_unit_user_opening_another_units_issue_sees_a_refusal_and_none_of_it(person, ledger: Live) -> None:

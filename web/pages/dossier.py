@@ -20,7 +20,10 @@ router = APIRouter()
 Code = PathParam(pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
 
 
-def dossier_page(v: Viewer, code: str, error: ZhenggaiError | None = None, status: int = 200) -> Response:
+def dossier_page(
+    v: Viewer, code: str, error: ZhenggaiError | None = None, status: int = 200, posted: dict[str, str] | None = None
+) -> Response:
+    """The dossier; after a refusal, with it on top and the form's text kept for another try."""
     actor = v.actor
     issue = v.engine.issue(code, actor)
     history = v.engine.history(code, actor)
@@ -36,6 +39,7 @@ def dossier_page(v: Viewer, code: str, error: ZhenggaiError | None = None, statu
         explanation=explanation,
         error=error,
         stored=files.STORED_RE,
+        posted=posted or {},
     )
 
 
@@ -44,7 +48,7 @@ def dossier(code: str = Code, v: Viewer = Depends(viewer)) -> Response:
     return dossier_page(v, code)
 
 
-def _act(v: Viewer, code: str, csrf: str, act: Callable[[], Any]) -> Response:
+def _act(v: Viewer, code: str, csrf: str, act: Callable[[], Any], posted: dict[str, str] | None = None) -> Response:
     """Run one form's write; back to the dossier, or the dossier with the refusal on it."""
     v.check_csrf(csrf)
     try:
@@ -52,7 +56,7 @@ def _act(v: Viewer, code: str, csrf: str, act: Callable[[], Any]) -> Response:
     except ZhenggaiError as exc:
         if isinstance(exc, NotFound):
             raise
-        return dossier_page(v, code, error=exc, status=exc.http_status)
+        return dossier_page(v, code, error=exc, status=exc.http_status, posted=posted)
     return RedirectResponse(f"/ui/issues/{code}", status_code=303)
 
 
@@ -84,6 +88,7 @@ def add_measure(
             actor=v.actor,
             expected_version=_version(version),
         ),
+        {"form": "measure", "text": text, "target": target},
     )
 
 
@@ -154,6 +159,7 @@ def sign_off(
         lambda: v.engine.sign_off(
             code, role, comment=comment or None, actor=v.actor, expected_version=_version(version)
         ),
+        {"form": "signoff", "comment": comment},
     )
 
 
@@ -173,6 +179,7 @@ def fire(
         lambda: v.engine.fire(
             code, trigger, comment=comment or None, actor=v.actor, expected_version=_version(version)
         ),
+        {"trigger": trigger, "comment": comment},
     )
 
 
