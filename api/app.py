@@ -22,12 +22,18 @@ from .routes import deadlines, issues, rounds, service, sweep, workflows
 
 if TYPE_CHECKING:
     from ..engine.service import Engine
+    from ..web.settings import UiSettings
 
 log = logging.getLogger("zhenggai.api")
 
 
-def create_app(engine: Engine) -> FastAPI:
-    """The ASGI app over ``engine`` (``zhenggai serve`` builds one from the environment)."""
+def create_app(engine: Engine, *, console: UiSettings | None = None) -> FastAPI:
+    """The ASGI app over ``engine`` (``zhenggai serve`` builds one from the environment), with
+    the console for people mounted under ``/ui`` (settings from the environment by default)."""
+    from ..web import console_app
+    from ..web.settings import UiSettings as _UiSettings
+
+    ui = console or _UiSettings.from_env()
     app = FastAPI(
         title="zhenggai",
         version="1",
@@ -42,12 +48,13 @@ def create_app(engine: Engine) -> FastAPI:
         # the request gave (a path that differs by a slash is simply not found)
         redirect_slashes=False,
     )
-    app.add_middleware(BodyLimit)
+    app.add_middleware(BodyLimit, larger=(("/ui/", ui.max_upload + (64 << 10)),))
     problems.install(app)
     for module in (service, workflows, rounds, issues, deadlines, sweep):
         app.include_router(module.router)
     app.state.clients = Clients(engine)
     app.state.engine = engine
+    app.mount("/ui", console_app(engine, app.state.clients, ui))
     return app
 
 

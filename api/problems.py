@@ -126,16 +126,20 @@ class BodyLimit:
     for a streamed (chunked) body, as soon as what has arrived passes the limit.  The body is
     read here, at most 1 MB, and handed to the app whole."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, larger: tuple[tuple[str, int], ...] = ()) -> None:
         self.app = app
+        self.larger = larger  # (path prefix, limit): the console's evidence uploads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        path = scope.get("path", "")
+        limit = next((n for prefix, n in self.larger if path.startswith(prefix)), MAX_BODY)
         length = dict(scope.get("headers") or []).get(b"content-length")
-        too_big = problem(413, "payload_too_large", Text("请求体超过 1 MB", "the request body is larger than 1 MB"))
+        mb = f"{limit / (1 << 20):g}"
+        too_big = problem(413, "payload_too_large", Text(f"请求体超过 {mb} MB", f"the request body is larger than {mb} MB"))
         too_big.headers["Connection"] = "close"  # the rest of the body is not read: the connection cannot go on
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+        if length is not None and (not length.isdigit() or int(length) > limit):
             return await too_big(scope, receive, send)
         chunks: list[bytes] = []
         seen = 0
@@ -145,7 +149,7 @@ class BodyLimit:
                 return
             chunks.append(message.get("body", b""))
             seen += len(chunks[-1])
-            if seen > MAX_BODY:
+            if seen > limit:
                 return await too_big(scope, receive, send)
             if not message.get("more_body", False):
                 break

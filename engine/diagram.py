@@ -65,3 +65,10 @@ def mermaid(d: WorkflowDefinition, lang: str = "zh") -> str:
         if s.final:
             lines.append(f"    {s.name} --> [*]")
     return "\n".join(lines)
+
+
+def guard_docs() -> dict[str, str]:
+    """Each registered guard's name and what it checks, in words (its docstring)."""
+    from .guards import describe_guards
+
+    return {g["name"]: " ".join(g["doc"].split()) for g in describe_guards()}

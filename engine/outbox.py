@@ -390,6 +390,15 @@ def listing(core: Core, *, status: str | None = None, limit: int = 100) -> list[
         return out
 
 
+def recent_escalations(core: Core, limit: int = 50) -> list[dict[str, Any]]:
+    """What the latest sweeps applied, newest first."""
+    with core.read() as conn:
+        return [
+            {"issue": code, "rule": rule, "action": action, "at": iso(at)}
+            for code, rule, action, at in Repository(conn).outbox.recent_escalations(limit)
+        ]
+
+
 def retry_dead(core: Core, ids: list[int] | None = None) -> int:
     """Put dead notices back in the queue (all of them, or these ids)."""
     with core.write() as conn:

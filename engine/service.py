@@ -27,10 +27,12 @@ from . import (
     catalog,
     corrections,
     deadlines,
+    diagram,
     edits,
     firing,
     intake,
     ledger,
+    listing,
     migrate,
     outbox,
     recovery,
@@ -39,15 +41,18 @@ from . import (
     sweep,
     verification,
 )
+from . import diff as diff_
 from . import views as views_
 from .actors import Actor
 from .clock import DEFAULT_TZ
 from .core import Core
 from .definition import WorkflowDefinition
+from .diff import Change
 from .errors import WorkflowInvalid
 from .explain import Explanation
 from .history import AuditReport, ChainReport
 from .inputs import add_months
+from .listing import IssueFilter, IssuePage
 from .migration import MigrationReport
 from .results import DeliveryReport, FireResult, ImportReport, IssueView, SweepReport, WorkflowInfo
 
@@ -309,6 +314,34 @@ class Engine(Core):
             limit=limit,
             offset=offset,
         )
+
+    def issue_page(
+        self, actor: Actor, where: IssueFilter | None = None, *, after: str = "", limit: int = 50, sort: str = "id"
+    ) -> IssuePage:
+        """A page of issues inside the actor's scope matching ``where``, in ``sort`` order (``id``
+        or ``due``) after the cursor ``after`` (keyset: as fast on the thousandth page as on the
+        first; ``next_after`` is the next page's cursor)."""
+        return listing.page(self, actor, where or IssueFilter(), after=after, limit=limit, sort=sort)
+
+    def todo(self, actor: Actor, *, limit: int = 200) -> list[IssueView]:
+        """The issues on which ``actor`` has a step available now, by light then deadline."""
+        return listing.todo(self, actor, limit=limit)
+
+    def workflow_diagram(self, name: str, version: int | None = None, *, lang: str = "zh") -> str:
+        """The mermaid state diagram of a deployed workflow version."""
+        return diagram.mermaid(self.workflow(name, version), lang)
+
+    def workflow_outline(self, name: str, version: int | None = None) -> dict[str, Any]:
+        """A deployed version's states, roles, transitions with their guards, and ladder."""
+        return diagram.describe(self.workflow(name, version))
+
+    def guard_docs(self) -> dict[str, str]:
+        """Each registered guard's name and what it checks, in words."""
+        return diagram.guard_docs()
+
+    def workflow_diff(self, name: str, a: int, b: int) -> list[Change]:
+        """What changed from version ``a`` to version ``b`` of a workflow."""
+        return diff_.diff(self.workflow(name, a), self.workflow(name, b))
 
     # --- edits that are not transitions -------------------------------------------------
 
@@ -596,6 +629,10 @@ class Engine(Core):
 
     def outbox(self, *, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         return outbox.listing(self, status=status, limit=limit)
+
+    def recent_escalations(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The escalations the latest sweeps applied (issue, rule, action, when), newest first."""
+        return outbox.recent_escalations(self, limit)
 
     def retry_dead(self, ids: list[int] | None = None) -> int:
         """Put dead notices back in the queue (all of them, or these ids)."""

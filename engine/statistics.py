@@ -55,7 +55,15 @@ def stats(
             Text("--by 只能是 unit、category、source 或 state", "--by must be unit, category, source or state"),
             field="by",
         )
-    asked = to_utc(as_of) if as_of is not None else core.as_of
+    try:
+        asked = to_utc(as_of) if as_of is not None else core.as_of
+    except (ValueError, TypeError):
+        raise InvalidInput(
+            Text(
+                f"截至日期应为 YYYY-MM-DD 或 ISO 时间：{as_of!r}", f"as of must be YYYY-MM-DD or an ISO time: {as_of!r}"
+            ),
+            field="as_of",
+        ) from None
     now = asked if asked is not None else core.clock.now()
     past = asked is not None and asked < core.wall.now()
     with core.read() as conn:

@@ -357,6 +357,24 @@ class ApiNonce(Base):
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class UiSession(Base):
+    """A console session started from a login ticket: the cookie holds a random token, this
+    row its SHA-256, the actor the ticket named, the form token (CSRF) and when it ends.  A
+    session belongs to a client's generation: revoking or rotating the client ends it."""
+
+    __tablename__ = "ui_sessions"
+    __table_args__ = (Index("ix_ui_sessions_expires", "expires_at"),)
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client: Mapped[str] = mapped_column(String(64))
+    generation: Mapped[int] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(Text)  # JSON {"id", "roles", "scope"}
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 # the tables, typed as tables (an ORM class's __table__ is typed as any FromClause)
 workflows: Table = Workflow.__table__  # type: ignore[assignment]
 rounds: Table = Round.__table__  # type: ignore[assignment]
@@ -372,3 +390,4 @@ outbox: Table = Outbox.__table__  # type: ignore[assignment]
 api_clients: Table = ApiClient.__table__  # type: ignore[assignment]
 api_requests: Table = ApiRequest.__table__  # type: ignore[assignment]
 api_nonces: Table = ApiNonce.__table__  # type: ignore[assignment]
+ui_sessions: Table = UiSession.__table__  # type: ignore[assignment]

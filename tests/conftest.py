@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from consolehelpers import chromium, ledger, ui_files  # noqa: F401  (fixtures: the console, a browser)
 from serverhelpers import live, opened  # noqa: F401  (fixtures: a live HTTP server, with a round)
 
 from zhenggai import Actor, Engine, FixedClock

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from storyhelpers import add, reviewed
 
 from zhenggai import Engine
@@ -30,3 +31,11 @@ def test_counts_rates_and_the_burn_down(engine: Engine, cast, round_, clock):
     assert (past["total"], past["closed"]) == (1, 0)
     # and only what the actor may see
     assert engine.stats("R1", actor=cast.other_owner)["total"] == 1
+
+
+def test_statistics_as_of_a_date_that_is_not_one_is_refused_naming_the_field(engine, cast, round_):
+    from zhenggai.engine.errors import InvalidInput
+
+    with pytest.raises(InvalidInput) as refused:
+        engine.stats(round_, actor=cast.office, as_of="someday")
+    assert refused.value.details.get("field") == "as_of" and "someday" in refused.value.text.en

@@ -9,7 +9,7 @@ statements are prepared once and run on the driver cursor (see ``prepared.py`` f
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, insert, null, or_, select, update
@@ -219,6 +219,46 @@ class IssueRepository:
         )
         q = q.order_by(rounds.c.code, issues.c.id).limit(limit).offset(offset)
         return rows_as(IssueRow, self.conn.execute(q))
+
+    def keyset(
+        self,
+        *,
+        round_code: str | None = None,
+        states: Iterable[str] | None = None,
+        categories: Iterable[str] | None = None,
+        lights: Iterable[str] | None = None,
+        sources: Iterable[str] | None = None,
+        unit_prefixes: Iterable[str] | None = None,
+        unit: str | None = None,
+        owner: str | None = None,
+        after_id: int = 0,
+        after_due: date | None = None,
+        by_due: bool = False,
+        limit: int = 50,
+    ) -> list[IssueRow]:
+        """A page of issues after the cursor — in id order, or ``by_due`` (deadline, no deadline
+        last, then id; the cursor is the last row's deadline and id): one index range per page,
+        however deep, and no count of everything (the console's list and its export)."""
+        q = _ISSUE_SELECT
+        if round_code:
+            q = q.where(rounds.c.code == round_code)
+        if owner:
+            q = q.where(issues.c.owner == owner)
+        q = filtered(
+            q, states=states, categories=categories, lights=lights, sources=sources, unit_prefixes=unit_prefixes
+        )
+        if unit:
+            q = filtered(q, unit_prefixes=[unit])
+        if not by_due:
+            q = q.where(issues.c.id > after_id).order_by(issues.c.id)
+        else:
+            due, later = issues.c.due_date, issues.c.id > after_id
+            if after_due is not None:
+                q = q.where(or_(due > after_due, and_(due == after_due, later), due.is_(None)))
+            elif after_id:
+                q = q.where(due.is_(None), later)
+            q = q.order_by(due.is_(None), due, issues.c.id)
+        return rows_as(IssueRow, self.conn.execute(q.limit(limit)))
 
     def of_round(
         self,

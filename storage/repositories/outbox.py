@@ -10,7 +10,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import Duplicate
-from ..models import escalations, outbox
+from ..models import escalations, issues, outbox
 from ..prepared import Prepared
 from ..rows import EscalationRow, OutboxRow, rows_as
 
@@ -96,3 +96,13 @@ class OutboxRepository:
             .order_by(escalations.c.id)
         )
         return rows_as(EscalationRow, self.conn.execute(q))
+
+    def recent_escalations(self, limit: int) -> list[tuple[str, str, str, datetime]]:
+        """The escalations the latest sweeps applied, newest first: (issue code, rule, action, when)."""
+        q = (
+            select(issues.c.code, escalations.c.rule, escalations.c.action, escalations.c.fired_at)
+            .join(issues, issues.c.id == escalations.c.issue_id)
+            .order_by(escalations.c.fired_at.desc(), escalations.c.id.desc())
+            .limit(limit)
+        )
+        return [(r[0], r[1], r[2], r[3]) for r in self.conn.execute(q)]
