@@ -29,7 +29,7 @@ from .core import Core
 from .definition import WorkflowDefinition
 from .errors import InvalidInput, NotFound, Refused
 from .inputs import MAX_LONG_TEXT, need_date, need_evidence_uri, need_person, need_sha256, need_text, optional_text
-from .outbox import TODO_CHANNEL, subject_of, todo_notices
+from .outbox import subject_of, todo_channels, todo_notices
 from .results import iso
 
 #: writes the edit's record; returns the event's kind and data
@@ -291,7 +291,7 @@ def assign(
         if not changes:
             raise InvalidInput(Text("没有任何变化", "nothing would change"), field="owner")
         repo.issues.set_people(row.id, **changes)
-        if TODO_CHANNEL in core.channels:  # the to-dos move with the people
+        if todo_channels(core):  # the to-dos move with the people
             before = subject_of(row)
             repo.outbox.enqueue(
                 todo_notices(

@@ -27,7 +27,7 @@ from .errors import InvalidInput, Refused
 from .facts import GuardContext, IssueFacts, MeasureFacts, RoundFacts, SignoffFacts
 from .inputs import MAX_LONG_TEXT, need_text, optional_text
 from .machine import Outcome, machine_for
-from .outbox import TODO_CHANNEL, subject_of, todo_notices
+from .outbox import subject_of, todo_channels, todo_notices
 from .results import FireResult
 
 
@@ -155,7 +155,7 @@ def _fire(
                 final_deadline=None if reopened else row.final_deadline,
             ),
         )
-        if TODO_CHANNEL in core.channels:
+        if todo_channels(core):
             repo.outbox.enqueue(todo_notices(core, d, subject_of(row), row.state, dest, seq, now))
         return FireResult(code, trigger, row.state, dest, seq, row.version + 1)
 
