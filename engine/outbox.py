@@ -47,6 +47,7 @@ def todo_channels(core: Core) -> list[str]:
             out.append(channel)
     return out
 
+
 _ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 
 

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 @dataclass
 class Request:
+    method: str
     path: str
     query: dict[str, str]
     headers: dict[str, str]
@@ -41,9 +42,19 @@ def receiver(answer: Callable[[Request], tuple[int, Any]] | None = None) -> Iter
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
+            self._answer()
+
+        def do_GET(self) -> None:
+            self._answer()
+
+        def do_PUT(self) -> None:
+            self._answer()
+
+        def _answer(self) -> None:
             parts = urlsplit(self.path)
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             req = Request(
+                self.command,
                 parts.path,
                 {k: v[0] for k, v in parse_qs(parts.query).items()},
                 {k.lower(): v for k, v in self.headers.items()},

@@ -49,7 +49,12 @@ def test_a_plain_secret_verifies_as_its_whsec_form_and_ids_in_chinese_travel_as_
     plain = "s3cret-s3cret-s3"
     with receiver() as rec:
         WebhookNotifier(f"{rec.url}/", plain, source="/省局").send(
-            Notice("巡-1:3:feed", "webhook", {"feed": "events"}, {"issue": "巡-1", "seq": 3, "at": "2026-03-10T10:00:00+08:00"})
+            Notice(
+                "巡-1:3:feed",
+                "webhook",
+                {"feed": "events"},
+                {"issue": "巡-1", "seq": 3, "at": "2026-03-10T10:00:00+08:00"},
+            )
         )
     [req] = rec.requests
     assert req.headers["webhook-id"].isascii() and req.headers["webhook-signature"].startswith("v1,")
@@ -70,7 +75,9 @@ def test_escalations_and_to_dos_are_typed_in_the_envelope(engine: Engine, cast, 
         _deliver_all(engine)
         hook = Webhook(SECRET)
         types = {(r.path, hook.verify(r.body, r.headers)["type"]) for r in rec.requests}
-    assert ("/hook", "zhenggai.escalation.remind") in types or any(t.startswith("zhenggai.escalation.") for _, t in types)
+    assert ("/hook", "zhenggai.escalation.remind") in types or any(
+        t.startswith("zhenggai.escalation.") for _, t in types
+    )
     assert ("/todo", "zhenggai.todo.open") in types and ("/todo", "zhenggai.todo.done") in types
     assert ("/hook", "zhenggai.issue.event") in types
 
@@ -91,6 +98,10 @@ def test_a_webhook_secret_receivers_could_not_use_is_refused_naming_the_variable
 
 def test_a_whsec_secret_from_the_environment_is_the_key_it_encodes() -> None:
     [hook] = configured_notifiers(
-        {"ZHENGGAI_WEBHOOK_URL": "https://oa.example/hook", "ZHENGGAI_WEBHOOK_SECRET": SECRET, "ZHENGGAI_WEBHOOK_SOURCE": "/bureau"}
+        {
+            "ZHENGGAI_WEBHOOK_URL": "https://oa.example/hook",
+            "ZHENGGAI_WEBHOOK_SECRET": SECRET,
+            "ZHENGGAI_WEBHOOK_SOURCE": "/bureau",
+        }
     )
     assert isinstance(hook, WebhookNotifier) and whsec(hook.secret) == SECRET and hook.source == "/bureau"

@@ -64,7 +64,11 @@ class DingTalkRobotNotifier(Notifier):
     def message(self, notice: Notice) -> dict[str, object]:
         ids = [v for k, v in self.users.items() if k in _mentioned(notice)]
         title, text = markdown(notice, " ".join(f"@{i}" for i in ids))
-        return {"msgtype": "markdown", "markdown": {"title": title, "text": text}, "at": {"atUserIds": ids, "isAtAll": False}}
+        return {
+            "msgtype": "markdown",
+            "markdown": {"title": title, "text": text},
+            "at": {"atUserIds": ids, "isAtAll": False},
+        }
 
     def send(self, notice: Notice) -> None:
         call(self.signed_url(), self.message(notice), timeout=self.timeout)

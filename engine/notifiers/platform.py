@@ -68,7 +68,7 @@ def people(env: Mapping[str, str], field: str) -> dict[str, str]:
     if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
         raise InvalidInput(
             Text(
-                f"{field} 应为 JSON 对象，如 {{\"li.ming\": \"平台上的账号\"}}：{why}",
+                f'{field} 应为 JSON 对象，如 {{"li.ming": "平台上的账号"}}：{why}',
                 f'{field} must be a JSON object such as {{"li.ming": "id on the platform"}}: {why}',
             ),
             field=field,
@@ -126,7 +126,9 @@ def markdown(notice: Notice, mention: str = "") -> tuple[str, str]:
     if isinstance(todo, dict):
         label = p.get("state_label") or {}
         title = f"【待办】{p.get('issue')} {p.get('title', '')}"
-        zh = f"问题 {p.get('issue')}「{p.get('title', '')}」（{p.get('unit', '')}）现为{label.get('zh', p.get('state'))}"
+        zh = (
+            f"问题 {p.get('issue')}「{p.get('title', '')}」（{p.get('unit', '')}）现为{label.get('zh', p.get('state'))}"
+        )
         en = f"Issue {p.get('issue')} ({p.get('unit', '')}) is now {label.get('en', p.get('state'))}"
         if todo.get("action") == "open" and p.get("triggers"):
             zh += f"，待您处理：{'、'.join(p['triggers'])}"

@@ -115,9 +115,7 @@ class WebhookNotifier(Notifier):
     #: the environment variables are this prefix + ``_URL``, ``_SECRET`` and ``_SOURCE``
     env_prefix = "ZHENGGAI_WEBHOOK"
 
-    def __init__(
-        self, url: str, secret: str | bytes, timeout: float = 10.0, *, source: str = DEFAULT_SOURCE
-    ) -> None:
+    def __init__(self, url: str, secret: str | bytes, timeout: float = 10.0, *, source: str = DEFAULT_SOURCE) -> None:
         self.url = url
         self.secret = secret_key(secret)
         self.timeout = timeout

@@ -74,7 +74,14 @@ class WeComAppNotifier(Notifier):
     name = "wecom_app"
 
     def __init__(
-        self, corp_id: str, secret: str, agent_id: int, users: Mapping[str, str], *, api: str = API, timeout: float = 10.0
+        self,
+        corp_id: str,
+        secret: str,
+        agent_id: int,
+        users: Mapping[str, str],
+        *,
+        api: str = API,
+        timeout: float = 10.0,
     ) -> None:
         self.corp_id, self.secret, self.agent_id, self.users = corp_id, secret, agent_id, dict(users)
         self.api, self.timeout = api.rstrip("/"), timeout
@@ -87,7 +94,10 @@ class WeComAppNotifier(Notifier):
             return None
         if not got["AGENT_ID"].isdigit():
             raise InvalidInput(
-                Text("ZHENGGAI_WECOM_AGENT_ID 应为应用的数字 AgentId", "ZHENGGAI_WECOM_AGENT_ID must be the application's numeric AgentId"),
+                Text(
+                    "ZHENGGAI_WECOM_AGENT_ID 应为应用的数字 AgentId",
+                    "ZHENGGAI_WECOM_AGENT_ID must be the application's numeric AgentId",
+                ),
                 field="ZHENGGAI_WECOM_AGENT_ID",
             )
         return cls(
