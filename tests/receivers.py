@@ -29,12 +29,12 @@ class Request:
 class Receiver:
     url: str
     requests: list[Request] = field(default_factory=list)
-    #: status and JSON body to answer each request with (the platform's own success answer)
-    answer: Callable[[Request], tuple[int, Any]] = lambda _r: (200, {})
+    #: status and JSON body (and headers) to answer each request with (the platform's own success answer)
+    answer: Callable[[Request], tuple[Any, ...]] = lambda _r: (200, {})
 
 
 @contextmanager
-def receiver(answer: Callable[[Request], tuple[int, Any]] | None = None) -> Iterator[Receiver]:
+def receiver(answer: Callable[[Request], tuple[Any, ...]] | None = None) -> Iterator[Receiver]:
     rec = Receiver("")
     if answer is not None:
         rec.answer = answer
@@ -62,10 +62,13 @@ def receiver(answer: Callable[[Request], tuple[int, Any]] | None = None) -> Iter
             )
             with lock:
                 rec.requests.append(req)
-            status, payload = rec.answer(req)
+            status, payload, *extra = rec.answer(req)
             out = json.dumps(payload, ensure_ascii=False).encode()
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            for name, value in (extra[0] if extra else {}).items():
+                self.send_header(name, value)
+            if not extra or "Content-Type" not in extra[0]:
+                self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(out)))
             self.end_headers()
             self.wfile.write(out)
