@@ -17,7 +17,7 @@ from typing import IO, Any
 
 import click
 
-from .commands import demo, issue, ledger, ops, round, service, workflow
+from .commands import calendar, demo, issue, ledger, ops, round, service, workflow
 from .commands.context import Ctx, check_as_of
 from .engine.errors import ImportInvalid, Refused, WorkflowInvalid, ZhenggaiError
 from .i18n import Text, current_lang
@@ -143,7 +143,7 @@ def main(ctx: click.Context, db: str | None, lang: str | None, json_: bool, as_o
     ctx.obj = Ctx(db=db, lang=current_lang(lang), json=json_, as_of=as_of, backdate=backdate)
 
 
-for _module in (ops, workflow, round, issue, ledger, service, demo):
+for _module in (ops, workflow, round, issue, ledger, service, calendar, demo):
     for _command in _module.COMMANDS:
         main.add_command(_command)
 

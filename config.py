@@ -18,6 +18,9 @@ Variables read:
 ``ZHENGGAI_DINGTALK_*``, ``ZHENGGAI_WECOM_*``, ``ZHENGGAI_ECOLOGY_*``
     DingTalk's robot and to-dos, WeCom's robot and application messages, 泛微's unified to-do
     (each notifier's class documents its variables).
+``ZHENGGAI_CALENDAR_FILE``
+    an office's calendar file: holidays and make-up working days by date, extending or
+    overriding chinese-calendar (see ``engine/calendars/corrections.py``).
 ``ZHENGGAI_NOTIFIERS_FILE``
     a TOML file of the same settings, by the same names (``ZHENGGAI_DINGTALK_ROBOT_URL = "…"``;
     a table, such as ``ZHENGGAI_DINGTALK_USERS``, is read as its JSON): secrets kept out of the
@@ -77,6 +80,9 @@ def engine_from_env(
     except (ValueError, ArgumentError, NoSuchModuleError) as exc:
         raise _unusable_url(exc) from None
     add_notifiers(engine, environ)
+    calendar_file = (os.environ if environ is None else environ).get("ZHENGGAI_CALENDAR_FILE")
+    if calendar_file:
+        engine.use_calendar_file(calendar_file)
     if check_schema:
         require_current_schema(engine)
     return engine
@@ -126,7 +132,10 @@ FILE_VARIABLE = "ZHENGGAI_NOTIFIERS_FILE"
 
 
 def notifier_settings(env: Mapping[str, str]) -> dict[str, str]:
-    """The notifiers' settings: those of the ``ZHENGGAI_NOTIFIERS_FILE`` TOML file, if named,
+    """The notifiers' settings: those of the ``ZHENGGAI_CALENDAR_FILE``
+    an office's calendar file: holidays and make-up working days by date, extending or
+    overriding chinese-calendar (see ``engine/calendars/corrections.py``).
+``ZHENGGAI_NOTIFIERS_FILE`` TOML file, if named,
     under the environment's own; a file that cannot be read is refused naming it and the line."""
     import json
     import tomllib
