@@ -20,8 +20,9 @@ class Worker(UvicornWorker):
 
 
 class Application(BaseApplication):  # type: ignore[misc]  # gunicorn has no type hints
-    def __init__(self, options: dict[str, Any]) -> None:
+    def __init__(self, options: dict[str, Any], app: str) -> None:
         self.options = options
+        self.app = app
         super().__init__()
 
     def load_config(self) -> None:
@@ -29,12 +30,16 @@ class Application(BaseApplication):  # type: ignore[misc]  # gunicorn has no typ
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        from .app import app_from_env
+        import importlib
 
-        return app_from_env()
+        module, _, factory = self.app.partition(":")
+        return getattr(importlib.import_module(module), factory)()
 
 
-def run(host: str, port: int, workers: int, log_level: str, timeout: int) -> None:
+def run(
+    host: str, port: int, workers: int, log_level: str, timeout: int, *, app: str = "zhenggai.api.app:app_from_env"
+) -> None:
+    """Serve ``app`` (``module:factory``, called in each worker) until SIGTERM."""
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     Application(
         {
@@ -50,5 +55,6 @@ def run(host: str, port: int, workers: int, log_level: str, timeout: int) -> Non
             "errorlog": "-",
             "preload_app": False,
             "proc_name": "zhenggai",
-        }
+        },
+        app,
     ).run()
