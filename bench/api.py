@@ -277,6 +277,7 @@ def main() -> None:
         default=["gunicorn", "prefork"],
         help="the engine behind each `zhenggai serve --server`, measured in turn (the first is the one reported)",
     )
+    ap.add_argument("--repeat", type=int, default=1, help="measure every stack this many times, interleaved")
     ap.add_argument(
         "--no-floor", action="store_true", help="skip the floor (bench/floor.py: hand-written SQL, no engine)"
     )
@@ -311,38 +312,30 @@ def main() -> None:
         print(f"set up {args.clients + args.race_issues} issues in {time.perf_counter() - t0:.1f} s", flush=True)
         distinct = [f"A{i:04d}" for i in range(args.clients)]
         engine_cmd = [sys.executable, "-m", "zhenggai.cli", "--db", url, "serve", "--workers", str(args.workers)]
-        measured: dict[str, dict[str, object]] = {}
-        for kind in args.servers:
-            proc, base = start_server([*engine_cmd, "--server", kind], env, f"api-server-{kind}.log")
-            try:
-                results = load(base, secret, distinct, args.seconds, args.processes, args.minimal)
-            finally:
-                stop(proc)
-            measured[kind] = summary(f"distinct issues, engine on {kind}", results, args.seconds)
-            print(json.dumps(measured[kind], ensure_ascii=False), flush=True)
-        first = measured[args.servers[0]]
-        if len(measured) > 1:
-            other = args.servers[1]
-            ratio = float(first["ok_per_second"]) / max(float(measured[other]["ok_per_second"]), 1e-9)  # type: ignore[arg-type]
-            print(f"{args.servers[0]}/{other}: {ratio:.2f} of the throughput", flush=True)
+        floor_cmd = [sys.executable, os.path.join(bench_dir, "floor.py"), "--db", url, "--workers", str(args.workers)]
+        stacks = {kind: ([*engine_cmd, "--server", kind], env) for kind in args.servers}
         if not args.no_floor:
-            floor_cmd = [
-                sys.executable,
-                os.path.join(bench_dir, "floor.py"),
-                "--db",
-                url,
-                "--workers",
-                str(args.workers),
-            ]
-            proc, base = start_server(floor_cmd, {**env, "PYTHONPATH": bench_dir}, "api-floor.log")
-            try:
-                results = load(base, secret, distinct, args.seconds, args.processes, args.minimal)
-            finally:
-                stop(proc)
-            floor = summary("distinct issues, floor (hand-written SQL, no engine)", results, args.seconds)
-            print(json.dumps(floor, ensure_ascii=False), flush=True)
-            ratio = float(first["ok_per_second"]) / max(float(floor["ok_per_second"]), 1e-9)  # type: ignore[arg-type]
-            print(f"engine/floor: {ratio:.2f} (target at least 0.5)", flush=True)
+            stacks["floor"] = (floor_cmd, {**env, "PYTHONPATH": bench_dir})
+        # interleaved, --repeat times: a machine whose load drifts charges every stack alike
+        runs: dict[str, list[dict[str, object]]] = {k: [] for k in stacks}
+        for r in range(args.repeat):
+            for kind, (cmd, cmd_env) in stacks.items():
+                proc, base = start_server(cmd, cmd_env, f"api-{kind}.log")
+                try:
+                    results = load(base, secret, distinct, args.seconds, args.processes, args.minimal)
+                finally:
+                    stop(proc)
+                label = "floor (hand-written SQL, no engine)" if kind == "floor" else f"engine on {kind}"
+                runs[kind].append(summary(f"distinct issues, {label}, run {r + 1}", results, args.seconds))
+                print(json.dumps(runs[kind][-1], ensure_ascii=False), flush=True)
+        rate = {k: statistics.median(float(x["ok_per_second"]) for x in v) for k, v in runs.items()}  # type: ignore[arg-type]
+        print(f"median transitions/s: {json.dumps(rate)}", flush=True)
+        head = args.servers[0]
+        if len(args.servers) > 1:
+            print(f"{head}/{args.servers[1]}: {rate[head] / rate[args.servers[1]]:.2f} of the throughput", flush=True)
+        if "floor" in rate:
+            print(f"engine ({head})/floor: {rate[head] / rate['floor']:.2f} (target at least 0.5)", flush=True)
+        first = {"ok_per_second": rate[head]}
 
         proc, base = start_server([*engine_cmd, "--server", args.servers[0]], env, "api-server.log")
         try:

@@ -85,10 +85,12 @@ def _edit(
     expected_version: int | None,
     request_id: str | None,
 ) -> dict[str, Any]:
-    now = core.clock.now()
     with core.write() as conn:
         repo = Repository(conn)
         row = writable_issue(repo, code, actor)
+        # dated once the issue is locked: a write that waited for another is dated after it,
+        # so the history's times never go backwards under concurrent writers
+        now = core.clock.now()
         if request_id is not None:  # under the issue's lock: a twin has committed, or waits
             prior = repo.events.by_request(request_id)
             if prior is not None:

@@ -104,10 +104,12 @@ def _fire(
     request_id: str | None,
     expected_version: int | None,
 ) -> FireResult:
-    now = core.clock.now()
     with core.write() as conn:
         repo = Repository(conn)
         row = writable_issue(repo, code, actor)
+        # dated once the issue is locked: a write that waited for another is dated after it,
+        # so the history's times never go backwards under concurrent writers
+        now = core.clock.now()
         if request_id is not None:
             # looked up under the issue's lock, so a concurrent twin has either committed or waits
             prior = repo.events.by_request(request_id)
