@@ -23,6 +23,7 @@ from zhenggai.engine.notifiers import (
     DingTalkRobotNotifier,
     DingTalkTodoNotifier,
     EcologyTodoNotifier,
+    Notice,
     WeComAppNotifier,
     WeComRobotNotifier,
     configured_notifiers,
@@ -60,7 +61,9 @@ def dingtalk_robot_answer(r: Request) -> tuple[int, dict]:
 def test_a_dingtalk_group_robot_is_sent_signed_markdown_mentioning_the_owner(engine: Engine, cast, round_, clock):
     with receiver(dingtalk_robot_answer) as rec:
         engine.notifiers.add(
-            DingTalkRobotNotifier(f"{rec.url}/robot/send?access_token=tok", ROBOT_SECRET, {"li": "ding-li"})
+            DingTalkRobotNotifier(
+                f"{rec.url}/robot/send?access_token=tok", ROBOT_SECRET, {"li": "ding-li", "zhao": "13800000000"}
+            )
         )
         engine.channels = ["dingtalk_robot"]
         reminded(engine, cast, clock)
@@ -72,6 +75,12 @@ def test_a_dingtalk_group_robot_is_sent_signed_markdown_mentioning_the_owner(eng
     assert msg["msgtype"] == "markdown" and msg["markdown"]["title"].startswith("【")
     assert "P1" in msg["markdown"]["text"] and "@ding-li" in msg["markdown"]["text"]
     assert "Issue P1" in msg["markdown"]["text"]  # Chinese first, English after
+    assert msg["at"]["atMobiles"] == [] and msg["at"]["isAtAll"] is False
+    # the lead is known by a mobile number: mentioned by it
+    lead = DingTalkRobotNotifier("https://x/robot/send?access_token=t", ROBOT_SECRET, {"zhao": "13800000000"})
+    note = Notice("P1:9:unit_lead:dingtalk_robot", "dingtalk_robot", {"user": "zhao", "role": "unit_lead"}, {"issue": "P1", "message": {"zh": "告诫", "en": "caution"}})  # fmt: skip
+    at = lead.message(note)["at"]
+    assert at == {"atUserIds": [], "atMobiles": ["13800000000"], "isAtAll": False}
 
 
 def test_a_platform_that_refuses_a_message_gets_it_again_until_it_takes_it(engine: Engine, cast, round_, clock):

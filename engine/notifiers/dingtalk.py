@@ -42,7 +42,8 @@ class DingTalkRobotNotifier(Notifier):
 
     From the environment: ``ZHENGGAI_DINGTALK_ROBOT_URL`` (the robot's address, with its
     ``access_token``) and ``ZHENGGAI_DINGTALK_ROBOT_SECRET`` (``SEC…``, the "加签" secret);
-    optionally ``ZHENGGAI_DINGTALK_USERS`` (JSON: user id or ``role@unit`` → DingTalk user id)."""
+    optionally ``ZHENGGAI_DINGTALK_USERS`` (JSON: user id or ``role@unit`` → DingTalk user id,
+    or mobile number)."""
 
     name = "dingtalk_robot"
 
@@ -62,13 +63,14 @@ class DingTalkRobotNotifier(Notifier):
         return f"{self.url}{sep}timestamp={ts}&sign={urllib.parse.quote_plus(robot_sign(self.secret, ts))}"
 
     def message(self, notice: Notice) -> dict[str, object]:
+        """Markdown that mentions the people concerned: by DingTalk user id, or by mobile
+        number where the mapping gives one (eleven digits)."""
         ids = [v for k, v in self.users.items() if k in _mentioned(notice)]
+        mobiles = [i for i in ids if i.isdigit() and len(i) == 11]
+        user_ids = [i for i in ids if i not in mobiles]
         title, text = markdown(notice, " ".join(f"@{i}" for i in ids))
-        return {
-            "msgtype": "markdown",
-            "markdown": {"title": title, "text": text},
-            "at": {"atUserIds": ids, "isAtAll": False},
-        }
+        at = {"atUserIds": user_ids, "atMobiles": mobiles, "isAtAll": False}
+        return {"msgtype": "markdown", "markdown": {"title": title, "text": text}, "at": at}
 
     def send(self, notice: Notice) -> None:
         call(self.signed_url(), self.message(notice), timeout=self.timeout)
