@@ -17,7 +17,7 @@ from typing import IO, Any
 
 import click
 
-from .commands import deadline, demo, issue, ledger, ops, round, service, ui, workflow
+from .commands import calendar, deadline, demo, issue, ledger, ops, round, service, ui, workflow
 from .commands.context import Ctx, check_as_of
 from .engine.errors import ImportInvalid, Refused, WorkflowInvalid, ZhenggaiError
 from .i18n import Text, current_lang
@@ -144,7 +144,7 @@ def main(ctx: click.Context, db: str | None, lang: str | None, json_: bool, as_o
     ctx.obj = Ctx(db=db, lang=current_lang(lang), json=json_, as_of=as_of, backdate=backdate)
 
 
-for _module in (ops, workflow, round, issue, deadline, ledger, service, ui, demo):
+for _module in (ops, workflow, round, issue, deadline, ledger, service, ui, calendar, demo):
     for _command in _module.COMMANDS:
         main.add_command(_command)
 

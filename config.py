@@ -15,6 +15,17 @@ Variables read:
 ``ZHENGGAI_SMTP_HOST`` [+ ``ZHENGGAI_SMTP_PORT``, ``ZHENGGAI_SMTP_FROM``, ``ZHENGGAI_EMAIL_ADDRESSES``]
     e-mail; the addresses as JSON, ``{"user id" or "role@unit": "address"}``.
 
+``ZHENGGAI_DINGTALK_*``, ``ZHENGGAI_WECOM_*``, ``ZHENGGAI_ECOLOGY_*``
+    DingTalk's robot and to-dos, WeCom's robot and application messages, 泛微's unified to-do
+    (each notifier's class documents its variables).
+``ZHENGGAI_CALENDAR_FILE``
+    an office's calendar file: holidays and make-up working days by date, extending or
+    overriding chinese-calendar (see ``engine/calendars/corrections.py``).
+``ZHENGGAI_NOTIFIERS_FILE``
+    a TOML file of the same settings, by the same names (``ZHENGGAI_DINGTALK_ROBOT_URL = "…"``;
+    a table, such as ``ZHENGGAI_DINGTALK_USERS``, is read as its JSON): secrets kept out of the
+    environment; a variable set in the environment wins over the file.
+
 ``ZHENGGAI_CHAIN_KEY`` is read by the Engine itself.  SQLAlchemy and the engine are imported
 only when an engine is built, so that importing this module costs nothing.
 """
@@ -69,6 +80,9 @@ def engine_from_env(
     except (ValueError, ArgumentError, NoSuchModuleError) as exc:
         raise _unusable_url(exc) from None
     add_notifiers(engine, environ)
+    calendar_file = (os.environ if environ is None else environ).get("ZHENGGAI_CALENDAR_FILE")
+    if calendar_file:
+        engine.use_calendar_file(calendar_file)
     if check_schema:
         require_current_schema(engine)
     return engine
@@ -107,7 +121,34 @@ def add_notifiers(engine: Engine, environ: Mapping[str, str] | None = None) -> E
     also becomes a channel every notice is sent to (the log always is one).  Returns ``engine``."""
     from .engine.notifiers import configured_notifiers
 
-    for notifier in configured_notifiers(os.environ if environ is None else environ):
+    env = os.environ if environ is None else environ
+    for notifier in configured_notifiers(notifier_settings(env)):
         engine.notifiers.add(notifier)
         engine.channels.append(notifier.name)
     return engine
+
+
+FILE_VARIABLE = "ZHENGGAI_NOTIFIERS_FILE"
+
+
+def notifier_settings(env: Mapping[str, str]) -> dict[str, str]:
+    """The notifiers' settings: those of the ``ZHENGGAI_CALENDAR_FILE``
+    an office's calendar file: holidays and make-up working days by date, extending or
+    overriding chinese-calendar (see ``engine/calendars/corrections.py``).
+``ZHENGGAI_NOTIFIERS_FILE`` TOML file, if named,
+    under the environment's own; a file that cannot be read is refused naming it and the line."""
+    import json
+    import tomllib
+
+    path = env.get(FILE_VARIABLE)
+    if not path:
+        return dict(env)
+    try:
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise InvalidInput(
+            Text(f"通知配置文件 {path} 无法读取：{exc}", f"the notifier settings file {path} cannot be read: {exc}"),
+            field=FILE_VARIABLE,
+        ) from None
+    settings = {k: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False) for k, v in raw.items()}
+    return {**settings, **env}

@@ -1,11 +1,16 @@
-"""Running the service: one uvicorn server per worker process, all accepting on one socket.
+"""Running the service: gunicorn with uvicorn workers (the default), or the plain prefork.
 
-uvicorn's own multi-worker mode binds the socket without TCP_NODELAY, so connections its
-workers accept send a response written in two parts only after the client's delayed ACK:
-one request from one client took 56 ms instead of 18 ms (see bench/RESULTS.md).  The prefork
-here binds the socket once with TCP_NODELAY, forks the workers (each builds its own app and
-database pool after the fork), forwards SIGTERM/SIGINT to them and waits; a worker that dies
-is reported, not restarted (a service manager restarts the unit).
+``gunicorn`` (``zhenggai serve``): gunicorn's arbiter keeps ``--workers`` uvicorn workers
+running — a worker that dies is started again, one that stops answering its heartbeat for
+``--timeout`` seconds is killed and replaced, ``SIGHUP`` reloads them gracefully (new workers
+first, the old ones finish their requests), ``SIGTERM`` stops them gracefully.  Its listening
+socket has TCP_NODELAY, as accepted connections need (a response written in two parts
+otherwise waits for the client's delayed ACK: 56 ms instead of 18 ms, see bench/RESULTS.md).
+Each worker builds its own app, engine and pool after the fork.
+
+``prefork`` (``--server prefork``): the socket bound once with TCP_NODELAY, the workers forked
+and waited for; a worker that dies is reported, not restarted.  Kept for comparison
+(``bench/api.py --server``) and for hosts without gunicorn (it needs a POSIX system).
 """
 
 from __future__ import annotations
@@ -17,13 +22,15 @@ import socket
 import sys
 from typing import Any
 
+SERVERS = ("gunicorn", "prefork")
 
-def _serve_one(sock: socket.socket | None, host: str, port: int, log_level: str) -> None:
+
+def _config(sock: socket.socket | None, host: str, port: int, log_level: str) -> Any:
     import uvicorn
 
     from .limits import LimitedHttpToolsProtocol
 
-    config = uvicorn.Config(
+    return uvicorn.Config(
         "zhenggai.api.app:app_from_env",
         factory=True,
         host=host,
@@ -32,11 +39,23 @@ def _serve_one(sock: socket.socket | None, host: str, port: int, log_level: str)
         lifespan="off",
         http=LimitedHttpToolsProtocol,  # a request's head is bounded before it is parsed whole
     )
-    server = uvicorn.Server(config)
+
+
+def _serve_one(sock: socket.socket | None, host: str, port: int, log_level: str) -> None:
+    import uvicorn
+
+    server = uvicorn.Server(_config(sock, host, port, log_level))
     server.run(sockets=[sock] if sock is not None else None)
 
 
-def serve(host: str, port: int, workers: int, log_level: str = "info") -> None:
+def serve(
+    host: str, port: int, workers: int, log_level: str = "info", *, server: str = "gunicorn", timeout: int = 60
+) -> None:
+    if server == "gunicorn":
+        from .gunicorn import run
+
+        run(host, port, workers, log_level, timeout)
+        return
     if workers <= 1:
         _serve_one(None, host, port, log_level)
         return

@@ -1,9 +1,15 @@
 """The HTTP API under load, against PostgreSQL: signed transitions from 50 concurrent clients.
 
     python bench/api.py [--clients 50] [--seconds 30] [--workers 2] [--race-seconds 15] [--minimal] [--rate R …]
+                        [--servers gunicorn prefork] [--no-floor] [--load-fraction 0.75]
 
-Starts ``zhenggai serve`` (uvicorn, ``--workers`` processes) on a loopback port over a fresh
-PostgreSQL schema, then:
+Starts ``zhenggai serve`` (``--workers`` uvicorn workers under gunicorn, then under the plain
+prefork: ``--servers``) on a loopback port over a fresh PostgreSQL schema, then:
+
+0. **the floor** — the same load against ``bench/floor.py``: the same server stack answering
+   the same signed transition with the same PostgreSQL reads and writes in hand-written SQL,
+   no engine; prints engine/floor (target: at least 0.5).  Then the engine at
+   ``--load-fraction`` (75 %) of its measured capacity, open loop: its p99 (target < 100 ms).
 
 1. **distinct issues** — each client owns one issue and cycles it in_progress -> self_checked
    (``submit_self_check``: guards measures_done, evidence_attached, the plan checks) ->
@@ -216,6 +222,45 @@ def check_race(url: str, codes: list[str], ok_answers: int) -> dict[str, object]
     }
 
 
+def why_not_verified(url: str, codes: list[str]) -> str:
+    from zhenggai import Actor, Engine
+
+    eng = Engine(url)
+    office = Actor("wang", frozenset({"inspection_office"}))
+    out = []
+    for c in codes:
+        rep = eng.verify(c, office)
+        if not rep.ok:
+            out.append(f"{c}: {rep.to_dict() if hasattr(rep, 'to_dict') else rep}")
+    eng.db.dispose()
+    return "; ".join(out)[:3000]
+
+
+def start_server(cmd: list[str], env: dict[str, str], log_name: str) -> tuple[subprocess.Popen[bytes], str]:
+    """A server on a fresh loopback port, once it answers."""
+    import requests
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), log_name), "w")  # noqa: SIM115
+    proc = subprocess.Popen([*cmd, "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            requests.post(base + "/issues/none/transitions/none", timeout=1)
+            break
+        except requests.RequestException:
+            time.sleep(0.1)
+    time.sleep(1.0)  # every worker up, not only the first
+    return proc, base
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    proc.wait(30)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--clients", type=int, default=50)
@@ -225,6 +270,23 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--processes", type=int, default=5, help="load-generating processes")
     ap.add_argument("--minimal", action="store_true", help="ask for minimal answers (Prefer: return=minimal)")
+    ap.add_argument(
+        "--servers",
+        nargs="+",
+        choices=["gunicorn", "prefork"],
+        default=["gunicorn", "prefork"],
+        help="the engine behind each `zhenggai serve --server`, measured in turn (the first is the one reported)",
+    )
+    ap.add_argument("--repeat", type=int, default=1, help="measure every stack this many times, interleaved")
+    ap.add_argument(
+        "--no-floor", action="store_true", help="skip the floor (bench/floor.py: hand-written SQL, no engine)"
+    )
+    ap.add_argument(
+        "--load-fraction",
+        type=float,
+        default=0.75,
+        help="then offer this fraction of the first server's measured capacity (open loop) and report its p99",
+    )
     ap.add_argument(
         "--rate",
         type=float,
@@ -241,52 +303,64 @@ def main() -> None:
     with psycopg.connect(base_url, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
     url = f"{base_url}{'&' if '?' in base_url else '?'}options=-csearch_path%3D{schema}"
-    server = None
+    env = {**os.environ, "ZHENGGAI_API_KEY": KEY}
+    bench_dir = os.path.dirname(os.path.abspath(__file__))
     try:
         os.environ["ZHENGGAI_API_KEY"] = KEY
         t0 = time.perf_counter()
         secret = setup(url, args.clients + args.race_issues)
         print(f"set up {args.clients + args.race_issues} issues in {time.perf_counter() - t0:.1f} s", flush=True)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        log = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "api-server.log"), "w")  # noqa: SIM115
-        server = subprocess.Popen(
-            [sys.executable, "-m", "zhenggai.cli", "--db", url, "serve", "--port", str(port), "--workers",
-             str(args.workers)],
-            env={**os.environ, "ZHENGGAI_API_KEY": KEY}, stdout=subprocess.DEVNULL, stderr=log,
-        )  # fmt: skip
-        base = f"http://127.0.0.1:{port}"
-        import requests
-
-        for _ in range(200):
-            try:
-                if requests.get(base + "/ready", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.1)
         distinct = [f"A{i:04d}" for i in range(args.clients)]
-        results = load(base, secret, distinct, args.seconds, args.processes, args.minimal)
-        first = summary("distinct issues", results, args.seconds)
-        print(json.dumps(first, ensure_ascii=False), flush=True)
-        for rate in args.rate:
-            paced = load(base, secret, distinct, args.seconds, args.processes, args.minimal, rate)
-            at = summary(f"distinct issues, open loop at {rate:g}/s offered", paced, args.seconds)
-            print(json.dumps(at, ensure_ascii=False), flush=True)
-        shared = [f"A{args.clients + i % args.race_issues:04d}" for i in range(args.clients)]
-        race = load(base, secret, shared, args.race_seconds, args.processes, args.minimal)
-        second = summary("race on shared issues", race, args.race_seconds)
-        second.update(check_race(url, sorted(set(shared)), second["ok"]))  # type: ignore[arg-type]
-        print(json.dumps(second, ensure_ascii=False), flush=True)
+        engine_cmd = [sys.executable, "-m", "zhenggai.cli", "--db", url, "serve", "--workers", str(args.workers)]
+        floor_cmd = [sys.executable, os.path.join(bench_dir, "floor.py"), "--db", url, "--workers", str(args.workers)]
+        stacks = {kind: ([*engine_cmd, "--server", kind], env) for kind in args.servers}
+        if not args.no_floor:
+            stacks["floor"] = (floor_cmd, {**env, "PYTHONPATH": bench_dir})
+        # interleaved, --repeat times: a machine whose load drifts charges every stack alike
+        runs: dict[str, list[dict[str, object]]] = {k: [] for k in stacks}
+        for r in range(args.repeat):
+            for kind, (cmd, cmd_env) in stacks.items():
+                proc, base = start_server(cmd, cmd_env, f"api-{kind}.log")
+                try:
+                    results = load(base, secret, distinct, args.seconds, args.processes, args.minimal)
+                finally:
+                    stop(proc)
+                label = "floor (hand-written SQL, no engine)" if kind == "floor" else f"engine on {kind}"
+                runs[kind].append(summary(f"distinct issues, {label}, run {r + 1}", results, args.seconds))
+                print(json.dumps(runs[kind][-1], ensure_ascii=False), flush=True)
+        rate = {k: statistics.median(float(x["ok_per_second"]) for x in v) for k, v in runs.items()}  # type: ignore[arg-type]
+        print(f"median transitions/s: {json.dumps(rate)}", flush=True)
+        head = args.servers[0]
+        if len(args.servers) > 1:
+            print(f"{head}/{args.servers[1]}: {rate[head] / rate[args.servers[1]]:.2f} of the throughput", flush=True)
+        if "floor" in rate:
+            print(f"engine ({head})/floor: {rate[head] / rate['floor']:.2f} (target at least 0.5)", flush=True)
+        first = {"ok_per_second": rate[head]}
+
+        proc, base = start_server([*engine_cmd, "--server", args.servers[0]], env, "api-server.log")
+        try:
+            rates = list(args.rate)
+            if args.load_fraction:
+                rates.insert(0, round(float(first["ok_per_second"]) * args.load_fraction, 1))  # type: ignore[arg-type]
+            for rate in rates:
+                paced = load(base, secret, distinct, args.seconds, args.processes, args.minimal, rate)
+                at = summary(f"distinct issues, open loop at {rate:g}/s offered", paced, args.seconds)
+                print(json.dumps(at, ensure_ascii=False), flush=True)
+            shared = [f"A{args.clients + i % args.race_issues:04d}" for i in range(args.clients)]
+            race = load(base, secret, shared, args.race_seconds, args.processes, args.minimal)
+            second = summary("race on shared issues", race, args.race_seconds)
+            second.update(check_race(url, sorted(set(shared)), second["ok"]))  # type: ignore[arg-type]
+            print(json.dumps(second, ensure_ascii=False), flush=True)
+            if not second["chains_verify"]:
+                print(f"chains: {why_not_verified(url, sorted(set(shared)))}", flush=True)
+        finally:
+            stop(proc)
         print(
             f"machine {platform.machine()}, {os.cpu_count()} CPUs, python {platform.python_version()}; "
-            f"server: {args.workers} uvicorn workers; load: {args.processes} processes, {args.clients} clients"
-            + ("; Prefer: return=minimal" if args.minimal else "")
+            f"server: {args.workers} uvicorn workers ({', '.join(args.servers)}); load: {args.processes} processes, "
+            f"{args.clients} clients" + ("; Prefer: return=minimal" if args.minimal else "")
         )
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait(10)
         with psycopg.connect(base_url, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 

@@ -134,13 +134,32 @@ def client_seal(c: Ctx, name: str, actor: Actor) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
+@click.option(
+    "--server",
+    "server_kind",
+    type=click.Choice(["gunicorn", "prefork"]),
+    default="gunicorn",
+    show_default=True,
+    help="gunicorn restarts dead workers and reloads on SIGHUP; prefork only forks them",
+)
+@click.option(
+    "--timeout",
+    type=click.IntRange(5, 3600),
+    default=60,
+    show_default=True,
+    help="gunicorn: restart a worker silent this long",
+)
 @pass_ctx
-def serve(c: Ctx, host: str, port: int, workers: int) -> None:
-    """Serve the HTTP API for OA systems (uvicorn) / 启动 HTTP 服务。
+def serve(c: Ctx, host: str, port: int, workers: int, server_kind: str, timeout: int) -> None:
+    """Serve the HTTP API for OA systems (gunicorn with uvicorn workers) / 启动 HTTP 服务。
 
     Needs the server extra (pip install 'zhenggai[server]') and ZHENGGAI_API_KEY."""
     try:
         import uvicorn
+
+        if server_kind == "gunicorn":
+            import gunicorn  # noqa: F401
+            import uvicorn_worker  # noqa: F401
     except ImportError:
         raise Unavailable(
             Text(
@@ -156,7 +175,7 @@ def serve(c: Ctx, host: str, port: int, workers: int) -> None:
     from ..api.server import serve as run_server
 
     _ = uvicorn  # imported above only to say plainly when the server extra is missing
-    run_server(host, port, workers)
+    run_server(host, port, workers, server=server_kind, timeout=timeout)
 
 
 COMMANDS = (client, serve)

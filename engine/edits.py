@@ -29,7 +29,7 @@ from .core import Core
 from .definition import WorkflowDefinition
 from .errors import InvalidInput, NotFound, Refused
 from .inputs import MAX_LONG_TEXT, need_date, need_evidence_uri, need_person, need_sha256, need_text, optional_text
-from .outbox import TODO_CHANNEL, subject_of, todo_notices
+from .outbox import subject_of, todo_channels, todo_notices
 from .results import iso
 
 #: an edit's own writes, given the time its event is dated (its records carry the same);
@@ -95,10 +95,12 @@ def _edit(
     request_id: str | None,
     after_closing: bool,
 ) -> dict[str, Any]:
-    now = core.clock.now()
     with core.write() as conn:
         repo = Repository(conn)
         row = writable_issue(repo, code, actor)
+        # dated once the issue is locked: a write that waited for another is dated after it,
+        # so the history's times never go backwards under concurrent writers
+        now = core.clock.now()
         if request_id is not None:  # under the issue's lock: a twin has committed, or waits
             prior = repo.events.by_request(request_id)
             if prior is not None:
@@ -301,7 +303,7 @@ def assign(
         if not changes:
             raise InvalidInput(Text("没有任何变化", "nothing would change"), field="owner")
         repo.issues.set_people(row.id, **changes)
-        if TODO_CHANNEL in core.channels:  # the to-dos move with the people
+        if todo_channels(core):  # the to-dos move with the people
             before = subject_of(row)
             repo.outbox.enqueue(
                 todo_notices(

@@ -255,3 +255,8 @@ def evaluator_for(d: WorkflowDefinition) -> Evaluator:
     if ev is None:
         ev = _EVALUATORS[d.digest] = Evaluator(d)
     return ev
+
+
+def forget_memos() -> None:
+    """Forget every policy's memoised lights and next checks (after a calendar change)."""
+    _EVALUATORS.clear()

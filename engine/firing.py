@@ -27,7 +27,7 @@ from .errors import Refused
 from .facts import GuardContext, IssueFacts, MeasureFacts, RoundFacts, SignoffFacts
 from .inputs import MAX_LONG_TEXT, need_text, optional_text
 from .machine import Outcome, machine_for
-from .outbox import ESCALATE_TRIGGER, TODO_CHANNEL, escalation_by_hand, subject_of, todo_notices
+from .outbox import ESCALATE_TRIGGER, escalation_by_hand, subject_of, todo_channels, todo_notices
 from .results import FireResult
 
 
@@ -104,10 +104,12 @@ def _fire(
     request_id: str | None,
     expected_version: int | None,
 ) -> FireResult:
-    now = core.clock.now()
     with core.write() as conn:
         repo = Repository(conn)
         row = writable_issue(repo, code, actor)
+        # dated once the issue is locked: a write that waited for another is dated after it,
+        # so the history's times never go backwards under concurrent writers
+        now = core.clock.now()
         if request_id is not None:
             # looked up under the issue's lock, so a concurrent twin has either committed or waits
             prior = repo.events.by_request(request_id)
@@ -155,7 +157,7 @@ def _fire(
                 final_deadline=None if reopened else row.final_deadline,
             ),
         )
-        if TODO_CHANNEL in core.channels:
+        if todo_channels(core):
             repo.outbox.enqueue(todo_notices(core, d, subject_of(row), row.state, dest, seq, now))
         if trigger == ESCALATE_TRIGGER:  # by hand: the notices the sweep's escalation would queue
             repo.outbox.enqueue(escalation_by_hand(core, d, row, seq, now))

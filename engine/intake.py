@@ -29,7 +29,7 @@ from .errors import ImportInvalid, InvalidInput
 from .escalation import EscalationFacts
 from .inputs import CODE_RE, MAX_LONG_TEXT, MAX_TEXT, need_code, need_date, need_text, need_unit
 from .labels import need_source, round_source, sources_of
-from .outbox import FEED_CHANNEL, TODO_CHANNEL, Subject, feed_notice, todo_notices
+from .outbox import FEED_CHANNEL, Subject, feed_notice, todo_channels, todo_notices
 from .results import ImportReport, IssueView, iso
 from .rounds import need_round
 from .views import view
@@ -259,7 +259,7 @@ def create_issues(
             for m in new.measures
         ]
     )
-    if TODO_CHANNEL in core.channels:  # from the rows just written: no read back per issue
+    if todo_channels(core):  # from the rows just written: no read back per issue
         repo.outbox.enqueue(
             [
                 notice

@@ -36,6 +36,18 @@ log = logging.getLogger("zhenggai.outbox")
 TODO_CHANNEL = "oa_todo"
 FEED_CHANNEL = "webhook"  # besides escalation notices, the webhook carries every event
 
+
+def todo_channels(core: Core) -> list[str]:
+    """The channels that keep to-dos: ``oa_todo``, and each whose notifier says it does
+    (:attr:`~.notifiers.Notifier.todos`: DingTalk's to-do, 泛微's unified to-do …)."""
+    out = []
+    for channel in core.channels:
+        notifier = core.notifiers.get(channel)
+        if channel == TODO_CHANNEL or (notifier is not None and notifier.todos):
+            out.append(channel)
+    return out
+
+
 _ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 
 
@@ -136,9 +148,12 @@ def todo_notices(
     now: datetime,
     after: Subject | None = None,
 ) -> list[dict[str, Any]]:
-    """To-dos for the OA system: done for whoever had to act before and no longer does,
-    open for whoever must act now (the roles of the triggers the new state offers).
-    ``after`` is the issue after the event, when its people changed (a reassignment)."""
+    """To-dos for each to-do channel (:func:`todo_channels`): done for whoever had to act
+    before and no longer does, open for whoever must act now (the roles of the triggers the new
+    state offers).  ``after`` is the issue after the event, when its people changed (a
+    reassignment).  Callers ask only when there is a to-do channel; asked without one, the
+    rows are ``oa_todo``'s."""
+    channels = todo_channels(core) or [TODO_CHANNEL]
 
     def who_acts(state: str, people: Subject) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
@@ -165,21 +180,24 @@ def todo_notices(
             "unit": issue.unit,
             "state": dest,
             "state_label": label,
+            "final": d.states[dest].final,  # the issue is closed: 泛微 marks the to-do 办结
             "due_date": iso(issue.due_date),
             "triggers": entry["triggers"] if action == "open" else [],
         }
-        rows.append(
-            notice_row(
-                core,
-                issue.id,
-                seq,
-                TODO_CHANNEL,
-                f"{issue.code}:{seq}:todo:{key}",
-                _ENCODE(entry["recipient"]),
-                _ENCODE(payload),
-                now,
+        for channel in channels:
+            suffix = "" if channel == TODO_CHANNEL else f":{channel}"
+            rows.append(
+                notice_row(
+                    core,
+                    issue.id,
+                    seq,
+                    channel,
+                    f"{issue.code}:{seq}:todo:{key}{suffix}",
+                    _ENCODE(entry["recipient"]),
+                    _ENCODE(payload),
+                    now,
+                )
             )
-        )
     return rows
 
 
@@ -218,7 +236,8 @@ def rule_notices(
 ) -> list[dict[str, Any]]:
     """What an escalation rule says to each one it notifies, on every channel but the OA
     to-dos (which follow who must act, not the rules)."""
-    channels = [c for c in core.channels if c != TODO_CHANNEL]
+    todo = todo_channels(core)
+    channels = [c for c in core.channels if c not in todo]
     if not rule.notify or not channels:
         return []
     label = d.label(state)
@@ -237,6 +256,7 @@ def rule_notices(
         "unit": issue.unit,
         "state": state,
         "due_date": iso(issue.due_date),
+        "at": iso(now),
         "subject": subject,
         "text": text.render("zh"),
         "message": text.to_dict(),

@@ -24,6 +24,7 @@ from typing import Any
 from ..i18n import Text
 from ..storage.backup import BackupInfo
 from . import (
+    calendar_files,
     catalog,
     corrections,
     deadlines,
@@ -44,6 +45,8 @@ from . import (
 from . import diff as diff_
 from . import views as views_
 from .actors import Actor
+from .calendar_files import RecomputeReport
+from .calendars.corrections import Corrections
 from .clock import DEFAULT_TZ
 from .core import Core
 from .definition import WorkflowDefinition
@@ -626,6 +629,22 @@ class Engine(Core):
         """Send due notices through their channel's notifier; retry failures with backoff
         (at least once: see ``outbox.deliver``)."""
         return outbox.deliver(self, limit=limit, now=now, lease=lease, should_stop=should_stop)
+
+    # --- calendar files -------------------------------------------------------------------
+
+    def use_calendar_file(self, path: str | Path | None) -> Corrections:
+        """Count Chinese working days with an office's calendar file (``None``: the package
+        alone); a wrong file is refused whole (see ``calendars.corrections``)."""
+        return calendar_files.use_file(path)
+
+    def calendar_year(self, year: int) -> dict[str, Any]:
+        """Each day of ``year``: a working day or not, known (file, package) or estimated."""
+        return calendar_files.year(year)
+
+    def recompute_schedules(self, *, since: date | None = None, batch: int = 500) -> RecomputeReport:
+        """After a calendar change: the light and next check of every issue the change may
+        move, worked out again and stored where they differ."""
+        return calendar_files.recompute(self, since=since, batch=batch)
 
     def outbox(self, *, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         return outbox.listing(self, status=status, limit=limit)

@@ -31,7 +31,7 @@ from .escalation import DueRule, evaluator_for
 from .facts import GuardContext
 from .firing import issue_facts
 from .machine import machine_for
-from .outbox import TODO_CHANNEL, rule_notices, subject_of, todo_notices
+from .outbox import rule_notices, subject_of, todo_channels, todo_notices
 from .results import SweepReport
 
 log = logging.getLogger("zhenggai.engine")
@@ -179,7 +179,7 @@ def apply_rule(
                     final_deadline=row.final_deadline,
                 ),
             )
-            if TODO_CHANNEL in core.channels:
+            if todo_channels(core):
                 repo.outbox.enqueue(todo_notices(core, d, subject_of(before), before.state, row.state, row.seq, now))
         else:
             outcome = "refused"

@@ -21,6 +21,8 @@ PACKAGES = {
     "chromium": "chromium",
     "curl": "curl",
     "openssl": "openssl",
+    "javac": "openjdk-17-jdk-headless",
+    "java": "openjdk-17-jdk-headless",
 }
 
 

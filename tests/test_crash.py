@@ -206,7 +206,9 @@ class SlowReceiver(BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
-        if self.headers["X-Zhenggai-Signature"] != sign(SECRET.encode(), self.headers["X-Zhenggai-Timestamp"], body):
+        if self.headers["webhook-signature"] != sign(
+            SECRET, self.headers["webhook-id"], self.headers["webhook-timestamp"], body
+        ):
             self.send_response(401)
             self.end_headers()
             return

@@ -128,10 +128,10 @@ class _Receiver(BaseHTTPRequestHandler):
             self.send_response(503)
             self.end_headers()
             return
-        ok = self.headers["X-Zhenggai-Signature"] == sign(
-            b"s3cret-s3cret-s3", self.headers["X-Zhenggai-Timestamp"], body
+        ok = self.headers["webhook-signature"] == sign(
+            b"s3cret-s3cret-s3", self.headers["webhook-id"], self.headers["webhook-timestamp"], body
         )
-        cls.seen.append({"ok": ok, **json.loads(body)})
+        cls.seen.append({"ok": ok, **json.loads(body)["data"]})
         self.send_response(204)
         self.end_headers()
 
@@ -214,7 +214,7 @@ class _TodoInbox(BaseHTTPRequestHandler):
     todos: ClassVar[dict[str, dict]] = {}
 
     def do_POST(self):
-        msg = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        msg = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["data"]
         todo = msg["todo"]
         held = type(self).todos.get(todo["id"])
         if held is None or todo["seq"] > held["seq"]:
@@ -263,7 +263,7 @@ def test_oa_to_dos_follow_whoever_must_act_and_late_messages_never_win(engine: E
         req = urllib.request.Request(
             f"http://127.0.0.1:{server.server_port}/todo",
             method="POST",
-            data=json.dumps({"todo": stale, "triggers": [], "recipient": {"user": "li"}}).encode(),
+            data=json.dumps({"data": {"todo": stale, "triggers": [], "recipient": {"user": "li"}}}).encode(),
         )
         urllib.request.urlopen(req, timeout=5).close()
         assert _TodoInbox.todos["zhenggai:P1:li"]["action"] == "done"  # a late message did not win

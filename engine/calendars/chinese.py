@@ -6,6 +6,9 @@ schedule (usually in November for the next year).  For a year it does not know y
 documented fallback is Monday to Friday with no statutory holidays; every answer that relied
 on it is marked ``estimated`` so that callers can say so, and a warning is logged once per
 year — never a silent guess.
+
+An office's calendar file (:mod:`.corrections`) comes first: it extends the package to a year
+it does not know yet, or overrides a day (:meth:`ChineseWorkingDays.correct`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import logging
 from datetime import date
 
 from .base import Calendar
+from .corrections import Corrections
 
 log = logging.getLogger("zhenggai.engine.calendar")
 
@@ -29,6 +33,20 @@ class ChineseWorkingDays(Calendar):
         self._cc = chinese_calendar
         self._warned: set[int] = set()
         self._known: dict[int, bool] = {}
+        self.corrections = Corrections()
+
+    def correct(self, corrections: Corrections) -> None:
+        """Use ``corrections`` from now on (an empty one to go back to the package alone);
+        every count memoised before is forgotten."""
+        self.corrections = corrections
+        self.__dict__.pop("_between", None)
+        self.__dict__.pop("_adds", None)
+
+    def source(self, day: date) -> str:
+        """Where the answer for ``day`` comes from: ``file``, ``package`` or ``estimated``."""
+        if self.corrections.answer(day) is not None:
+            return "file"
+        return "package" if self.knows(day.year) else "estimated"
 
     def knows(self, year: int) -> bool:
         known = self._known.get(year)
@@ -42,6 +60,9 @@ class ChineseWorkingDays(Calendar):
         return known
 
     def is_working_day(self, day: date) -> tuple[bool, bool]:
+        corrected = self.corrections.answer(day)
+        if corrected is not None:
+            return corrected, False
         if self.knows(day.year):
             return bool(self._cc.is_workday(day)), False
         if day.year not in self._warned:

@@ -43,6 +43,9 @@ class DeliveryFailed(Exception):
 
 class Notifier(ABC):
     name: str = "notifier"
+    #: a to-do list (an OA system's, DingTalk's, 泛微's): handed the to-dos opened for whoever
+    #: must act and done when they no longer must, instead of the escalation rules' messages
+    todos: bool = False
 
     @abstractmethod
     def send(self, notice: Notice) -> None:

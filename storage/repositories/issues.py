@@ -9,7 +9,7 @@ statements are prepared once and run on the driver cursor (see ``prepared.py`` f
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, insert, null, or_, select, update
@@ -326,6 +326,27 @@ class IssueRepository:
         if after is not None:
             params |= {"p_after_at": after[0], "p_after_id": after[1]}
         return q.all(self.conn, params)
+
+    def reaching(self, since: date, after_id: int, limit: int) -> list[IssueHead]:
+        """The next ``limit`` issues by id after ``after_id`` whose schedule reaches ``since`` or
+        later — their next check (from the eve of ``since`` in UTC, for time zones ahead of it),
+        due date or final deadline: what a calendar change from ``since`` on may move; locked on
+        PostgreSQL."""
+        q = (
+            _DUE_SELECT.where(
+                issues.c.id > after_id,
+                or_(
+                    issues.c.due_date >= since,
+                    issues.c.final_deadline >= since,
+                    issues.c.next_check_at >= datetime.combine(since - timedelta(days=1), time(0), tzinfo=UTC),
+                ),
+            )
+            .order_by(issues.c.id)
+            .limit(limit)
+        )
+        if self.for_update:
+            q = q.with_for_update(of=issues)
+        return rows_as(IssueHead, self.conn.execute(q))
 
     # --- moving issues between workflow versions -------------------------------------------
 

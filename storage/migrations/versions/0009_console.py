@@ -1,7 +1,7 @@
 """the console's sessions
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-02 01:00:00
 """
 
