@@ -79,3 +79,79 @@ def test_sighup_reloads_every_worker_gracefully(served):
     os.kill(proc.pid, signal.SIGHUP)
     wait_for(lambda: len(workers(proc.pid)) == 2 and not (workers(proc.pid) & before))
     assert requests.get(f"{base}/health", timeout=5).status_code == 200
+
+
+SLOW_SERVER = r"""
+import sys, time
+
+from zhenggai.engine import rounds
+
+opened = rounds.open_round
+
+
+def slowly(*a, **kw):  # the request is in flight when the server is told to stop
+    time.sleep(3)
+    return opened(*a, **kw)
+
+
+rounds.open_round = slowly
+from zhenggai.cli import main
+
+main(sys.argv[1:])
+"""
+
+
+def test_a_request_in_flight_when_the_server_is_stopped_is_answered_and_kept(
+    tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+):
+    """SIGTERM (systemd stopping the service, a deploy) lets the request being worked on finish
+    and be answered; the server then exits cleanly.  On SQLite and PostgreSQL."""
+    import threading
+
+    from apiclient import Api
+
+    from zhenggai import Engine
+    from zhenggai.api.clients import Clients
+
+    monkeypatch.setenv("ZHENGGAI_API_KEY", SERVER_KEY)
+    engine = Engine(db_url)
+    engine.init()
+    env = dict(os.environ)
+    _, secret = Clients(engine).add("oa", roles=["inspection_office"], scopes=["*"], by="root")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    script = tmp_path / "slow_server.py"
+    script.write_text(SLOW_SERVER, encoding="utf-8")
+    proc = subprocess.Popen(
+        [sys.executable, str(script), "--db", db_url, "serve", "--port", str(port), "--workers", "1"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _healthy(base))
+        office = Api(base, "oa", secret, "wang", ["inspection_office"], ["*"])
+        answers: list[requests.Response] = []
+        asking = threading.Thread(
+            target=lambda: answers.append(
+                office.post("/rounds", {"code": "R9", "title": "巡视反馈", "org": "省局", "feedback_date": "2026-03-10"})
+            )
+        )
+        asking.start()
+        time.sleep(1.0)  # the request is being worked on
+        proc.send_signal(signal.SIGTERM)
+        asking.join(30)
+        assert proc.wait(30) == 0  # a clean stop
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert len(answers) == 1 and answers[0].status_code == 201, answers and answers[0].text
+    assert engine.round("R9")["code"] == "R9"  # and what it answered is kept
+    engine.db.dispose()
+
+
+def _healthy(base: str) -> bool:
+    try:
+        return requests.get(f"{base}/health", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
