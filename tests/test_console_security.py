@@ -9,7 +9,12 @@ import requests
 from consolehelpers import csrf_of, signed_in, ticket_for, version_of
 from serverhelpers import Live
 
+from zhenggai.engine.definition.builtin import builtin
+
 LI = ("li", ["owner"], ["省局/财务处"])
+
+SHIPPED = builtin("rectification").version  # the version a fresh database deploys
+NEXT = SHIPPED + 1
 
 
 def _xlsx_codes(content: bytes) -> list[str]:
@@ -165,7 +170,7 @@ def test_an_upload_over_the_size_limit_is_refused(ledger: Live) -> None:
 
 def test_every_page_carries_a_csp_without_inline_script_and_the_configured_frame_ancestors(ledger: Live) -> None:
     s = signed_in(ledger, "wang", ["inspection_office", "admin"], ["*"])
-    for path in ("/ui/", "/ui/issues", "/ui/issues/P1", "/ui/todo", "/ui/workflows", "/ui/workflows/rectification/2"):
+    for path in ("/ui/", "/ui/issues", "/ui/issues/P1", "/ui/todo", "/ui/workflows", f"/ui/workflows/rectification/{SHIPPED}"):
         r = s.get(f"{ledger.base}{path}")
         assert r.status_code == 200, (path, r.text[:500])
         csp = r.headers["content-security-policy"]
@@ -265,28 +270,28 @@ def test_an_administrator_sees_the_diff_and_a_migrations_dry_run_that_moves_noth
 
     admin = Actor("root", frozenset({"admin"}))
     source = (Path(__file__).resolve().parent.parent / "workflows" / "rectification.yaml").read_text(encoding="utf-8")
-    source = re.sub(r"(?m)^version: \d+", "version: 3", source).replace("已识别", "已认定", 1)
+    source = re.sub(r"(?m)^version: \d+", f"version: {NEXT}", source).replace("已识别", "已认定", 1)
     ledger.engine.deploy_workflow(source, actor=admin)
     s = signed_in(ledger, "root", ["admin"], ["*"])
-    page = s.get(f"{ledger.base}/ui/workflows/rectification/diff?a=2&b=3").text
+    page = s.get(f"{ledger.base}/ui/workflows/rectification/diff?a={SHIPPED}&b={NEXT}").text
     assert "已认定" in page
-    r = s.post(f"{ledger.base}/ui/workflows/rectification/dry-run", data={"a": 2, "b": 3, "csrf": csrf_of(page)})
+    r = s.post(f"{ledger.base}/ui/workflows/rectification/dry-run", data={"a": SHIPPED, "b": NEXT, "csrf": csrf_of(page)})
     assert r.status_code == 200
     assert "将迁移 3 个问题" in r.text
     office = Actor("wang", frozenset({"inspection_office"}))
-    assert ledger.engine.issue("P1", office).workflow_version == 2  # a dry run: nothing moved
+    assert ledger.engine.issue("P1", office).workflow_version == SHIPPED  # a dry run: nothing moved
     refused = s.post(
         f"{ledger.base}/ui/workflows/rectification/dry-run",
-        data={"a": 2, "b": 3, "mapping": "identified=nowhere", "csrf": csrf_of(page)},
+        data={"a": SHIPPED, "b": NEXT, "mapping": "identified=nowhere", "csrf": csrf_of(page)},
     )
     assert refused.status_code >= 400 and 'class="refusal"' in refused.text
     owner = signed_in(ledger, *LI)
     r = owner.post(
         f"{ledger.base}/ui/workflows/rectification/dry-run",
-        data={"a": 2, "b": 3, "csrf": csrf_of(owner.get(f"{ledger.base}/ui/").text)},
+        data={"a": SHIPPED, "b": NEXT, "csrf": csrf_of(owner.get(f"{ledger.base}/ui/").text)},
     )
     assert r.status_code in (403, 409) and "admin" in r.text  # the engine's own refusal, on the page
-    shown = s.get(f"{ledger.base}/ui/workflows/rectification/2").text
+    shown = s.get(f"{ledger.base}/ui/workflows/rectification/{SHIPPED}").text
     assert "four_eyes" in shown and "neither the issue" in shown  # each guard in words
 
 

@@ -11,6 +11,10 @@ import pytest
 from consolehelpers import shot, ticket_for
 from serverhelpers import Live
 
+from zhenggai.engine.definition.builtin import builtin
+
+SHIPPED = builtin("rectification").version  # the version a fresh database deploys
+
 
 @pytest.fixture
 def person(chromium, ledger: Live) -> Iterator:
@@ -151,7 +155,7 @@ def test_a_unit_user_opening_another_units_issue_sees_a_refusal_and_none_of_it(p
 
 def test_the_workflow_is_drawn_and_a_yaml_with_errors_shows_each_with_its_line(person, ledger: Live) -> None:
     admin = person("root", ["admin"], ["*"])
-    admin.goto(f"{ledger.base}/ui/workflows/rectification/2")
+    admin.goto(f"{ledger.base}/ui/workflows/rectification/{SHIPPED}")
     admin.wait_for_selector('body[data-diagram="drawn"]')
     assert admin.locator("#diagram svg").count() == 1
     assert "挂牌督办" in admin.inner_text("main")
