@@ -86,6 +86,11 @@ class Client:
         }
 
 
+def client_of(row: ClientRecord) -> Client:
+    """The client a stored row describes."""
+    return _client(row)
+
+
 def _client(row: ClientRecord) -> Client:
     return Client(
         row.name,
@@ -361,6 +366,12 @@ class Clients:
             )
         client = _client(row)
         return client, self._actor(client, actor_header)
+
+    @staticmethod
+    def actor_within_grant(client: Client, header: str) -> Actor:
+        """The actor an ``X-Zhenggai-Actor`` value names, if the client's grant allows it (the
+        API's requests and the console's login tickets)."""
+        return Clients._actor(client, header)
 
     @staticmethod
     def _actor(client: Client, header: str) -> Actor:

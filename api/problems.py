@@ -137,7 +137,9 @@ class BodyLimit:
         limit = next((n for prefix, n in self.larger if path.startswith(prefix)), MAX_BODY)
         length = dict(scope.get("headers") or []).get(b"content-length")
         mb = f"{limit / (1 << 20):g}"
-        too_big = problem(413, "payload_too_large", Text(f"请求体超过 {mb} MB", f"the request body is larger than {mb} MB"))
+        too_big = problem(
+            413, "payload_too_large", Text(f"请求体超过 {mb} MB", f"the request body is larger than {mb} MB")
+        )
         too_big.headers["Connection"] = "close"  # the rest of the body is not read: the connection cannot go on
         if length is not None and (not length.isdigit() or int(length) > limit):
             return await too_big(scope, receive, send)

@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from ..api.clients import CLOCK_SKEW, WINDOW, Client, Clients, Unauthenticated, _client, grant_verifies, server_key
+from ..api.clients import CLOCK_SKEW, WINDOW, Client, Clients, Unauthenticated, client_of, grant_verifies, server_key
 from ..api.clients import secret_for as client_secret
 from ..api.signing import encode_actor
 from ..api.store import ApiStore
@@ -92,8 +92,8 @@ def check_ticket(clients: Clients, ticket: str) -> tuple[Client, Actor]:
         raise _refused("已过期", "it has expired", "expired")
     if expires - now > TICKET_LIFE + SKEW:
         raise _refused("有效期超过 2 分钟", "it is valid for longer than two minutes", "lifetime")
-    client = _client(row)
-    actor = Clients._actor(client, actor_header)
+    client = client_of(row)
+    actor = Clients.actor_within_grant(client, actor_header)
     with engine.transaction(write=True) as conn:
         fresh = ApiStore(conn).remember_signature(signature, name, expires, now, now - WINDOW - CLOCK_SKEW)
     if not fresh:
