@@ -228,3 +228,38 @@ def test_the_dashboard_and_the_dossier_print_on_a4_without_the_navigation(person
         assert "问题P3" in dossier and "哈希链校验通过" in dossier
         for printed in texts:
             assert "退出" not in printed and "我的待办" not in printed  # no navigation, no forms' buttons
+
+
+def test_an_owner_asks_for_a_later_deadline_and_the_office_approves_it_on_the_dossier(person, ledger: Live) -> None:
+    li = person("li", ["owner"], ["省局/财务处"])
+    li.goto(f"{ledger.base}/ui/issues/P3")
+    li.click("text=申请延期")
+    li.fill('#extension-form input[name="due_date"]', "2026-05-01")  # earlier than the deadline it has
+    li.fill('#extension-form textarea[name="reason"]', "资金需上级审批，预计次年一季度到位")
+    li.click("#extension-form button")
+    assert li.locator(".refusal").count() == 1  # refused on the page, with the engine's reason
+    assert li.locator('#extension-form textarea[name="reason"]').input_value().startswith("资金需上级审批")
+    li.fill('#extension-form input[name="due_date"]', "2027-03-31")
+    li.click("#extension-form button")
+    row = li.locator("#deadline-changes tbody tr").first
+    assert "2026-05-29 → 2027-03-31" in row.inner_text() and "待审批" in row.inner_text()
+    shot(li, f"08-deadline-asked-{kind(ledger)}")
+    li.click('#decision-form button[value="approve"]')  # the owner may not decide their own request
+    assert li.locator(".refusal").count() == 1 and "decide_extension" in li.locator(".refusal").inner_text()
+
+    office = person("wang", ["inspection_office"], ["*"])
+    office.goto(f"{ledger.base}/ui/issues/P3")
+    office.fill('#decision-form input[name="comment"]', "同意延期")
+    office.click('#decision-form button[value="approve"]')
+    assert "已批准" in office.locator("#deadline-changes tbody tr").first.inner_text()
+    facts = office.locator("dl.facts").inner_text()
+    assert "2027-03-31" in facts
+    shot(office, f"09-deadline-approved-{kind(ledger)}")
+    issue = ledger.engine.issue("P3", _office())
+    assert (str(issue.due_date), issue.extensions) == ("2027-03-31", 1)
+
+
+def _office():
+    from zhenggai import Actor
+
+    return Actor("wang", frozenset({"inspection_office"}))

@@ -43,7 +43,15 @@ EVENT_KINDS = {
     "mechanism_added": Text("建立长效机制", "mechanism added"),
     "assigned": Text("调整责任人", "reassigned"),
     "escalation": Text("预警督办", "escalation"),
+    "escalation_remind": Text("提醒", "reminded"),
+    "escalation_caution": Text("警示", "cautioned"),
+    "escalation_elevate": Text("提级督办", "raised a level"),
+    "escalation_failed": Text("督办未能执行", "escalation refused"),
     "migrated": Text("迁移工作流版本", "migrated"),
+    "extension_requested": Text("申请延期", "deadline change asked"),
+    "extension_approved": Text("批准延期", "deadline change approved"),
+    "extension_refused": Text("不予延期", "deadline change refused"),
+    "corrected": Text("更正登记信息", "record corrected"),
 }
 
 

@@ -1,5 +1,6 @@
 """一问题一档案: one issue's dossier, and the forms that act on it (measures, evidence with
-upload, sign-off, firing a step with a comment — reopening is one — and downloads)."""
+upload, sign-off, firing a step with a comment — reopening is one — deadline changes asked
+and decided, and downloads)."""
 
 from __future__ import annotations
 
@@ -180,6 +181,67 @@ def fire(
             code, trigger, comment=comment or None, actor=v.actor, expected_version=_version(version)
         ),
         {"trigger": trigger, "comment": comment},
+    )
+
+
+def _dates(raw: str) -> dict[str, str]:
+    """Measures' new dates typed as ``2=2026-09-15, 3=2026-09-30``; the engine checks them."""
+    out: dict[str, str] = {}
+    for part in raw.replace("，", ",").split(","):
+        if part.strip():
+            no, _, day = part.partition("=")
+            if not day:
+                raise InvalidInput(
+                    Text(f"措施时限应写作 措施号=日期：{part.strip()}", f"write a measure's date as NO=DATE: {part.strip()}"),
+                    field="measure_dates",
+                )
+            out[no.strip()] = day.strip()
+    return out
+
+
+@router.post("/issues/{code}/deadline-changes")
+def request_extension(
+    code: str = Code,
+    due_date: str = Form(default="", max_length=10),
+    reason: str = Form(default="", max_length=20_000),
+    category: str = Form(default="", max_length=64),
+    measure_dates: str = Form(default="", max_length=2_000),
+    version: str = Form(default="", max_length=12),
+    csrf: str = Form(default=""),
+    v: Viewer = Depends(viewer),
+) -> Response:
+    """延期申请: the owner asks for a later deadline, with a reason."""
+    return _act(
+        v,
+        code,
+        csrf,
+        lambda: v.engine.request_extension(
+            code, due_date, reason=reason, category=category or None, measure_dates=_dates(measure_dates),
+            actor=v.actor, expected_version=_version(version),
+        ),
+        {"form": "extension", "due_date": due_date, "reason": reason, "measure_dates": measure_dates},
+    )
+
+
+@router.post("/issues/{code}/deadline-changes/decision")
+def decide_extension(
+    code: str = Code,
+    decision: str = Form(default="", pattern=r"^(approve|refuse)$"),
+    comment: str = Form(default="", max_length=20_000),
+    version: str = Form(default="", max_length=12),
+    csrf: str = Form(default=""),
+    v: Viewer = Depends(viewer),
+) -> Response:
+    """The inspection office approves or refuses the pending deadline change."""
+    return _act(
+        v,
+        code,
+        csrf,
+        lambda: v.engine.decide_extension(
+            code, approve=decision == "approve", comment=comment or None, actor=v.actor,
+            expected_version=_version(version),
+        ),
+        {"form": "decision", "comment": comment},
     )
 
 
