@@ -137,19 +137,8 @@ class Engine(Core):
         """Open a round (巡视轮次); the concentrated period runs ``period_months`` from feedback.
         A ``request_id`` sent again gets the round it opened back (a retried request)."""
         return rounds.open_round(
-            self,
-            code,
-            title=title,
-            org=org,
-            feedback_date=feedback_date,
-            actor=actor,
-            source=source,
-            period_months=period_months,
-            period_end=period_end,
-            workflow=workflow,
-            tz=tz,
-            request_id=request_id,
-        )
+            self, code, title=title, org=org, feedback_date=feedback_date, actor=actor, source=source,
+            period_months=period_months, period_end=period_end, workflow=workflow, tz=tz, request_id=request_id)
 
     def rounds(self, actor: Actor | None = None) -> list[dict[str, Any]]:
         return rounds.rounds(self, actor)
@@ -186,23 +175,9 @@ class Engine(Core):
         by the audit rectification workflow inside an inspection round).  ``request_id``
         makes a retry safe: the same request by the same actor gets the issue it recorded."""
         return intake.add_issue(
-            self,
-            round_code,
-            code,
-            title=title,
-            category=category,
-            unit=unit,
-            owner=owner,
-            lead=lead,
-            actor=actor,
-            due_date=due_date,
-            severity=severity,
-            description=description,
-            source=source,
-            confidential=confidential,
-            workflow=workflow,
-            request_id=request_id,
-        )
+            self, round_code, code, title=title, category=category, unit=unit, owner=owner, lead=lead, actor=actor,
+            due_date=due_date, severity=severity, description=description, source=source, confidential=confidential,
+            workflow=workflow, request_id=request_id)
 
     def import_issues(
         self,
@@ -226,16 +201,8 @@ class Engine(Core):
         is read with no transaction open.  ``dry_run`` checks and reports what would be
         created."""
         return intake.import_issues(
-            self,
-            round_code,
-            path,
-            actor=actor,
-            dry_run=dry_run,
-            encoding=encoding,
-            mapping=mapping,
-            workflow=workflow,
-            category=category,
-        )
+            self, round_code, path, actor=actor, dry_run=dry_run, encoding=encoding, mapping=mapping, workflow=workflow,
+            category=category)
 
     def export_ledger(
         self,
@@ -256,18 +223,8 @@ class Engine(Core):
         asked between chunks: when it says so the export stops (:class:`Cancelled`), the file
         left as it was."""
         return ledger.export(
-            self,
-            round_code,
-            path,
-            actor=actor,
-            fmt=fmt,
-            states=states,
-            categories=categories,
-            lights=lights,
-            sources=sources,
-            unit=unit,
-            should_stop=should_stop,
-        )
+            self, round_code, path, actor=actor, fmt=fmt, states=states, categories=categories, lights=lights,
+            sources=sources, unit=unit, should_stop=should_stop)
 
     def dossier(self, round_code: str, *, actor: Actor, unit: str | None = None) -> list[dict[str, Any]]:
         """Every problem of a round inside the actor's scope with its measures and long-term
@@ -307,16 +264,8 @@ class Engine(Core):
     ) -> list[IssueView]:
         """Issues inside the actor's scope, filtered; paged by ``limit``/``offset``."""
         return views_.issues(
-            self,
-            actor,
-            round_code=round_code,
-            states=states,
-            categories=categories,
-            owner=owner,
-            lights=lights,
-            limit=limit,
-            offset=offset,
-        )
+            self, actor, round_code=round_code, states=states, categories=categories, owner=owner, lights=lights,
+            limit=limit, offset=offset)
 
     def issue_page(
         self, actor: Actor, where: IssueFilter | None = None, *, after: str = "", limit: int = 50, sort: str = "id"
@@ -365,16 +314,8 @@ class Engine(Core):
         Every edit takes ``request_id`` as :meth:`fire` does: the same id again (a retry)
         answers with the first attempt's write and changes nothing more."""
         return edits.add_measure(
-            self,
-            code,
-            text,
-            actor=actor,
-            owner=owner,
-            due_date=due_date,
-            target=target,
-            expected_version=expected_version,
-            request_id=request_id,
-        )
+            self, code, text, actor=actor, owner=owner, due_date=due_date, target=target,
+            expected_version=expected_version, request_id=request_id)
 
     def complete_measure(
         self,
@@ -404,16 +345,8 @@ class Engine(Core):
     ) -> None:
         """Attach evidence by reference: the OA system keeps the file, we keep where and its hash."""
         edits.add_evidence(
-            self,
-            code,
-            uri,
-            sha256,
-            actor=actor,
-            note=note,
-            measure_no=measure_no,
-            expected_version=expected_version,
-            request_id=request_id,
-        )
+            self, code, uri, sha256, actor=actor, note=note, measure_no=measure_no, expected_version=expected_version,
+            request_id=request_id)
 
     def sign_off(
         self,
@@ -443,15 +376,8 @@ class Engine(Core):
     ) -> None:
         """Hand an issue to another owner or leader (staff change); recorded like every edit."""
         edits.assign(
-            self,
-            code,
-            actor=actor,
-            owner=owner,
-            lead=lead,
-            comment=comment,
-            expected_version=expected_version,
-            request_id=request_id,
-        )
+            self, code, actor=actor, owner=owner, lead=lead, comment=comment, expected_version=expected_version,
+            request_id=request_id)
 
     def correct_issue(
         self,
@@ -467,15 +393,8 @@ class Engine(Core):
         """Correct how a problem was recorded — disclosed or confidential (不予公开), and its
         source — with a reason, on the chain; closed issues too.  Returns ``{field: {from, to}}``."""
         return corrections.correct_issue(
-            self,
-            code,
-            actor=actor,
-            reason=reason,
-            confidential=confidential,
-            source=source,
-            expected_version=expected_version,
-            request_id=request_id,
-        )
+            self, code, actor=actor, reason=reason, confidential=confidential, source=source,
+            expected_version=expected_version, request_id=request_id)
 
     def add_mechanism(
         self,
@@ -490,15 +409,8 @@ class Engine(Core):
     ) -> None:
         """Record a long-term mechanism (长效机制): a rule or institution adopted (建章立制)."""
         edits.add_mechanism(
-            self,
-            code,
-            title,
-            actor=actor,
-            reference=reference,
-            adopted_on=adopted_on,
-            expected_version=expected_version,
-            request_id=request_id,
-        )
+            self, code, title, actor=actor, reference=reference, adopted_on=adopted_on,
+            expected_version=expected_version, request_id=request_id)
 
     # --- deadline changes (延期申请) ----------------------------------------------------------
 
@@ -519,16 +431,8 @@ class Engine(Core):
         cannot otherwise go past the concentrated period), ``measure_dates`` moves measures'
         dates with it.  Refused with every rule the new date breaks; returns the request's number."""
         return deadlines.request(
-            self,
-            code,
-            actor=actor,
-            due_date=due_date,
-            reason=reason,
-            category=category,
-            measure_dates=measure_dates,
-            expected_version=expected_version,
-            request_id=request_id,
-        )
+            self, code, actor=actor, due_date=due_date, reason=reason, category=category, measure_dates=measure_dates,
+            expected_version=expected_version, request_id=request_id)
 
     def decide_extension(
         self,
@@ -544,14 +448,8 @@ class Engine(Core):
         workflow's ``decide_extension`` role); an approval moves the deadline, category and
         measures' dates it asked for, checked again against the rules."""
         return deadlines.decide(
-            self,
-            code,
-            actor=actor,
-            approve=approve,
-            comment=comment,
-            expected_version=expected_version,
-            request_id=request_id,
-        )
+            self, code, actor=actor, approve=approve, comment=comment, expected_version=expected_version,
+            request_id=request_id)
 
     def deadline_changes(self, code: str, actor: Actor) -> list[dict[str, Any]]:
         """An issue's deadline changes, asked and decided, in order."""
@@ -576,15 +474,8 @@ class Engine(Core):
         nothing again.  ``expected_version`` refuses the call if the issue changed since read.
         """
         return firing.fire(
-            self,
-            code,
-            trigger,
-            actor=actor,
-            role=role,
-            comment=comment,
-            request_id=request_id,
-            expected_version=expected_version,
-        )
+            self, code, trigger, actor=actor, role=role, comment=comment, request_id=request_id,
+            expected_version=expected_version)
 
     def explain(self, code: str, trigger: str | None = None, *, actor: Actor) -> Explanation:
         """Why ``code`` can or cannot move (by ``trigger``, or by every trigger leaving its
