@@ -364,12 +364,14 @@ def _import(
             drafts = _checked(path, encoding, mapping, r_now, d, category)  # the rules moved while it was read
         r, wf_id = r_now, wf_now
         role = edit_role(d, "add_issue", actor, None)
-        report, pending, problems = _sort(repo, r, actor, drafts, round_source(d, r))
+        report, todo, problems = _sort(repo, r, actor, drafts)
         report.dry_run = dry_run
         if problems:
             raise _refused(problems)
-        for i in range(0, len(pending), BATCH):
-            create_issues(core, repo, d, wf_id, r, actor, role, now, pending[i : i + BATCH])
+        source = round_source(d, r)
+        for i in range(0, len(todo), BATCH):  # built a batch at a time: memory stays that of the drafts
+            batch = [_new_issue(code, draft, source) for code, draft in todo[i : i + BATCH]]
+            create_issues(core, repo, d, wf_id, r, actor, role, now, batch)
         if dry_run:
             raise _DryRunImport(report)  # leaving the transaction this way rolls it back
         return report
@@ -415,8 +417,8 @@ def _checked(
 
 
 def _sort(
-    repo: Repository, r: RoundRow, actor: Actor, drafts: list[Draft], default_source: str
-) -> tuple[ImportReport, list[NewIssue], list[dict[str, Any]]]:
+    repo: Repository, r: RoundRow, actor: Actor, drafts: list[Draft]
+) -> tuple[ImportReport, list[tuple[str, Draft]], list[dict[str, Any]]]:
     """Each draft as a problem to create, one already present, or a row refused.
 
     A problem is already present when its code holds the same problem (title and unit) in
@@ -425,7 +427,7 @@ def _sort(
     anything else — another round's problem, another problem of this round — refuses the row:
     an import never drops a problem because someone else took its code."""
     report = ImportReport(dry_run=False)
-    pending: list[NewIssue] = []
+    todo: list[tuple[str, Draft]] = []
     problems: list[dict[str, Any]] = []
     held = repo.issues.holders([f"{r.code}-{x.no}" for x in drafts] + [x.no for x in drafts])
     for draft in drafts:
@@ -475,8 +477,8 @@ def _sort(
                 )
             continue
         report.created.append(code)
-        pending.append(_new_issue(code, draft, default_source))
-    return report, pending, problems
+        todo.append((code, draft))
+    return report, todo, problems
 
 
 def _plain(text: str) -> str:
