@@ -10,6 +10,7 @@ an issue honour ``If-Match`` with the ETag a read returned.
 from __future__ import annotations
 
 import logging
+import re
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("zhenggai.api")
 
+
+UPLOAD_PATH = re.compile(r"/ui/issues/[^/]+/evidence")
 
 def create_app(engine: Engine, *, console: UiSettings | None = None) -> FastAPI:
     """The ASGI app over ``engine`` (``zhenggai serve`` builds one from the environment), with
@@ -48,7 +51,9 @@ def create_app(engine: Engine, *, console: UiSettings | None = None) -> FastAPI:
         # the request gave (a path that differs by a slash is simply not found)
         redirect_slashes=False,
     )
-    app.add_middleware(BodyLimit, larger=(("/ui/", ui.max_upload + (64 << 10)),))
+    # an upload's allowance for the one route that takes files: any other path, signed in or
+    # not, is held to the API's limit before a byte of it is kept
+    app.add_middleware(BodyLimit, larger=((UPLOAD_PATH, ui.max_upload + (64 << 10)),))
     problems.install(app)
     for module in (service, workflows, rounds, issues, deadlines, sweep):
         app.include_router(module.router)

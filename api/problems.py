@@ -9,6 +9,7 @@ here is 412: a concurrent change the caller's ``If-Match`` asked to be told abou
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -126,15 +127,15 @@ class BodyLimit:
     for a streamed (chunked) body, as soon as what has arrived passes the limit.  The body is
     read here, at most 1 MB, and handed to the app whole."""
 
-    def __init__(self, app: ASGIApp, larger: tuple[tuple[str, int], ...] = ()) -> None:
+    def __init__(self, app: ASGIApp, larger: tuple[tuple[re.Pattern[str], int], ...] = ()) -> None:
         self.app = app
-        self.larger = larger  # (path prefix, limit): the console's evidence uploads
+        self.larger = larger  # (path pattern, limit): the console's evidence upload route only
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         path = scope.get("path", "")
-        limit = next((n for prefix, n in self.larger if path.startswith(prefix)), MAX_BODY)
+        limit = next((n for pattern, n in self.larger if pattern.fullmatch(path)), MAX_BODY)
         length = dict(scope.get("headers") or []).get(b"content-length")
         mb = f"{limit / (1 << 20):g}"
         too_big = problem(

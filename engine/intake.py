@@ -94,7 +94,7 @@ def add_issue(
     now = core.clock.now()
     with core.write() as conn:
         repo = Repository(conn)
-        r = need_round(repo, round_code)
+        r = need_round(repo, round_code, actor)  # another body's round is no round to add to
         wf_id, d = for_new_issue(core, repo, r, workflow)
         if category not in d.categories:
             raise InvalidInput(

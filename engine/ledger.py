@@ -58,7 +58,7 @@ HEADERS = [c for c, _ in COLUMNS]
 LIGHT_FILL = {"green": "C6EFCE", "yellow": "FFEB9C", "red": "FFC7CE", "blue": "BDD7EE", "orange": "F8CBAD"}
 
 
-def _safe(value: Any) -> Any:
+def spreadsheet_safe(value: Any) -> Any:
     """Text a spreadsheet would evaluate is kept as text (formula injection)."""
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
@@ -127,7 +127,7 @@ def write_csv(rows: Iterable[dict[str, Any]], path: Path) -> int:
         w = csv.writer(f)
         w.writerow(HEADERS)
         for r in rows:
-            w.writerow([_safe("" if r[c] is None else str(r[c])) for c in HEADERS])
+            w.writerow([spreadsheet_safe("" if r[c] is None else str(r[c])) for c in HEADERS])
             n += 1
     return n
 

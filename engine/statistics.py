@@ -68,7 +68,7 @@ def stats(
     past = asked is not None and asked < core.wall.now()
     with core.read() as conn:
         repo = Repository(conn)
-        r = need_round(repo, round_code)
+        r = need_round(repo, round_code, actor)
         d = core.definitions.get(repo, r.workflow_id)
         prefixes = scope_prefixes(actor)
         scope = Scope(r.id, prefixes, public)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -361,3 +362,53 @@ def test_the_list_sorted_by_deadline_pages_through_every_issue_once(ledger: Live
     for bad in ("sort=due&after=7", "after=2026-01-01.3", "sort=sideways"):
         r = office.get(f"{ledger.base}/ui/issues?{bad}")
         assert r.status_code == 422 and 'class="refusal"' in r.text, bad
+
+
+def test_a_kept_file_is_reached_only_through_the_evidence_that_recorded_it(ledger: Live) -> None:
+    """Another unit cannot reach a file kept for P1 by naming its address in P2's evidence."""
+    import hashlib
+
+    from serverhelpers import as_
+
+    li = signed_in(ledger, *LI)
+    page = li.get(f"{ledger.base}/ui/issues/P1").text
+    body = b"%PDF-1.4 P1's own file"
+    form = {"csrf": csrf_of(page), "version": version_of(page)}
+    r = li.post(f"{ledger.base}/ui/issues/P1/evidence", data=form, files={"file": ("v.pdf", body, "application/pdf")},
+                allow_redirects=False)  # fmt: skip
+    assert r.status_code == 303
+    sha = hashlib.sha256(body).hexdigest()
+    sun = as_(ledger, "sun", ["owner"], ["省局/稽查局"])
+    for recorded in ("0" * 64, sha):
+        r = sun.post("/issues/P2/evidence", {"uri": f"zhenggai://files/{sha}.pdf", "sha256": recorded})
+        assert r.status_code == 422 and "console" in r.text  # only the console records kept files
+    viewer = signed_in(ledger, "sun", ["owner"], ["省局/稽查局"])
+    assert viewer.get(f"{ledger.base}/ui/issues/P2/files/{sha}").status_code == 404
+    assert viewer.get(f"{ledger.base}/ui/issues/P1/files/{sha}").status_code in (403, 404)
+
+
+def test_a_ticket_with_an_absurd_expiry_is_refused_not_a_crash(ledger: Live) -> None:
+    import base64
+    import json
+
+    for exp in (1e400, 10**13):
+        raw = base64.urlsafe_b64encode(json.dumps({"c": "oa", "a": "x", "exp": exp, "n": "abcdefgh"}).encode())
+        r = requests.get(f"{ledger.base}/ui/login", params={"ticket": f"v1.{raw.decode().rstrip('=')}.{'0' * 64}"})
+        assert r.status_code == 401, (exp, r.status_code)
+
+
+def test_a_session_widened_behind_the_console_opens_nothing(ledger: Live) -> None:
+    from sqlalchemy import text
+
+    li = signed_in(ledger, *LI)
+    assert li.get(f"{ledger.base}/ui/issues/P1").status_code == 200
+    widened = json.dumps({"id": "li", "roles": ["owner", "admin", "nobody_granted"], "scope": ["*"]})
+    with ledger.engine.db.engine.begin() as conn:
+        conn.execute(text("UPDATE ui_sessions SET actor = :a"), {"a": widened})
+    assert li.get(f"{ledger.base}/ui/issues/P2", allow_redirects=False).status_code in (303, 401)
+
+
+def test_only_the_upload_route_takes_a_large_body(ledger: Live) -> None:
+    big = b"0" * (2 << 20)  # over the API's 1 MB, under the upload allowance
+    r = requests.post(f"{ledger.base}/ui/anything", data=big, headers={"Content-Type": "application/octet-stream"})
+    assert r.status_code == 413

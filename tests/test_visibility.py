@@ -82,3 +82,13 @@ def test_an_actor_granted_hundreds_of_units_lists_counts_and_reads_exactly_those
     assert engine.stats(round_, actor=many)["total"] == 6
     assert engine.round(round_, many)["issues"] == 6
     assert sum(1 for _ in engine.dossier(round_, actor=many)) == 6
+
+
+def test_another_bodys_round_takes_no_problem_and_gives_no_numbers(engine: Engine, cast, round_):
+    city = Actor("zhou", frozenset({"inspection_office"}), ("市局",))
+    with pytest.raises(NotFound):  # R1 is the province's round: to the city's office it is no round
+        engine.add_issue(round_, "C1", title="t", category="phased", unit="市局/办公室", owner="li", lead="zhao",
+                         actor=city)  # fmt: skip
+    with pytest.raises(NotFound):
+        engine.stats(round_, actor=city)
+    assert engine.stats(round_, actor=cast.office)["total"] == 0  # nothing was added to it

@@ -15,7 +15,11 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, select, update
 
+from ..api.clients import Clients, client_of, grant_verifies, server_key
+from ..api.signing import encode_actor
+from ..api.store import ApiStore
 from ..engine.actors import Actor
+from ..engine.errors import ZhenggaiError
 from ..storage.models import api_clients, ui_sessions
 
 if TYPE_CHECKING:
@@ -86,10 +90,18 @@ def load(engine: Engine, token: str | None) -> Session | None:
     )
     with engine.transaction() as conn:
         row = conn.execute(q).first()
-    if row is None:
+        grant = ApiStore(conn).api_client(row.client) if row is not None else None
+    if row is None or grant is None:
         return None
     a = json.loads(row.actor)
-    actor = Actor(a["id"], frozenset(a["roles"]), tuple(a["scope"]))
+    # the client's grant as sealed, and the session within it: a grant widened or a client
+    # un-revoked behind the API opens no session, nor does a session row edited to more
+    if not grant_verifies(grant, server_key()):
+        return None
+    try:
+        actor = Clients.actor_within_grant(client_of(grant), encode_actor(a["id"], a["roles"], a["scope"]))
+    except (ZhenggaiError, KeyError, TypeError):
+        return None
     return Session(row.token_hash, row.client, actor, row.csrf, row.expires_at)
 
 

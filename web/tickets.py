@@ -72,7 +72,7 @@ def check_ticket(clients: Clients, ticket: str) -> tuple[Client, Actor]:
     try:
         data = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
         name, actor_header, exp, nonce = str(data["c"]), str(data["a"]), int(data["exp"]), str(data["n"])
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, OverflowError):
         raise _refused("内容无法解析", "its payload cannot be read", "format") from None
     if not 8 <= len(nonce) <= 64:
         raise _refused("随机串长度应为 8-64", "its nonce must be 8-64 characters", "format")
@@ -87,6 +87,8 @@ def check_ticket(clients: Clients, ticket: str) -> tuple[Client, Actor]:
         raise _refused(f"客户端 {name} 的授权未通过校验", f"the grant of client {name} does not verify", "grant")
     if not hmac.compare_digest(_mac(client_secret(name, row.generation, key), raw), signature):
         raise _refused("签名不正确", "the signature does not match", "signature")
+    if exp - now.timestamp() > (TICKET_LIFE + SKEW).total_seconds():  # before any date is made of it
+        raise _refused("有效期超过 2 分钟", "it is valid for longer than two minutes", "lifetime")
     expires = datetime.fromtimestamp(exp, now.tzinfo)
     if expires <= now:
         raise _refused("已过期", "it has expired", "expired")

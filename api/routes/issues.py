@@ -9,6 +9,8 @@ from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
 
+from ...engine.errors import InvalidInput
+from ...i18n import Text
 from .. import models as m
 from ..calls import Call, IssueCode, answer, authenticated, etag, issue_out, issue_write
 
@@ -93,6 +95,14 @@ def complete_measure(
 
 @router.post("/issues/{code}/evidence", response_model=m.Issue)
 def add_evidence(body: m.EvidenceIn, code: str = IssueCode, call: Call = Depends(authenticated)) -> Response:
+    """Evidence the OA system keeps (its URI and the file's SHA-256).  ``zhenggai://`` names the
+    files this server keeps, which only its console's upload records: a client naming one would
+    be claiming a file it never gave."""
+    if body.uri.lower().startswith("zhenggai:"):
+        raise InvalidInput(
+            Text("zhenggai:// 只用于控制台上传的文件", "zhenggai:// names files uploaded through the console only"),
+            field="uri",
+        )
     return issue_write(
         call,
         code,

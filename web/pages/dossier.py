@@ -252,7 +252,10 @@ def download(
     """A kept evidence file, through the issue's scope check, only ever as a download."""
     issue = v.engine.issue(code, v.actor)
     for e in issue.evidence or []:
-        if e["sha256"] == sha and files.STORED_RE.match(e["uri"]):
+        kept = files.STORED_RE.match(e["uri"])
+        # only the file this evidence recorded: the kept file's name is its hash, and must be
+        # the hash the engine recorded (a URI naming another issue's file is not that file)
+        if kept and e["sha256"] == sha == kept.group(1):
             path = files.path_of(e["uri"], v.settings)
             return FileResponse(
                 path,

@@ -14,13 +14,13 @@ from fastapi.responses import FileResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 
 from ...engine.actors import Actor
+from ...engine.ledger import spreadsheet_safe
 from ...engine.listing import IssueFilter
 from ...engine.service import Engine
 from ..context import Viewer, viewer
 from ..render import label, page
 
 router = APIRouter()
-FORMULA = ("=", "+", "-", "@")  # a cell a spreadsheet would run as a formula is kept as text
 
 COLUMNS = (
     ("code", "编号", "Code"),
@@ -106,7 +106,7 @@ def _csv(cells: Iterator[list[str]]) -> Iterator[str]:
     w = csv.writer(buf)
     buf.write("\ufeff")  # Excel opens UTF-8 CSV as such only with its byte-order mark
     for n, row in enumerate(cells, 1):
-        w.writerow(["'" + c if c[:1] in FORMULA else c for c in row])
+        w.writerow([spreadsheet_safe(c) for c in row])  # a cell a spreadsheet would run is kept as text
         if n % 1000 == 0:
             yield buf.getvalue()
             buf.seek(0)
