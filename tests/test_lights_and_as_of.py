@@ -82,3 +82,12 @@ def test_a_report_as_of_a_past_day_lists_each_problem_as_it_stood(engine: Engine
         "P1": "closed",
         "P2": "in_progress",
     }
+
+
+def test_a_round_of_many_years_gets_every_weeks_count(engine: Engine, cast):
+    engine.open_round("R0", title="旧轮次", org="省局", feedback_date="1970-01-05", actor=cast.office)
+    engine.add_issue("R0", "Q1", title="问题", category="phased", unit="省局/财务处", owner="li", lead="zhao",
+                     due_date="2026-12-31", actor=cast.office)  # fmt: skip
+    weeks = engine.stats("R0", actor=cast.office)["burn_down"]
+    assert len(weeks) > 2000  # more weeks than one SQLite statement has columns for
+    assert weeks[0]["open"] == 0 and weeks[-1]["open"] == 1

@@ -55,6 +55,9 @@ def _fresh(now: datetime) -> Any:
     return or_(issues.c.next_check_at.is_(None), issues.c.next_check_at > now)
 
 
+#: weeks counted by one statement (each is a column of it; SQLite allows 2,000)
+_BOUNDS_PER_QUERY = 100
+
 _SOURCE = func.coalesce(func.nullif(issues.c.source, ""), rounds.c.source)
 
 
@@ -114,10 +117,13 @@ class StatisticsRepository:
     def open_before(self, scope: Scope, finals: Iterable[str], bounds: Sequence[datetime]) -> list[int]:
         """For each moment in ``bounds``, how many problems were open just before it: created
         before it, less the closings before it, plus the reopenings before it."""
-        if not bounds:
-            return []
         finals = list(finals)
+        out: list[int] = []
+        for n in range(0, len(bounds), _BOUNDS_PER_QUERY):  # a round of many years: a few queries
+            out += self._open_before(scope, finals, bounds[n : n + _BOUNDS_PER_QUERY])
+        return out
 
+    def _open_before(self, scope: Scope, finals: list[str], bounds: Sequence[datetime]) -> list[int]:
         def before(column: Any) -> list[Any]:
             return [func.coalesce(func.sum(case((column < b, 1), else_=0)), 0) for b in bounds]
 
