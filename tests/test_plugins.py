@@ -342,7 +342,17 @@ def test_the_built_ins_are_declared_as_entry_points_naming_the_registered_object
         (
             "zhenggai.notifiers",
             notifier_types,
-            ["log", "webhook", "oa_todo", "email", "dingtalk_robot", "dingtalk_todo", "wecom_robot", "wecom_app", "ecology_todo"],  # fmt: skip
+            [
+                "log",
+                "webhook",
+                "oa_todo",
+                "email",
+                "dingtalk_robot",
+                "dingtalk_todo",
+                "wecom_robot",
+                "wecom_app",
+                "ecology_todo",
+            ],
         ),
     ):
         eps = declared[group]
