@@ -339,7 +339,21 @@ def test_the_built_ins_are_declared_as_entry_points_naming_the_registered_object
     declared = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["entry-points"]
     for group, registry, names in (
         ("zhenggai.calendars", calendars.types, ["natural", "cn_working_days"]),
-        ("zhenggai.notifiers", notifier_types, ["log", "webhook", "oa_todo", "email"]),
+        (
+            "zhenggai.notifiers",
+            notifier_types,
+            [
+                "log",
+                "webhook",
+                "oa_todo",
+                "email",
+                "dingtalk_robot",
+                "dingtalk_todo",
+                "wecom_robot",
+                "wecom_app",
+                "ecology_todo",
+            ],
+        ),
     ):
         eps = declared[group]
         assert list(eps) == names
