@@ -354,6 +354,10 @@ def drafts_from_rows(
             if no not in drafts:
                 err("due_date", f"{values.get('due_date')!r} 不是日期", f"{values.get('due_date')!r} is not a date")
         if no in drafts:  # a repeated row: further measures of the same problem
+            first = drafts[no]
+            if values.get("title") and str(values["title"]) != first.title:  # not a measure: another problem
+                err("no", f"序号 {no} 已用于另一个问题（{first.title}）", f"no. {no} is already another problem ({first.title})")
+                continue
             drafts[no].measures += _measures(values, err, drafts[no].due_date)
             drafts[no].confidential |= confidential  # one row saying 否 is enough: fail closed
             continue

@@ -263,12 +263,9 @@ def append(
 
 def request_reused(prior: RequestEvent) -> InvalidInput:
     """The refusal for a request id that already did something else (another issue, another
-    step, another actor): a retry gets its first answer, a reuse gets this."""
-    what = prior.trigger or prior.kind
+    step, another actor): a retry gets its first answer, a reuse gets this — naming nothing of
+    the first write, which may be another unit's business."""
     return InvalidInput(
-        Text(
-            f"请求号已被 {prior.actor_id} 用于 {prior.issue_code} 的 {what}",
-            f"request id was already used by {prior.actor_id} for {what} on {prior.issue_code}",
-        ),
+        Text("请求号已用于另一项操作；每项操作应使用新的请求号", "request id was already used for another write; use a new one for each write"),
         field="request_id",
     )

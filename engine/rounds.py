@@ -102,11 +102,8 @@ def _opened_by(repo: Repository, request_id: str, code: str, actor: Actor) -> Ro
     if prior is None:
         return None
     if prior.code != code or prior.created_by != actor.id:
-        raise InvalidInput(
-            Text(
-                f"请求号已被 {prior.created_by} 用于开启轮次 {prior.code}",
-                f"request id was already used by {prior.created_by} to open round {prior.code}",
-            ),
+        raise InvalidInput(  # naming nothing of the first write: it may be another body's business
+            Text("请求号已用于另一项操作；每项操作应使用新的请求号", "request id was already used for another write; use a new one for each write"),
             field="request_id",
         )
     return prior

@@ -69,6 +69,9 @@ class ImportRefused(Exception):
         self.errors = errors
 
 
+MAX_MERGED = 20_000  # merged ranges in one sheet (a list merges its headers and a problem's cells)
+MAX_MERGED_CELLS = 4_000_000  # cells those ranges may fill, in all: a few KB must not cost minutes
+
 def refuse(row: int, zh: str, en: str) -> ImportRefused:
     return ImportRefused([RowError(row, "-", Text(zh, en))])
 
@@ -186,15 +189,23 @@ def _read_xlsx(path: Path) -> list[list[Any]]:
     finally:
         wb.close()
     merged = [range_boundaries(ref) for ref in _merged_refs(path, sheet_xml)]
+    if len(merged) > MAX_MERGED:
+        raise refuse(0, f"合并单元格区域超过 {MAX_MERGED} 个", f"more than {MAX_MERGED} merged ranges")
+    filled = 0
     for min_col, min_row, max_col, max_row in merged:
         if min_row - 1 >= len(rows) or min_col - 1 >= len(rows[min_row - 1]):
             continue
         value = rows[min_row - 1][min_col - 1]
-        for r in range(min_row, min(max_row, len(rows)) + 1):
+        last_row = min(max_row, len(rows))
+        last_col = min(max_col, width)  # no row is wider than the table: a range to XFD costs no more
+        filled += max(0, last_row - min_row + 1) * max(0, last_col - min_col + 1)
+        if filled > MAX_MERGED_CELLS:
+            raise refuse(
+                0, f"合并单元格覆盖超过 {MAX_MERGED_CELLS} 格", f"merged ranges cover more than {MAX_MERGED_CELLS} cells"
+            )
+        for r in range(min_row, last_row + 1):
             row = rows[r - 1]
-            for c in range(min_col, max_col + 1):
-                if c - 1 < len(row):
-                    row[c - 1] = value
+            row[min_col - 1 : last_col] = [value] * max(0, last_col - min_col + 1)
     return rows
 
 

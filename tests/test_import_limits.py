@@ -220,3 +220,49 @@ def test_a_csv_with_5000_columns_or_a_repeated_header_is_refused_with_a_clear_er
     same = _csv(tmp_path / "same.csv", [[*_row("1"), "赵刚"]], [*HEADER, "责任领导"])
     assert "both name lead" in _refused(engine, round_, same, cast.office)[0]["reason"]["en"]
     assert engine.issues(cast.office) == []
+
+
+def test_a_repeated_number_naming_another_problem_refuses_the_import_and_keeps_both_rows_named(
+    two_bodies: Engine, tmp_path
+):
+    rows = [_row("1", "问题甲"), _row("1", "完全不同的问题乙"), _row("2")]
+    errors = _refused(two_bodies, "R2", _csv(tmp_path / "l.csv", rows), BUREAU_A)
+    assert any("问题甲" in e["reason"]["en"] and "another problem" in e["reason"]["en"] for e in errors), errors
+    assert two_bodies.issues(BUREAU_A, round_code="R2") == []  # nothing of the list is kept
+    # a repeated number with the same problem (or none named) is its further measures, as before
+    two_bodies.import_issues("R2", _csv(tmp_path / "m.csv", [_row("1", "问题甲"), _row("1", "问题甲"), _row("2")]),
+                             actor=BUREAU_A)  # fmt: skip
+    assert len(two_bodies.issue("R2-1", BUREAU_A).measures) == 2
+
+
+def test_merged_ranges_to_the_last_column_cost_no_more_than_the_table(engine: Engine, cast, round_, tmp_path):
+    """Ten ranges reaching column XFD over a thousand rows, in a few KB: read in moments, not
+    minutes; a sheet of more merged ranges than any list has is refused."""
+    import time
+
+    from zhenggai.engine import sheets
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(HEADER)
+    for i in range(1, 1001):
+        ws.append(_row(str(i), unit="省局/办公室"))
+    for _ in range(10):
+        ws.merged_cells.add("I2:XFD1001")
+    path = tmp_path / "merged.xlsx"
+    wb.save(path)
+    started = time.process_time()
+    rows, _ = sheets.read_table(path)
+    assert time.process_time() - started < 5 and len(rows) == 1001 and max(len(r) for r in rows) <= sheets.MAX_COLUMNS
+    refs = "".join(f'<mergeCell ref="I{n}:J{n}"/>' for n in range(2, sheets.MAX_MERGED + 3))
+    wb2 = openpyxl.Workbook()
+    wb2.active.append(HEADER)
+    many = tmp_path / "many.xlsx"
+    wb2.save(many)
+    with zipfile.ZipFile(many) as z:
+        sheet = z.read("xl/worksheets/sheet1.xml").decode()
+    sheet = sheet.replace("</sheetData>", f"</sheetData><mergeCells count=\"{sheets.MAX_MERGED + 1}\">{refs}</mergeCells>")
+    crafted = _workbook_with(tmp_path / "crafted.xlsx", {"xl/worksheets/sheet1.xml": sheet.encode()})
+    with pytest.raises(ImportInvalid) as exc:
+        engine.import_issues(round_, crafted, actor=cast.office)
+    assert "merged ranges" in str(exc.value.details["errors"])
