@@ -10,10 +10,12 @@ from datetime import date
 
 from ..i18n import Text
 from ..storage.repository import Repository
+from ..storage.rows import IssueRow
 from .actors import Actor
 from .authz import scope_prefixes
 from .core import Core
 from .errors import InvalidInput
+from .lights import wanted
 from .results import IssueView
 from .views import view
 
@@ -63,28 +65,47 @@ def page(
     if sort not in SORTS:
         raise InvalidInput(Text("排序只能是 id 或 due", "sort must be id or due"), field="sort")
     due, after_id = _cursor(after, sort) if after else (None, 0)
+    now = core.clock.now()
+    want = wanted(where.lights)
+    # by the light of the moment it is read: the database narrows (the stored light, or a next
+    # check due), each candidate's light is worked out, and the page is the first ``limit`` kept
+    chunk = limit + 1 if want is None else 500
+    items: list[IssueView] = []
+    kept: list[IssueRow] = []
+    more = False
     with core.read() as conn:
         repo = Repository(conn)
-        rows = repo.issues.keyset(
-            round_code=where.round_code or None,
-            states=where.states,
-            categories=where.categories,
-            lights=where.lights,
-            sources=where.sources,
-            unit_prefixes=scope_prefixes(actor),
-            unit=where.unit or None,
-            owner=where.owner or None,
-            after_id=after_id,
-            after_due=due,
-            by_due=sort == "due",
-            limit=limit + 1,
-        )
-        more = len(rows) > limit
-        rows = rows[:limit]
-        items = [view(core, repo, r, actor, detail=False) for r in rows]
-    if not (more and rows):
+        while not more:
+            rows = repo.issues.keyset(
+                round_code=where.round_code or None,
+                states=where.states,
+                categories=where.categories,
+                lights=where.lights,
+                sources=where.sources,
+                unit_prefixes=scope_prefixes(actor),
+                unit=where.unit or None,
+                owner=where.owner or None,
+                after_id=after_id,
+                after_due=due,
+                by_due=sort == "due",
+                limit=chunk,
+                lights_at=now,
+            )
+            for r in rows:
+                v = view(core, repo, r, actor, detail=False, now=now)
+                if want is not None and v.light not in want:
+                    continue
+                if len(items) == limit:
+                    more = True
+                    break
+                items.append(v)
+                kept.append(r)
+            if len(rows) < chunk:
+                break
+            due, after_id = rows[-1].due_date, rows[-1].id
+    if not (more and kept):
         return IssuePage(items, None)
-    last = rows[-1]
+    last = kept[-1]
     cursor = str(last.id) if sort == "id" else f"{last.due_date.isoformat() if last.due_date else '-'}.{last.id}"
     return IssuePage(items, cursor)
 

@@ -29,6 +29,16 @@ def test_an_item_gone_overdue_with_no_sweep_since_shows_red_everywhere(
     rows = {r["序号"]: r for r in csv.DictReader(path.open(encoding="utf-8-sig"))}
     assert (rows["P1"]["红黄绿灯"], rows["P2"]["红黄绿灯"]) == ("红灯", "绿灯")
     assert engine.export_ledger("R1", tmp_path / "red.csv", actor=cast.office, lights=["red"]) == 1
+    # the console's list (and its export) filters by the same light it shows
+    from zhenggai.engine.listing import IssueFilter
+
+    for light, codes in (("red", ["P1"]), ("green", ["P2"])):
+        for sort in ("id", "due"):
+            page = engine.issue_page(cast.office, IssueFilter(lights=[light]), sort=sort)
+            assert [(v.code, v.light) for v in page.items] == [(c, light) for c in codes]
+    first = engine.issue_page(cast.office, IssueFilter(lights=["red", "green"]), limit=1)
+    rest = engine.issue_page(cast.office, IssueFilter(lights=["red", "green"]), limit=1, after=first.next_after)
+    assert [v.code for v in first.items + rest.items] == ["P1", "P2"] and rest.next_after is None
 
 
 def test_the_numbers_of_a_past_day_are_that_days(engine: Engine, cast, round_, clock):

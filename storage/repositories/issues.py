@@ -235,6 +235,7 @@ class IssueRepository:
         after_due: date | None = None,
         by_due: bool = False,
         limit: int = 50,
+        lights_at: datetime | None = None,
     ) -> list[IssueRow]:
         """A page of issues after the cursor — in id order, or ``by_due`` (deadline, no deadline
         last, then id; the cursor is the last row's deadline and id): one index range per page,
@@ -245,8 +246,9 @@ class IssueRepository:
         if owner:
             q = q.where(issues.c.owner == owner)
         q = filtered(
-            q, states=states, categories=categories, lights=lights, sources=sources, unit_prefixes=unit_prefixes
-        )
+            q, states=states, categories=categories, lights=lights, sources=sources, unit_prefixes=unit_prefixes,
+            lights_at=lights_at,
+        )  # fmt: skip
         if unit:
             q = filtered(q, unit_prefixes=[unit])
         if not by_due:
