@@ -15,6 +15,7 @@ from system import need
 from zhenggai import Actor
 from zhenggai.api import signing
 from zhenggai.engine.notifiers import Notice, WebhookNotifier, new_secret
+from zhenggai.engine.notifiers.webhook import whsec
 
 JAVA = Path(__file__).resolve().parent.parent / "clients" / "java"
 MAIN = "zhenggai.example.TodoExample"
@@ -90,8 +91,10 @@ def test_the_java_client_retries_a_write_under_the_same_key_sends_if_match_and_s
         assert json.loads(p.body) == {"role": "owner"}
 
 
-def test_the_java_client_verifies_a_webhook_delivery_and_refuses_a_tampered_one(classes: Path, tmp_path: Path):
-    secret = new_secret()
+@pytest.mark.parametrize("kind", ["whsec", "plain", "plain that reads as base64"])
+def test_the_java_client_verifies_a_webhook_delivery_and_refuses_a_tampered_one(classes: Path, tmp_path: Path, kind):
+    # the secret as an office configures it: the whsec_ form, or a plain one the server reads as UTF-8
+    secret = {"whsec": new_secret(), "plain": "a-plain-secret-of-24-chars", "plain that reads as base64": "abcdefghijklmnopqrstuvwx"}[kind]
     with receiver() as rec:
         WebhookNotifier(f"{rec.url}/hook", secret).send(
             Notice(
@@ -102,7 +105,7 @@ def test_the_java_client_verifies_a_webhook_delivery_and_refuses_a_tampered_one(
             )
         )
     [delivery] = rec.requests
-    Webhook(secret).verify(delivery.body, delivery.headers)  # the published library agrees
+    Webhook(whsec(secret)).verify(delivery.body, delivery.headers)  # the published library agrees
     headers = tmp_path / "headers.json"
     headers.write_text(json.dumps({k: v for k, v in delivery.headers.items() if k.startswith("webhook-")}))
     body = tmp_path / "body.json"

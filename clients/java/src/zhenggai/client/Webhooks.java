@@ -10,15 +10,20 @@ import java.util.TreeMap;
 /**
  * Verifies a webhook delivery by the Standard Webhooks specification: {@code webhook-signature}
  * holds {@code v1,<base64>} of HMAC-SHA256 over {@code id.timestamp.body}, with the key the
- * {@code whsec_} secret encodes; a timestamp more than five minutes off is refused.
+ * secret stands for (as the server reads it); a timestamp more than five minutes off is refused.
  */
 public final class Webhooks {
     private static final long TOLERANCE_SECONDS = 300;
     private final byte[] key;
 
+    /**
+     * The secret as the server is configured with it: {@code whsec_} + Base64 of the key, or a
+     * plain secret whose UTF-8 bytes are the key (as the server reads it).
+     */
     public Webhooks(String secret) {
-        String s = secret.startsWith("whsec_") ? secret.substring(6) : secret;
-        this.key = Base64.getDecoder().decode(s);
+        this.key = secret.startsWith("whsec_")
+                ? Base64.getDecoder().decode(secret.substring(6))
+                : secret.getBytes(StandardCharsets.UTF_8);
     }
 
     /** The verified event (the CloudEvents envelope), or a ZhenggaiException (401, webhook_signature). */
