@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from typing import Any
 
 import click
@@ -102,13 +103,21 @@ def calendar_check(c: Ctx, file: str) -> None:
 
 @calendar.command("recompute")
 @file_option
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The first day the change touches (a day removed or moved: the old file's day) / 变更涉及的最早日期",
+)
 @json_flag
 @pass_ctx
-def calendar_recompute(c: Ctx, path: str | None) -> None:
-    """After a calendar change: work out again the next checks it may move / 日历变更后重算。"""
+def calendar_recompute(c: Ctx, path: str | None, since: datetime | None) -> None:
+    """After a calendar change: work out again the next checks it may move / 日历变更后重算。
+
+    Without --since, from the new file's first day (or the first year the package does not
+    know); a day taken out of the file lies before that: name it with --since."""
     eng = c.engine()
     eng.use_calendar_file(path)
-    rep = eng.recompute_schedules()
+    rep = eng.recompute_schedules(since=since.date() if since else None)
     out(
         c,
         rep.to_dict(),

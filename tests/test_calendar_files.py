@@ -114,3 +114,7 @@ def test_calendar_recompute_from_the_command_line_uses_the_file_in_the_environme
     r = CliRunner().invoke(main, ["--db", db_url, "--json", "calendar", "recompute"], catch_exceptions=False)
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout) == {"since": "2027-01-01", "checked": 0, "moved": []}
+    r = CliRunner().invoke(main, ["--db", db_url, "--json", "calendar", "recompute", "--since", "2026-10-01"],
+                           catch_exceptions=False)  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["since"] == "2026-10-01"  # a day taken out of the file lies before it
