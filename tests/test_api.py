@@ -430,3 +430,12 @@ def test_a_transition_whose_server_died_before_answering_is_not_applied_twice_by
     lead = as_(opened, "li", ["unit_lead"], ["省局/财务处"])
     other = lead.post("/issues/P1/transitions/plan", {}, headers={"Idempotency-Key": "plan-1"})
     assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
+
+
+def test_my_to_do_over_http_lists_what_the_person_can_do_now_whatever_their_role(opened):
+    discipline = as_(opened, "zhou", ["discipline"])  # not the owner of anything: may supervise both
+    r = discipline.get("/todo")
+    assert r.status_code == 200 and sorted(i["code"] for i in r.json()["items"]) == ["P1", "P2"]
+    for user, scope, other in (("li", "省局/财务处", "P2"), ("sun", "省局/稽查局", "P1")):
+        mine = as_(opened, user, ["owner"], [scope]).get("/todo").json()["items"]
+        assert other not in {i["code"] for i in mine}  # never another unit's

@@ -56,8 +56,9 @@ def test_the_java_client_retries_a_write_under_the_same_key_sends_if_match_and_s
     posts: list[Request] = []
 
     def server(r: Request) -> tuple:
-        if r.method == "GET" and r.path == "/issues":
-            return 200, {"items": [{"code": "P1"}], "limit": 1000, "offset": 0}
+        if r.method == "GET" and r.path.startswith("/todo"):
+            item = {"code": "P1", "title": "问题", "state": "identified", "triggers": [{"trigger": "plan", "available": True}]}
+            return 200, {"items": [item], "limit": 1000, "offset": 0}
         if r.method == "GET":
             triggers = [{"trigger": "plan", "available": len(posts) == 0}]
             return 200, {"code": "P1", "title": "问题", "state": "identified", "triggers": triggers}, {"ETag": '"3"'}

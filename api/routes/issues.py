@@ -47,6 +47,14 @@ def add_issue(body: m.IssueIn, code: str = IssueCode, call: Call = Depends(authe
     return answer(call, 201, run, etag)
 
 
+@router.get("/todo", response_model=m.IssuePage)
+def todo(limit: int = Query(default=200, ge=1, le=1000), call: Call = Depends(authenticated)) -> dict[str, Any]:
+    """我的待办: the issues on which the actor has a step available now, whatever their role on
+    it (owner, unit lead, reviewer, office), red first, then by deadline."""
+    items = call.engine.todo(call.actor, limit=limit)
+    return {"items": [v.to_dict() for v in items], "limit": limit, "offset": 0}
+
+
 @router.get("/issues/{code}", response_model=m.Issue)
 def issue(code: str = IssueCode, call: Call = Depends(authenticated)) -> Response:
     """An issue with its measures, evidence, sign-offs, mechanisms, and each trigger from its

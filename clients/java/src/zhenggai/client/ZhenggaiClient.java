@@ -8,7 +8,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -77,22 +76,13 @@ public final class ZhenggaiClient {
     }
 
     /**
-     * The user's to-dos: the issues they own on which a trigger is open to them now (each
-     * issue's detail says which triggers are available to the actor, and why not).
+     * The user's to-dos (我的待办): the issues on which a step is open to them now, whatever
+     * their role on it — owner, unit lead, reviewer, office — red first, then by deadline.
      */
     @SuppressWarnings("unchecked")
     public List<Map<String, Object>> todos(Actor actor) {
-        List<Map<String, Object>> out = new ArrayList<>();
-        for (Map<String, Object> listed : issues(actor, Map.of("owner", actor.id(), "limit", "1000"))) {
-            Map<String, Object> issue = issue(actor, String.valueOf(listed.get("code"))).object();
-            for (Map<String, Object> trig : (List<Map<String, Object>>) issue.get("triggers")) {
-                if (Boolean.TRUE.equals(trig.get("available"))) {
-                    out.add(issue);
-                    break;
-                }
-            }
-        }
-        return out;
+        Map<String, Object> page = request("GET", "/todo?limit=1000", null, actor, null, null, null).object();
+        return (List<Map<String, Object>>) page.get("items");
     }
 
     /** One issue, with its version (the ETag) to send back as If-Match. */
