@@ -98,6 +98,12 @@ WRITES = [
           lambda e: len(_view(e, "P1")["mechanisms"])),
     Write("reassign", "/issues/P2/assignment", {"owner": "qian", "comment": "人员调整"},
           ("wang", ["inspection_office"], ["*"]), lambda e: _events(e, "P2", "assigned")),
+    Write("correct a source", "/issues/P2/correction", {"source": "audit", "reason": "系审计移交问题"},
+          ("wang", ["inspection_office"], ["*"]), lambda e: _events(e, "P2", "corrected")),
+    Write("ask for a later deadline", "/issues/P4/deadline-changes", {"due_date": "2027-03-31", "reason": "资金待批"},
+          OWNER, lambda e: _events(e, "P4", "extension_requested")),
+    Write("approve the deadline change", "/issues/P4/deadline-changes/decision", {"approve": True, "comment": "同意"},
+          ("wang", ["inspection_office"], ["*"]), lambda e: _events(e, "P4", "extension_approved")),
     Write("fire a trigger", "/issues/P1/transitions/escalate", {"comment": "督办"},
           ("chen", ["discipline"], ["*"]), lambda e: _events(e, "P1", "escalate")),
 ]  # fmt: skip
