@@ -26,7 +26,7 @@ from .definition import WorkflowDefinition
 from .errors import Cancelled, InvalidInput
 from .importing import CONTINUED, NO_VALUE
 from .labels import number_in_round, source_of, sources_of
-from .lights import light_of
+from .lights import light_of, narrowing
 from .progress import progress
 from .rounds import in_scope
 
@@ -261,7 +261,7 @@ def export(
 
         def rows() -> Iterator[dict[str, Any]]:
             for chunk in repo.issues.of_round(
-                r.id, states=states, categories=categories, lights=lights, sources=sources, unit_prefixes=prefixes,
+                r.id, states=states, categories=categories, lights=narrowing(lights, core.as_of), sources=sources, unit_prefixes=prefixes,
                 lights_at=now,
             ):  # fmt: skip
                 ids = [i.id for i in chunk]

@@ -28,3 +28,10 @@ def light_of(d: WorkflowDefinition, row: IssueRow, at: datetime) -> str | None:
 def wanted(lights: Iterable[str] | None) -> frozenset[str] | None:
     """The lights a filter asks for (None: no filter)."""
     return frozenset(lights) if lights else None
+
+
+def narrowing(lights: Iterable[str] | None, as_of: object | None) -> Iterable[str] | None:
+    """The lights the database may narrow a filter by: those asked, read today (a stored light
+    or a next check due since); none for a moment in the past, which a light stored since says
+    nothing of — every candidate's light is then worked out for that moment."""
+    return lights if as_of is None else None

@@ -15,7 +15,7 @@ from .actors import Actor
 from .authz import scope_prefixes
 from .core import Core
 from .errors import InvalidInput
-from .lights import wanted
+from .lights import narrowing, wanted
 from .results import IssueView
 from .views import view
 
@@ -80,7 +80,7 @@ def page(
                 round_code=where.round_code or None,
                 states=where.states,
                 categories=where.categories,
-                lights=where.lights,
+                lights=narrowing(where.lights, core.as_of),
                 sources=where.sources,
                 unit_prefixes=scope_prefixes(actor),
                 unit=where.unit or None,

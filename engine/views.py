@@ -25,7 +25,7 @@ from .explain import Explanation, explain_transition, not_here
 from .facts import GuardContext
 from .firing import issue_facts
 from .labels import light_label, number_in_round, source_of, sources_of
-from .lights import light_of, wanted
+from .lights import light_of, narrowing, wanted
 from .machine import machine_for
 from .progress import progress
 from .results import IssueView, TriggerOption, iso
@@ -56,13 +56,13 @@ def issues(
             field="limit",
         )
     now = core.clock.now()
-    want = wanted(lights)
+    want, narrow = wanted(lights), narrowing(lights, core.as_of)
     with core.read() as conn:
         repo = Repository(conn)
 
         def page(at: int, n: int) -> list[IssueRow]:
             return repo.issues.page(
-                round_code=round_code, states=states, categories=categories, owner=owner, lights=lights,
+                round_code=round_code, states=states, categories=categories, owner=owner, lights=narrow,
                 unit_prefixes=scope_prefixes(actor), limit=n, offset=at, lights_at=now,
             )  # fmt: skip
 

@@ -101,3 +101,24 @@ def test_a_round_of_many_years_gets_every_weeks_count(engine: Engine, cast):
     weeks = engine.stats("R0", actor=cast.office)["burn_down"]
     assert len(weeks) > 2000  # more weeks than one SQLite statement has columns for
     assert weeks[0]["open"] == 0 and weeks[-1]["open"] == 1
+
+
+def test_a_list_by_light_as_of_a_past_day_finds_each_problem_by_that_days_light(
+    engine: Engine, cast, round_, clock, db_url, tmp_path: Path
+):
+    from storyhelpers import SHA
+
+    from zhenggai.engine.listing import IssueFilter
+
+    started(engine, cast, "P1", "phased", due="2026-04-30")
+    clock.set("2026-05-06")
+    engine.add_evidence("P1", "oa://files/1", SHA, note="凭证", actor=cast.owner)  # stored now: red
+    assert engine.issue("P1", cast.office).light == "red"
+    then = Engine(db_url, clock=clock, as_of="2026-03-20")
+    try:
+        assert then.issue("P1", cast.office).light == "green"  # before its deadline
+        assert [v.code for v in then.issues(cast.office, lights=["green"])] == ["P1"]
+        assert [v.code for v in then.issue_page(cast.office, IssueFilter(lights=["green"])).items] == ["P1"]
+        assert then.export_ledger("R1", tmp_path / "then.csv", actor=cast.office, lights=["green"]) == 1
+    finally:
+        then.db.dispose()
